@@ -1,0 +1,111 @@
+//! The configured catalog a platform passes to `read`: which streams, in which sync mode.
+//! Unknown keys are accepted (platforms add their own); unknown streams are refused by name.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::streams::{self, StreamInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read the catalog file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("the catalog file {path} is not a valid configured catalog: {reason}")]
+    Malformed { path: String, reason: String },
+    #[error("the catalog names stream '{0}', which this connector does not have (streams: users, user_activity, workspaces)")]
+    UnknownStream(String),
+    #[error("the catalog names stream '{0}' more than once")]
+    DuplicateStream(String),
+    #[error("the catalog asks for stream '{stream}' in sync mode '{mode}', which it does not support (supported: full_refresh)")]
+    UnsupportedMode { stream: String, mode: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    FullRefresh,
+    Incremental,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCatalog {
+    streams: Vec<RawConfiguredStream>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawConfiguredStream {
+    stream: RawStream,
+    #[serde(default = "full_refresh")]
+    sync_mode: SyncMode,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawStream {
+    name: String,
+}
+
+fn full_refresh() -> SyncMode {
+    SyncMode::FullRefresh
+}
+
+/// One stream the platform asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfiguredStream {
+    pub info: &'static StreamInfo,
+    pub sync_mode: SyncMode,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredCatalog {
+    pub streams: Vec<ConfiguredStream>,
+}
+
+impl ConfiguredCatalog {
+    pub fn from_file(path: &Path) -> Result<Self, CatalogError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CatalogError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
+        Self::from_json(&text).map_err(|e| match e {
+            CatalogError::Malformed { reason, .. } => CatalogError::Malformed { path: path.display().to_string(), reason },
+            other => other,
+        })
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, CatalogError> {
+        let raw: RawCatalog = serde_json::from_str(text)
+            .map_err(|e| CatalogError::Malformed { path: String::new(), reason: e.to_string() })?;
+        let mut streams: Vec<ConfiguredStream> = Vec::with_capacity(raw.streams.len());
+        for s in raw.streams {
+            let info = streams::find(&s.stream.name).ok_or_else(|| CatalogError::UnknownStream(s.stream.name.clone()))?;
+            if streams.iter().any(|c| c.info.name == info.name) {
+                return Err(CatalogError::DuplicateStream(s.stream.name));
+            }
+            if s.sync_mode == SyncMode::Incremental {
+                return Err(CatalogError::UnsupportedMode { stream: s.stream.name, mode: "incremental".into() });
+            }
+            streams.push(ConfiguredStream { info, sync_mode: s.sync_mode });
+        }
+        Ok(ConfiguredCatalog { streams })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ConfiguredStream> {
+        self.streams.iter().find(|s| s.info.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_unknown_keys_and_refuses_unknown_streams() {
+        let ok = r#"{"streams":[{"stream":{"name":"users","json_schema":{},"supported_sync_modes":["full_refresh"],"x":1},
+            "sync_mode":"full_refresh","destination_sync_mode":"overwrite","generation_id":3,"extra":true}]}"#;
+        assert_eq!(ConfiguredCatalog::from_json(ok).unwrap().streams.len(), 1);
+        let bad = r#"{"streams":[{"stream":{"name":"groups"},"sync_mode":"full_refresh"}]}"#;
+        assert!(matches!(ConfiguredCatalog::from_json(bad), Err(CatalogError::UnknownStream(n)) if n == "groups"));
+        let dup = r#"{"streams":[{"stream":{"name":"users"}},{"stream":{"name":"users"}}]}"#;
+        assert!(matches!(ConfiguredCatalog::from_json(dup), Err(CatalogError::DuplicateStream(_))));
+        assert!(matches!(ConfiguredCatalog::from_json("[]"), Err(CatalogError::Malformed { .. })));
+    }
+}

@@ -1,0 +1,204 @@
+//! Typed API errors and the one table that classifies every HTTP outcome:
+//! is it retryable, which protocol failure type, and what a person should do about it.
+
+use std::fmt;
+
+use crate::protocol::FailureType;
+
+/// An API call, named by method and path template (never the full URL, never a secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Org,
+    UsersSearch,
+    Workspaces,
+    LastActiveDates,
+}
+
+impl Endpoint {
+    pub fn template(self) -> &'static str {
+        match self {
+            Endpoint::Org => "GET /admin/v1/orgs/{orgId}",
+            Endpoint::UsersSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search",
+            Endpoint::Workspaces => "POST /admin/v2/orgs/{orgId}/workspaces",
+            Endpoint::LastActiveDates => "GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
+        }
+    }
+
+    /// The scope a key created with scopes needs for this endpoint.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Endpoint::Org => "read:orgs:admin",
+            Endpoint::UsersSearch => "read:directories:admin",
+            Endpoint::Workspaces => "read:workspaces:admin",
+            Endpoint::LastActiveDates => "read:accounts:admin",
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.template())
+    }
+}
+
+/// What went wrong with one API call, after any retries.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{endpoint} answered 401 Unauthorized: the API key is wrong, expired or revoked. Create a new key under admin.atlassian.com → Settings → API keys and update the connector's config")]
+    Unauthorized { endpoint: Endpoint },
+
+    #[error("{endpoint} answered 403 Forbidden{detail}: the API key lacks a permission for this endpoint (a key created with scopes needs '{scope}'), or the organization's plan lacks the feature. Create a key with that scope, or one without scopes, under admin.atlassian.com → Settings → API keys", scope = endpoint.scope())]
+    Forbidden { endpoint: Endpoint, detail: String },
+
+    #[error("{endpoint} answered 404 ADMIN-404-2: no organization with the configured org_id is visible to this API key. Check the 'org_id' field (admin.atlassian.com → Settings → API keys shows it next to the key)")]
+    OrgNotFound { endpoint: Endpoint },
+
+    #[error("{endpoint} answered {status}{detail}")]
+    Client { endpoint: Endpoint, status: u16, code: Option<String>, detail: String },
+
+    #[error("{endpoint} is rate limited (429) and retries ran out{detail}")]
+    RateLimited { endpoint: Endpoint, detail: String },
+
+    #[error("{endpoint} answered {status} (server error) and retries ran out{detail}")]
+    Server { endpoint: Endpoint, status: u16, detail: String },
+
+    #[error("{endpoint} could not be reached: {reason}")]
+    Network { endpoint: Endpoint, reason: String },
+
+    #[error("{endpoint} returned a response that is not the expected JSON: {reason}")]
+    Decode { endpoint: Endpoint, reason: String },
+
+    #[error("{endpoint} returned the page cursor it had already returned; stopping instead of looping")]
+    RepeatedCursor { endpoint: Endpoint },
+}
+
+impl ApiError {
+    /// Should the same request be tried again?
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. }
+        )
+    }
+
+    /// The protocol failure type: the one place errors are classified.
+    pub fn failure_type(&self) -> FailureType {
+        match self {
+            ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } | ApiError::OrgNotFound { .. } => {
+                FailureType::ConfigError
+            }
+            ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } => {
+                FailureType::TransientError
+            }
+            ApiError::Client { .. } | ApiError::Decode { .. } | ApiError::RepeatedCursor { .. } => {
+                FailureType::SystemError
+            }
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            ApiError::Unauthorized { endpoint }
+            | ApiError::Forbidden { endpoint, .. }
+            | ApiError::OrgNotFound { endpoint }
+            | ApiError::Client { endpoint, .. }
+            | ApiError::RateLimited { endpoint, .. }
+            | ApiError::Server { endpoint, .. }
+            | ApiError::Network { endpoint, .. }
+            | ApiError::Decode { endpoint, .. }
+            | ApiError::RepeatedCursor { endpoint } => *endpoint,
+        }
+    }
+}
+
+/// The interesting part of an Atlassian error body: either `{"errors":[{code,title,detail}]}`
+/// (application) or `{"code":..,"message":..}` (gateway).
+#[derive(Debug, Default, PartialEq)]
+pub struct ErrorBody {
+    pub code: Option<String>,
+    pub text: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn parse(body: &[u8]) -> ErrorBody {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return ErrorBody::default();
+        };
+        let short = |s: &str| s.chars().take(300).collect::<String>();
+        if let Some(first) = v.get("errors").and_then(|e| e.as_array()).and_then(|a| a.first()) {
+            let code = first.get("code").and_then(|c| c.as_str()).map(short);
+            let text = [first.get("title"), first.get("detail")]
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str())
+                .filter(|t| !t.is_empty())
+                .map(short)
+                .collect::<Vec<_>>()
+                .join(": ");
+            return ErrorBody { code, text: (!text.is_empty()).then_some(text) };
+        }
+        ErrorBody { code: None, text: v.get("message").and_then(|m| m.as_str()).map(short) }
+    }
+
+    fn suffix(&self) -> String {
+        match (&self.code, &self.text) {
+            (Some(c), Some(t)) => format!(" ({c}: {t})"),
+            (Some(c), None) => format!(" ({c})"),
+            (None, Some(t)) => format!(" ({t})"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// Maps a non-success HTTP status and its body to an error. Whether to retry is
+/// [`ApiError::is_retryable`]; how long to wait is the client's backoff policy.
+pub fn classify(endpoint: Endpoint, status: u16, body: &ErrorBody) -> ApiError {
+    let detail = body.suffix();
+    match status {
+        401 => ApiError::Unauthorized { endpoint },
+        403 => ApiError::Forbidden { endpoint, detail },
+        404 if body.code.as_deref() == Some("ADMIN-404-2") => ApiError::OrgNotFound { endpoint },
+        429 => ApiError::RateLimited { endpoint, detail },
+        500..=599 => ApiError::Server { endpoint, status, detail },
+        _ => ApiError::Client { endpoint, status, code: body.code.clone(), detail },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let e = Endpoint::UsersSearch;
+        let none = ErrorBody::default();
+        let cases: &[(u16, Option<&str>, bool, FailureType)] = &[
+            (401, None, false, FailureType::ConfigError),
+            (403, None, false, FailureType::ConfigError),
+            (404, Some("ADMIN-404-2"), false, FailureType::ConfigError),
+            (404, Some("ADMIN-404-8"), false, FailureType::SystemError),
+            (400, Some("ADMIN-400-1"), false, FailureType::SystemError),
+            (429, None, true, FailureType::TransientError),
+            (500, None, true, FailureType::TransientError),
+            (503, None, true, FailureType::TransientError),
+        ];
+        for (status, code, retry, ft) in cases {
+            let body = ErrorBody { code: code.map(String::from), ..ErrorBody::default() };
+            let err = classify(e, *status, if code.is_some() { &body } else { &none });
+            assert_eq!(err.is_retryable(), *retry, "{status}");
+            assert_eq!(err.failure_type(), *ft, "{status}");
+        }
+    }
+
+    #[test]
+    fn parses_both_error_shapes() {
+        let app = br#"{"errors":[{"id":"x","status":"404","code":"ADMIN-404-2","title":"Not Found","detail":"Organization not found"}]}"#;
+        assert_eq!(
+            ErrorBody::parse(app),
+            ErrorBody { code: Some("ADMIN-404-2".into()), text: Some("Not Found: Organization not found".into()) }
+        );
+        let gw = br#"{"code":401,"message":"Unauthorized"}"#;
+        assert_eq!(ErrorBody::parse(gw), ErrorBody { code: None, text: Some("Unauthorized".into()) });
+        assert_eq!(ErrorBody::parse(b"<html>"), ErrorBody::default());
+    }
+}

@@ -1,0 +1,182 @@
+//! The API's response bodies as serde types. Unknown fields are ignored and every field the
+//! documentation calls optional is an `Option`, so new or missing fields never break a read;
+//! the fields a record cannot exist without (ids, the `data` array) are required.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
+#[derive(Debug, Deserialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub links: Links,
+    #[serde(default)]
+    pub meta: Option<PageMeta>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Links {
+    #[serde(default, deserialize_with = "non_empty")]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMeta {
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrgResponse {
+    pub data: OrgData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrgData {
+    pub id: String,
+    #[serde(default)]
+    pub attributes: OrgAttributes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrgAttributes {
+    pub name: Option<String>,
+}
+
+/// A user of the v2 users search, with whatever expands were asked for.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiUser {
+    pub account_id: String,
+    pub account_type: Option<String>,
+    pub status: Option<String>,
+    pub account_status: Option<String>,
+    pub membership_status: Option<String>,
+    pub added_to_org: Option<String>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub claim_status: Option<String>,
+    pub platform_roles: Option<Vec<String>>,
+    pub picture: Option<String>,
+    pub avatar: Option<String>,
+    pub management_source: Option<String>,
+    pub mfa_enabled: Option<bool>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub organization: Option<String>,
+    pub location: Option<String>,
+    pub time_zone: Option<String>,
+    pub counts: Option<Counts>,
+    pub deactivated_on: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub for_deletion: Option<bool>,
+    pub product_access: Option<Vec<ProductAccess>>,
+    pub groups: Option<Vec<ApiGroup>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Counts {
+    pub resources: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductAccess {
+    pub key: Option<String>,
+    pub id: Option<String>,
+    pub last_active_timestamp: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+pub struct ApiGroup {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A product instance (site) of the v2 workspaces list.
+#[derive(Debug, Deserialize)]
+pub struct ApiWorkspace {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub attributes: WorkspaceAttributes,
+    #[serde(default)]
+    pub relationships: Relationships,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceAttributes {
+    pub name: Option<String>,
+    pub type_key: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub labels: Option<Value>,
+    pub sandbox: Option<SandboxInfo>,
+    pub usage: Option<i64>,
+    pub capacity: Option<i64>,
+    pub created_at: Option<String>,
+    pub host_url: Option<String>,
+    pub realm: Option<String>,
+    pub regions: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SandboxInfo {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Relationships {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub entitlement: Vec<Entitlement>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Entitlement {
+    #[serde(default)]
+    pub attributes: EntitlementAttributes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntitlementAttributes {
+    pub key: Option<String>,
+    pub plan_key: Option<String>,
+    pub plan: Option<String>,
+}
+
+/// A cursor that is `null`, absent or `""` means "no next page".
+fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Bool(b)) => Some(b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entitlement>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<Entitlement>),
+        One(Entitlement),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        Some(OneOrMany::Many(v)) => v,
+        Some(OneOrMany::One(e)) => vec![e],
+        None => Vec::new(),
+    })
+}

@@ -1,0 +1,104 @@
+//! The protocol's commands — spec, check, discover, read — as library calls that write their
+//! messages through one [`Output`] and return the process exit code.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::catalog::ConfiguredCatalog;
+use crate::client::{AtlassianClient, RetryPolicy};
+use crate::config::{self, Config};
+use crate::protocol::{ConnectionStatus, FailureType, Output};
+use crate::state::StateInput;
+use crate::streams;
+use crate::sync::Sync;
+
+/// Exit code of a command that did its job (including a `check` that reports FAILED).
+pub const EXIT_OK: u8 = 0;
+/// Exit code of a command that failed; an ERROR trace says why.
+pub const EXIT_FAILED: u8 = 1;
+
+pub fn spec<W: Write>(out: &mut Output<W>) -> anyhow::Result<u8> {
+    let mut spec = config::spec().clone();
+    spec["protocol_version"] = "0.18.0".into();
+    out.spec(&spec)?;
+    Ok(EXIT_OK)
+}
+
+/// Validates the config, then proves the key, the org id and read access to users and
+/// workspaces with three one-item calls. Problems the user can fix are a FAILED status.
+pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Result<u8> {
+    let config = match Config::from_file(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            out.connection_status(ConnectionStatus::Failed, Some(&e.to_string()))?;
+            return Ok(EXIT_OK);
+        }
+    };
+    let retry = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+    let client = match AtlassianClient::new(&config) {
+        Ok(c) => c.with_retry(retry),
+        Err(e) => return fail(out, &e.to_string(), FailureType::SystemError),
+    };
+    let outcome = async {
+        let org = client.get_org().await?;
+        client.search_users(None, 1, &[]).await?;
+        client.workspaces_page(None, 1).await?;
+        Ok::<_, crate::client::ApiError>(org)
+    }
+    .await;
+    match outcome {
+        Ok(org) => {
+            let name = org.data.attributes.name.unwrap_or_else(|| org.data.id.clone());
+            let msg = format!("Connected to organization '{name}': users and workspaces are readable");
+            out.connection_status(ConnectionStatus::Succeeded, Some(&msg))?;
+            Ok(EXIT_OK)
+        }
+        Err(e) if e.failure_type() == FailureType::SystemError => fail(out, &e.to_string(), e.failure_type()),
+        Err(e) => {
+            out.connection_status(ConnectionStatus::Failed, Some(&e.to_string()))?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+pub fn discover<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Result<u8> {
+    if let Err(e) = Config::from_file(config_path) {
+        return fail(out, &e.to_string(), FailureType::ConfigError);
+    }
+    out.catalog(streams::catalog())?;
+    Ok(EXIT_OK)
+}
+
+pub async fn read<W: Write>(
+    out: &mut Output<W>,
+    config_path: &Path,
+    catalog_path: &Path,
+    state_path: Option<&Path>,
+) -> anyhow::Result<u8> {
+    // Every input is checked before the first request.
+    let config = match Config::from_file(config_path) {
+        Ok(c) => c,
+        Err(e) => return fail(out, &e.to_string(), FailureType::ConfigError),
+    };
+    let catalog = match ConfiguredCatalog::from_file(catalog_path) {
+        Ok(c) => c,
+        Err(e) => return fail(out, &e.to_string(), FailureType::ConfigError),
+    };
+    let state = match state_path.map(StateInput::from_file).transpose() {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => return fail(out, &e.to_string(), FailureType::ConfigError),
+    };
+    let sync = match Sync::new(&config, catalog, state, out) {
+        Ok(s) => s,
+        Err(e) => return fail(out, &e.to_string(), e.failure_type()),
+    };
+    match sync.run().await {
+        Ok(()) => Ok(EXIT_OK),
+        Err(_) => Ok(EXIT_FAILED), // the ERROR trace is already written
+    }
+}
+
+fn fail<W: Write>(out: &mut Output<W>, message: &str, failure_type: FailureType) -> anyhow::Result<u8> {
+    out.error_trace(message, None, failure_type, None)?;
+    Ok(EXIT_FAILED)
+}

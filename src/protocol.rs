@@ -1,0 +1,183 @@
+//! Airbyte protocol messages a source emits, and the one buffered writer to stdout.
+//!
+//! Every byte the connector puts on stdout goes through [`Output`]: one JSON message per line.
+//! Records are serialized straight into the buffer (no intermediate `Value`), and the buffer is
+//! flushed after every STATE so a platform sees each checkpoint together with the records before it.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The failure types of an ERROR trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureType {
+    ConfigError,
+    TransientError,
+    SystemError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StreamStatus {
+    Started,
+    Running,
+    Complete,
+    Incomplete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ConnectionStatus {
+    Succeeded,
+    Failed,
+}
+
+/// Milliseconds since the Unix epoch, as the protocol's `emitted_at` wants them.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The single writer of stdout.
+pub struct Output<W: Write = io::StdoutLock<'static>> {
+    out: io::BufWriter<W>,
+}
+
+impl Output {
+    pub fn stdout() -> Self {
+        Output::new(io::stdout().lock())
+    }
+}
+
+impl<W: Write> Output<W> {
+    pub fn new(w: W) -> Self {
+        Output { out: io::BufWriter::with_capacity(64 * 1024, w) }
+    }
+
+    fn line<T: Serialize>(&mut self, msg: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, msg).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn spec(&mut self, spec: &Value) -> io::Result<()> {
+        self.line(&serde_json::json!({"type": "SPEC", "spec": spec}))
+    }
+
+    pub fn catalog(&mut self, streams: &[Value]) -> io::Result<()> {
+        self.line(&serde_json::json!({"type": "CATALOG", "catalog": {"streams": streams}}))
+    }
+
+    pub fn connection_status(&mut self, status: ConnectionStatus, message: Option<&str>) -> io::Result<()> {
+        let mut cs = serde_json::json!({"status": status});
+        if let Some(m) = message {
+            cs["message"] = Value::from(m);
+        }
+        self.line(&serde_json::json!({"type": "CONNECTION_STATUS", "connectionStatus": cs}))
+    }
+
+    /// A RECORD; `data` is serialized directly into the output buffer.
+    pub fn record<D: Serialize>(&mut self, stream: &str, data: &D, emitted_at: i64) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct Record<'a, D> {
+            stream: &'a str,
+            data: &'a D,
+            emitted_at: i64,
+        }
+        #[derive(Serialize)]
+        struct Msg<'a, D> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            record: Record<'a, D>,
+        }
+        self.line(&Msg { kind: "RECORD", record: Record { stream, data, emitted_at } })
+    }
+
+    /// A per-stream STATE; `record_count` counts this stream's records since its previous STATE.
+    pub fn state(&mut self, stream: &str, stream_state: &Value, record_count: u64) -> io::Result<()> {
+        self.line(&serde_json::json!({
+            "type": "STATE",
+            "state": {
+                "type": "STREAM",
+                "stream": {"stream_descriptor": {"name": stream}, "stream_state": stream_state},
+                "sourceStats": {"recordCount": record_count as f64}
+            }
+        }))?;
+        self.flush()
+    }
+
+    pub fn log(&mut self, level: LogLevel, message: &str) -> io::Result<()> {
+        self.line(&serde_json::json!({"type": "LOG", "log": {"level": level, "message": message}}))
+    }
+
+    pub fn info(&mut self, message: &str) -> io::Result<()> {
+        self.log(LogLevel::Info, message)
+    }
+
+    pub fn stream_status(&mut self, stream: &str, status: StreamStatus) -> io::Result<()> {
+        self.line(&serde_json::json!({
+            "type": "TRACE",
+            "trace": {
+                "type": "STREAM_STATUS",
+                "emitted_at": now_ms() as f64,
+                "stream_status": {"stream_descriptor": {"name": stream}, "status": status}
+            }
+        }))
+    }
+
+    /// RUNNING with reason RATE_LIMITED: the stream waits for its quota to reset at `quota_reset_ms`.
+    pub fn rate_limited(&mut self, stream: &str, quota_reset_ms: i64) -> io::Result<()> {
+        self.line(&serde_json::json!({
+            "type": "TRACE",
+            "trace": {
+                "type": "STREAM_STATUS",
+                "emitted_at": now_ms() as f64,
+                "stream_status": {
+                    "stream_descriptor": {"name": stream},
+                    "status": StreamStatus::Running,
+                    "reasons": [{"type": "RATE_LIMITED", "rate_limited": {"quota_reset": quota_reset_ms}}]
+                }
+            }
+        }))
+    }
+
+    /// An ERROR trace. `message` is for a person; `internal_message` for the developer.
+    pub fn error_trace(
+        &mut self,
+        message: &str,
+        internal_message: Option<&str>,
+        failure_type: FailureType,
+        stream: Option<&str>,
+    ) -> io::Result<()> {
+        let mut error = serde_json::json!({"message": message, "failure_type": failure_type});
+        if let Some(internal) = internal_message {
+            error["internal_message"] = Value::from(internal);
+        }
+        if let Some(name) = stream {
+            error["stream_descriptor"] = serde_json::json!({"name": name});
+        }
+        self.line(&serde_json::json!({
+            "type": "TRACE",
+            "trace": {"type": "ERROR", "emitted_at": now_ms() as f64, "error": error}
+        }))?;
+        self.flush()
+    }
+}
+
+impl<W: Write> Drop for Output<W> {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
+}

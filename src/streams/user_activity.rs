@@ -1,0 +1,56 @@
+//! `user_activity`: one record per user and product instance, taken from the `productAccess`
+//! of the same users-search pages (no extra requests) and joined to the workspaces.
+
+use serde::Serialize;
+
+use super::workspaces::WorkspaceIndex;
+use super::StreamInfo;
+use crate::client::models::ApiUser;
+use crate::time;
+
+pub const INFO: StreamInfo = StreamInfo {
+    name: "user_activity",
+    schema: include_str!("../../schemas/user_activity.json"),
+    primary_key: &["account_id", "product_id"],
+};
+
+#[derive(Debug, Serialize)]
+pub struct ActivityRecord<'a> {
+    pub org_id: &'a str,
+    pub account_id: &'a str,
+    pub product_key: Option<&'a str>,
+    pub product_id: &'a str,
+    pub workspace_id: Option<&'a str>,
+    pub last_active: Option<String>,
+    pub site_url: Option<&'a str>,
+    pub workspace_name: Option<&'a str>,
+}
+
+/// The user's activity records. Entries without a product id cannot be keyed and are
+/// counted in `skipped` so the caller can say so.
+pub fn records<'a>(
+    org_id: &'a str,
+    u: &'a ApiUser,
+    sites: &'a WorkspaceIndex,
+    skipped: &mut u64,
+) -> Vec<ActivityRecord<'a>> {
+    let mut out = Vec::new();
+    for p in u.product_access.iter().flatten() {
+        let Some(product_id) = p.id.as_deref().filter(|id| !id.is_empty()) else {
+            *skipped += 1;
+            continue;
+        };
+        let site = sites.lookup(product_id);
+        out.push(ActivityRecord {
+            org_id,
+            account_id: &u.account_id,
+            product_key: p.key.as_deref(),
+            product_id,
+            workspace_id: site.map(|s| s.workspace_id.as_str()),
+            last_active: time::normalize(p.last_active_timestamp.as_deref()),
+            site_url: site.and_then(|s| s.site_url.as_deref()),
+            workspace_name: site.and_then(|s| s.name.as_deref()),
+        });
+    }
+    out
+}

@@ -1,0 +1,83 @@
+//! `users`: one record per user of the directory, from the v2 users search.
+
+use serde::Serialize;
+
+use super::StreamInfo;
+use crate::client::models::{ApiGroup, ApiUser};
+use crate::time;
+
+pub const INFO: StreamInfo =
+    StreamInfo { name: "users", schema: include_str!("../../schemas/users.json"), primary_key: &["account_id"] };
+
+/// The expands the users search is asked for: everything a `users` or `user_activity` record holds.
+pub const EXPAND: [&str; 4] = ["productAccess", "groups", "platformRoles", "counts.resources"];
+
+#[derive(Debug, Serialize)]
+pub struct UserRecord<'a> {
+    pub org_id: &'a str,
+    pub account_id: &'a str,
+    pub account_type: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub account_status: Option<&'a str>,
+    pub membership_status: Option<&'a str>,
+    pub added_to_org: Option<String>,
+    pub name: Option<&'a str>,
+    pub nickname: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub email_verified: Option<bool>,
+    pub claim_status: Option<&'a str>,
+    pub platform_roles: Option<&'a [String]>,
+    pub picture: Option<&'a str>,
+    pub avatar: Option<&'a str>,
+    pub management_source: Option<&'a str>,
+    pub mfa_enabled: Option<bool>,
+    pub job_title: Option<&'a str>,
+    pub department: Option<&'a str>,
+    pub organization: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
+    pub resource_count: Option<u64>,
+    pub deactivated_on: Option<String>,
+    pub for_deletion: Option<bool>,
+    pub groups: Option<&'a [ApiGroup]>,
+    pub last_active: Option<String>,
+}
+
+pub fn record<'a>(org_id: &'a str, u: &'a ApiUser) -> UserRecord<'a> {
+    let last_active = u
+        .product_access
+        .iter()
+        .flatten()
+        .filter_map(|p| p.last_active_timestamp.as_deref().and_then(time::parse_lenient))
+        .max()
+        .map(time::format);
+    UserRecord {
+        org_id,
+        account_id: &u.account_id,
+        account_type: u.account_type.as_deref(),
+        status: u.status.as_deref(),
+        account_status: u.account_status.as_deref(),
+        membership_status: u.membership_status.as_deref(),
+        added_to_org: time::normalize(u.added_to_org.as_deref()),
+        name: u.name.as_deref(),
+        nickname: u.nickname.as_deref(),
+        email: u.email.as_deref(),
+        email_verified: u.email_verified,
+        claim_status: u.claim_status.as_deref(),
+        platform_roles: u.platform_roles.as_deref(),
+        picture: u.picture.as_deref(),
+        avatar: u.avatar.as_deref(),
+        management_source: u.management_source.as_deref(),
+        mfa_enabled: u.mfa_enabled,
+        job_title: u.job_title.as_deref(),
+        department: u.department.as_deref(),
+        organization: u.organization.as_deref(),
+        location: u.location.as_deref(),
+        time_zone: u.time_zone.as_deref(),
+        resource_count: u.counts.as_ref().and_then(|c| c.resources),
+        deactivated_on: time::normalize(u.deactivated_on.as_deref()),
+        for_deletion: u.for_deletion,
+        groups: u.groups.as_deref(),
+        last_active,
+    }
+}

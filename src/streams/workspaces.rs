@@ -1,0 +1,103 @@
+//! `workspaces`: the organization's product instances (sites), and the index that joins
+//! activity to them.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::StreamInfo;
+use crate::client::models::ApiWorkspace;
+use crate::time;
+
+pub const INFO: StreamInfo =
+    StreamInfo { name: "workspaces", schema: include_str!("../../schemas/workspaces.json"), primary_key: &["id"] };
+
+#[derive(Debug, Serialize)]
+pub struct WorkspaceRecord<'a> {
+    pub org_id: &'a str,
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub type_key: Option<&'a str>,
+    #[serde(rename = "type")]
+    pub kind: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub host_url: Option<&'a str>,
+    pub capacity: Option<i64>,
+    pub usage: Option<i64>,
+    pub plan: Option<&'a str>,
+    pub plan_key: Option<&'a str>,
+    pub entitlement_key: Option<&'a str>,
+    pub sandbox_type: Option<&'a str>,
+    pub created_at: Option<String>,
+    pub realm: Option<&'a str>,
+    pub regions: Option<&'a serde_json::Value>,
+    pub labels: Option<&'a serde_json::Value>,
+}
+
+pub fn record<'a>(org_id: &'a str, w: &'a ApiWorkspace) -> WorkspaceRecord<'a> {
+    let a = &w.attributes;
+    let entitlement = w.relationships.entitlement.first().map(|e| &e.attributes);
+    WorkspaceRecord {
+        org_id,
+        id: &w.id,
+        name: a.name.as_deref(),
+        type_key: a.type_key.as_deref(),
+        kind: a.kind.as_deref(),
+        status: a.status.as_deref(),
+        host_url: a.host_url.as_deref(),
+        capacity: a.capacity,
+        usage: a.usage,
+        plan: entitlement.and_then(|e| e.plan.as_deref()),
+        plan_key: entitlement.and_then(|e| e.plan_key.as_deref()),
+        entitlement_key: entitlement.and_then(|e| e.key.as_deref()),
+        sandbox_type: a.sandbox.as_ref().and_then(|s| s.kind.as_deref()),
+        created_at: time::normalize(a.created_at.as_deref()),
+        realm: a.realm.as_deref(),
+        regions: a.regions.as_ref().filter(|v| v.is_array()),
+        labels: a.labels.as_ref().filter(|v| v.is_array()),
+    }
+}
+
+/// What an activity record borrows from its workspace.
+#[derive(Debug, Clone)]
+pub struct SiteInfo {
+    pub workspace_id: String,
+    pub site_url: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Workspaces by id, and by the id's last ARI segment (`.../site/<uuid>`), so a product
+/// instance id in another ARI form still finds its site. Small: one entry per site.
+#[derive(Debug, Default)]
+pub struct WorkspaceIndex {
+    by_id: HashMap<String, SiteInfo>,
+    by_tail: HashMap<String, SiteInfo>,
+}
+
+fn ari_tail(id: &str) -> &str {
+    id.rsplit(['/', ':']).next().unwrap_or(id)
+}
+
+impl WorkspaceIndex {
+    pub fn add(&mut self, w: &ApiWorkspace) {
+        let info = SiteInfo {
+            workspace_id: w.id.clone(),
+            site_url: w.attributes.host_url.clone(),
+            name: w.attributes.name.clone(),
+        };
+        self.by_tail.insert(ari_tail(&w.id).to_string(), info.clone());
+        self.by_id.insert(w.id.clone(), info);
+    }
+
+    pub fn lookup(&self, product_id: &str) -> Option<&SiteInfo> {
+        self.by_id.get(product_id).or_else(|| self.by_tail.get(ari_tail(product_id)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
