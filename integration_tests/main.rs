@@ -1,1 +1,8 @@
-fn main(){}
+//! End-to-end tests: the real binary, run as a platform would, against the in-process sandbox.
+//! Every line it prints is decoded into strict test-side types and validated against the
+//! official Airbyte protocol schema.
+
+mod harness;
+
+mod cli;
+mod read;

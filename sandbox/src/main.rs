@@ -1,1 +1,136 @@
-fn main(){}
+//! `atlassian-sandbox` binary: serve a synthetic Atlassian organization.
+//!
+//! Prints one JSON line (`base_url`, `org_id`, `directory_id`, `api_key`,
+//! `users`) to stdout once listening, then serves until SIGINT/SIGTERM, or
+//! until stdin closes with `--exit-on-stdin-eof` (handy for parent processes
+//! in other languages that may die without cleaning up).
+
+use std::io::Write;
+use std::time::Duration;
+
+use atlassian_sandbox::{ProductAccessMode, Sandbox, SandboxOptions};
+use clap::Parser;
+
+/// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
+#[derive(Parser, Debug)]
+#[command(
+    name = "atlassian-sandbox",
+    version,
+    about,
+    long_about = None,
+    after_help = "Once listening, prints ONE JSON line to stdout:\n  {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\nRoutes (Authorization: Bearer <api_key>):\n  GET  /admin/v1/orgs\n  GET  /admin/v1/orgs/{orgId}\n  POST /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search\n  GET  /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/count\n  POST /admin/v2/orgs/{orgId}/workspaces\n  GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates\nControl (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth"
+)]
+struct Cli {
+    /// Seed of the synthetic organization (same seed + users = same org).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Number of users in the directory.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Accepted bearer API key.
+    #[arg(long = "api-key", default_value = "sandbox-key-7f3c9a1e5b2d4c6f")]
+    api_key: String,
+    /// How users search treats expand=productAccess: supported | rejected (400) | omitted (never returned).
+    #[arg(long = "product-access", default_value = "supported")]
+    product_access: ProductAccessMode,
+    /// Maximum users search `limit` (larger → 400).
+    #[arg(long = "search-max-limit", default_value_t = 100)]
+    search_max_limit: usize,
+    /// Entries per page of last-active-dates.
+    #[arg(long = "last-active-page-size", default_value_t = 10)]
+    last_active_page_size: usize,
+    /// GET /v1/orgs returns an empty list (like a key created with scopes).
+    #[arg(long = "orgs-list-empty")]
+    orgs_list_empty: bool,
+    /// Latency added to every /admin response, in milliseconds.
+    #[arg(long = "latency-ms", default_value_t = 0)]
+    latency_ms: u64,
+    /// Fixed cursor salt (default: random per run).
+    #[arg(long = "cursor-salt")]
+    cursor_salt: Option<u64>,
+    /// Exit when stdin reaches EOF.
+    #[arg(long = "exit-on-stdin-eof")]
+    exit_on_stdin_eof: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let opts = SandboxOptions {
+        seed: cli.seed,
+        users: cli.users,
+        api_key: cli.api_key,
+        port: cli.port,
+        product_access_mode: cli.product_access,
+        search_max_limit: cli.search_max_limit,
+        orgs_list_empty: cli.orgs_list_empty,
+        last_active_page_size: cli.last_active_page_size,
+        latency: Duration::from_millis(cli.latency_ms),
+        cursor_salt: cli.cursor_salt,
+        ..Default::default()
+    };
+    let sandbox = match Sandbox::start(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("atlassian-sandbox: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let line = serde_json::json!({
+        "base_url": sandbox.base_url(),
+        "org_id": sandbox.org_id(),
+        "directory_id": sandbox.directory_id(),
+        "api_key": sandbox.api_key(),
+        "users": cli.users,
+    });
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("atlassian-sandbox: runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+    if cli.exit_on_stdin_eof {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            let mut stdin = std::io::stdin();
+            loop {
+                match std::io::Read::read(&mut stdin, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+            let _ = eof_tx.send(());
+        });
+    } else {
+        std::mem::forget(eof_tx);
+    }
+    rt.block_on(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+            _ = eof_rx => {}
+        }
+    });
+    drop(sandbox);
+}

@@ -1,0 +1,282 @@
+//! Wire rendering: the model ([`crate::model`]) to the API's JSON shapes.
+//!
+//! Users are serialized with a hand-written [`Serialize`] (no intermediate
+//! `serde_json::Value`) so 100-user pages of a 200k-user org stay cheap. Field
+//! presence follows [`crate::model::UserQuirks`]: a missing optional field is
+//! omitted for some users and an explicit `null` for others.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
+
+use crate::model::*;
+use crate::rng::hash_str;
+use crate::ProductAccessMode;
+
+/// ISO-8601 with seconds precision and `Z`.
+pub fn ts_secs(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// ISO-8601 with millisecond precision and `Z`.
+pub fn ts_millis(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `YYYY-MM-DD`.
+pub fn date_only(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// Which `expand` values were requested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expand {
+    pub platform_roles: bool,
+    pub counts_resources: bool,
+    pub product_access: bool,
+    pub groups: bool,
+}
+
+impl Expand {
+    pub fn all() -> Self {
+        Expand { platform_roles: true, counts_resources: true, product_access: true, groups: true }
+    }
+}
+
+/// Derived avatar URL of a user (`size` 128 = picture, 48 = avatar).
+pub fn avatar_url(account_id: &str, size: u32) -> String {
+    format!(
+        "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/{}/{:016x}/{}",
+        account_id,
+        hash_str(0xa7a7, account_id),
+        size
+    )
+}
+
+/// A user as the v2 search returns it.
+pub struct UserView<'a> {
+    pub org: &'a Org,
+    pub user: &'a User,
+    pub expand: Expand,
+    pub product_access_mode: ProductAccessMode,
+    /// `links.self` value.
+    pub self_link: String,
+    /// Add truth-only fields (`siteRoles`, `quirks`, always `productAccess`).
+    pub truth: bool,
+}
+
+struct PaList<'a>(&'a Org, &'a [ProductAccess]);
+
+impl Serialize for PaList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for pa in self.1 {
+            if let Some(w) = self.0.workspaces.get(pa.workspace) {
+                seq.serialize_element(&json!({
+                    "key": w.product_access_key,
+                    "id": w.id,
+                    "lastActiveTimestamp": ts_secs(&pa.last_active),
+                }))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for UserView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let u = self.user;
+        let nulls = u.quirks.missing_as_null;
+        let mut m = s.serialize_map(None)?;
+        macro_rules! opt {
+            ($k:expr, $v:expr) => {
+                match $v {
+                    Some(v) => m.serialize_entry($k, &v)?,
+                    None if nulls => m.serialize_entry($k, &Value::Null)?,
+                    None => {}
+                }
+            };
+        }
+        m.serialize_entry("accountId", &u.account_id)?;
+        m.serialize_entry("accountType", &u.account_type)?;
+        m.serialize_entry("status", u.status.as_str())?;
+        m.serialize_entry("accountStatus", u.account_status.as_str())?;
+        m.serialize_entry("membershipStatus", u.membership_status.as_str())?;
+        opt!("addedToOrg", u.added_to_org.as_ref().map(ts_millis));
+        m.serialize_entry("name", &u.name)?;
+        opt!("nickname", u.nickname.as_ref());
+        opt!("email", u.email.as_ref());
+        opt!("emailVerified", u.email_verified);
+        m.serialize_entry("claimStatus", u.claim_status.as_str())?;
+        if self.expand.platform_roles {
+            m.serialize_entry("platformRoles", &u.platform_roles)?;
+        }
+        m.serialize_entry("picture", &avatar_url(&u.account_id, 128))?;
+        m.serialize_entry("avatar", &avatar_url(&u.account_id, 48))?;
+        m.serialize_entry("managementSource", &u.management_source.map(|x| x.as_str()))?;
+        opt!("mfaEnabled", u.mfa_enabled);
+        opt!("jobTitle", u.job_title.as_ref());
+        opt!("department", u.department.as_ref());
+        opt!("organization", u.organization.as_ref());
+        opt!("location", u.location.as_ref());
+        opt!("timeZone", u.time_zone.as_ref());
+        if self.expand.counts_resources {
+            m.serialize_entry("counts", &json!({"resources": u.resource_count()}))?;
+        }
+        opt!("deactivatedOn", u.deactivated_on.as_ref().map(ts_millis));
+        m.serialize_entry("forDeletion", &u.for_deletion)?;
+        let pa_wanted = self.truth
+            || (self.expand.product_access && self.product_access_mode == ProductAccessMode::Supported);
+        if pa_wanted && (self.truth || !u.product_access.is_empty() || !u.quirks.omit_empty_product_access) {
+            m.serialize_entry("productAccess", &PaList(self.org, &u.product_access))?;
+        }
+        if self.expand.groups {
+            let groups: Vec<Value> = u
+                .groups
+                .iter()
+                .filter_map(|g| self.org.groups.get(*g))
+                .map(|g| json!({"id": g.id, "name": g.name, "description": g.description}))
+                .collect();
+            m.serialize_entry("groups", &groups)?;
+        }
+        m.serialize_entry("links", &json!({"self": self.self_link}))?;
+        if self.truth {
+            let roles: Vec<Value> = u
+                .site_roles
+                .iter()
+                .filter_map(|r| {
+                    self.org
+                        .workspaces
+                        .get(r.workspace)
+                        .map(|w| json!({"resourceId": w.id, "roleId": r.role_id}))
+                })
+                .collect();
+            m.serialize_entry("siteRoles", &roles)?;
+            m.serialize_entry(
+                "quirks",
+                &json!({
+                    "missingAsNull": u.quirks.missing_as_null,
+                    "omitEmptyProductAccess": u.quirks.omit_empty_product_access,
+                    "omitV1Timestamp": u.quirks.omit_v1_timestamp,
+                }),
+            )?;
+        }
+        m.end()
+    }
+}
+
+/// A workspace in the v2 workspaces API shape.
+pub fn workspace_json(w: &Workspace, base_url: &str, org_id: &str) -> Value {
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("name".into(), json!(w.name));
+    attrs.insert("typeKey".into(), json!(w.type_key));
+    attrs.insert("type".into(), json!(w.product_type));
+    attrs.insert("owner".into(), json!(w.owner));
+    attrs.insert("status".into(), json!(w.status.as_str()));
+    attrs.insert("statusDetails".into(), json!(w.status_details));
+    attrs.insert("icons".into(), json!({}));
+    attrs.insert("avatars".into(), json!({}));
+    attrs.insert("labels".into(), json!(w.labels));
+    let mut sandbox = json!({"type": w.sandbox_type});
+    if let Some(p) = &w.sandbox_parent_id {
+        sandbox["parentId"] = json!(p);
+    }
+    attrs.insert("sandbox".into(), sandbox);
+    attrs.insert("usage".into(), json!(w.usage));
+    if !w.omit_capacity {
+        attrs.insert("capacity".into(), json!(w.capacity));
+    }
+    attrs.insert("createdAt".into(), json!(ts_millis(&w.created_at)));
+    attrs.insert("createdBy".into(), json!(w.created_by));
+    attrs.insert("hostUrl".into(), json!(w.host_url));
+    attrs.insert("realm".into(), json!(w.realm));
+    attrs.insert("regions".into(), json!(w.regions));
+    json!({
+        "id": w.id,
+        "type": "workspaces",
+        "attributes": attrs,
+        "links": {"self": format!("{base_url}/admin/v2/orgs/{org_id}/workspaces/{}", w.id)},
+        "relationships": {
+            "entitlement": [{
+                "id": w.entitlement.id,
+                "type": "entitlement",
+                "attributes": {
+                    "key": w.entitlement.key,
+                    "planKey": w.entitlement.plan_key,
+                    "plan": w.entitlement.plan,
+                }
+            }]
+        }
+    })
+}
+
+/// The org object of `GET /v1/orgs/{orgId}`.
+pub fn org_json(org: &Org, base_url: &str, with_relationships: bool) -> Value {
+    let mut v = json!({
+        "id": org.id,
+        "type": "orgs",
+        "attributes": {"name": org.name},
+        "links": {"self": format!("{base_url}/admin/v1/orgs/{}", org.id)},
+    });
+    if with_relationships {
+        v["relationships"] = json!({});
+    }
+    v
+}
+
+/// The whole org for `/__sandbox/truth`.
+pub struct TruthView<'a> {
+    pub org: &'a Org,
+    pub base_url: &'a str,
+    /// `links.self` of each user (parallel to `org.users`).
+    pub self_link: &'a dyn Fn(&User) -> String,
+}
+
+impl Serialize for TruthView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let org = self.org;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("orgId", &org.id)?;
+        m.serialize_entry("name", &org.name)?;
+        m.serialize_entry("directoryId", &org.directory_id)?;
+        m.serialize_entry("directoryName", &org.directory_name)?;
+        m.serialize_entry("now", &ts_secs(&org.now))?;
+        let ws: Vec<Value> = org
+            .workspaces
+            .iter()
+            .map(|w| {
+                let mut v = workspace_json(w, self.base_url, &org.id);
+                v["productAccessKey"] = json!(w.product_access_key);
+                v["lastActiveKey"] = json!(w.last_active_key);
+                v
+            })
+            .collect();
+        m.serialize_entry("workspaces", &ws)?;
+        let groups: Vec<Value> = org
+            .groups
+            .iter()
+            .map(|g| json!({"id": g.id, "name": g.name, "description": g.description}))
+            .collect();
+        m.serialize_entry("groups", &groups)?;
+        struct Users<'b>(&'b TruthView<'b>);
+        impl Serialize for Users<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.org.users.len()))?;
+                for u in &self.0.org.users {
+                    seq.serialize_element(&UserView {
+                        org: self.0.org,
+                        user: u,
+                        expand: Expand::all(),
+                        product_access_mode: ProductAccessMode::Supported,
+                        self_link: (self.0.self_link)(u),
+                        truth: true,
+                    })?;
+                }
+                seq.end()
+            }
+        }
+        m.serialize_entry("users", &Users(self))?;
+        m.end()
+    }
+}
