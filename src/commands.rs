@@ -34,7 +34,7 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
             return Ok(EXIT_OK);
         }
     };
-    let retry = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+    let retry = RetryPolicy { max_attempts: config.max_retries.min(2) + 1, ..RetryPolicy::default() };
     let client = match AtlassianClient::new(&config) {
         Ok(c) => c.with_retry(retry),
         Err(e) => return fail(out, &e.to_string(), FailureType::SystemError),

@@ -80,6 +80,16 @@ struct RawConfig {
     page_size: u32,
     #[serde(default = "default_base_url")]
     base_url: String,
+    #[serde(default = "default_lookback")]
+    lookback_window_days: u32,
+    #[serde(default = "default_checkpoint_interval")]
+    checkpoint_interval_pages: u32,
+    #[serde(default = "default_timeout")]
+    request_timeout_seconds: u64,
+    #[serde(default = "default_retries")]
+    max_retries: u32,
+    #[serde(default = "default_max_wait")]
+    max_rate_limit_wait_seconds: u64,
 }
 
 fn default_directory() -> String {
@@ -91,6 +101,21 @@ fn default_page_size() -> u32 {
 fn default_base_url() -> String {
     "https://api.atlassian.com".into()
 }
+fn default_lookback() -> u32 {
+    2
+}
+fn default_checkpoint_interval() -> u32 {
+    1
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_retries() -> u32 {
+    5
+}
+fn default_max_wait() -> u64 {
+    1800
+}
 
 /// Phase two: a config whose every value has been checked.
 #[derive(Debug, Clone)]
@@ -101,6 +126,11 @@ pub struct Config {
     pub start_date: Option<DateTime<Utc>>,
     pub page_size: u32,
     pub base_url: Url,
+    pub lookback_window: chrono::Duration,
+    pub checkpoint_interval_pages: u32,
+    pub request_timeout: std::time::Duration,
+    pub max_retries: u32,
+    pub max_rate_limit_wait: std::time::Duration,
 }
 
 impl Config {
@@ -144,6 +174,11 @@ impl Config {
             start_date,
             page_size: raw.page_size,
             base_url: parse_base_url(&raw.base_url)?,
+            lookback_window: chrono::Duration::days(raw.lookback_window_days.into()),
+            checkpoint_interval_pages: raw.checkpoint_interval_pages,
+            request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds),
+            max_retries: raw.max_retries,
+            max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_seconds),
         })
     }
 }
@@ -232,6 +267,9 @@ mod tests {
         assert_eq!(c.page_size, 100);
         assert_eq!(c.base_url.as_str(), "https://api.atlassian.com/");
         assert!(c.start_date.is_none());
+        assert_eq!(c.lookback_window, chrono::Duration::days(2));
+        assert_eq!(c.checkpoint_interval_pages, 1);
+        assert_eq!(c.max_retries, 5);
     }
 
     #[test]

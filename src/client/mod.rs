@@ -82,7 +82,7 @@ impl AtlassianClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("source-atlassian-admin/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(config.request_timeout)
             // The API does not redirect; following one could carry the key to another host.
             .redirect(reqwest::redirect::Policy::none())
             .https_only(config.base_url.scheme() == "https")
@@ -95,7 +95,7 @@ impl AtlassianClient {
             org_id: config.org_id.clone(),
             directory_id: config.directory_id.clone(),
             page_size: config.page_size,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy { max_attempts: config.max_retries + 1, ..RetryPolicy::default() },
             notices: None,
         })
     }
