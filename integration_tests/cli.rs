@@ -28,6 +28,13 @@ fn discover_offers_three_streams_and_matches_snapshot() {
         for key in s.source_defined_primary_key.iter().flatten() {
             assert!(props.contains_key(key), "{}: primary key {key} not in schema", s.name);
         }
+        for key in s.default_cursor_field.iter().flatten() {
+            assert!(props.contains_key(key), "{}: cursor {key} not in schema", s.name);
+        }
+        let incremental = s.supported_sync_modes.iter().any(|m| m == "incremental");
+        assert_eq!(incremental, s.name != "workspaces");
+        assert_eq!(s.source_defined_cursor, incremental.then_some(true));
+        assert_eq!(s.is_resumable, incremental);
     }
     insta::assert_json_snapshot!("catalog", serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["catalog"]);
 }

@@ -238,6 +238,12 @@ pub fn run(args: &[&str]) -> Run {
     for secret in SECRETS {
         assert!(!stdout.contains(secret) && !stderr.contains(secret), "a secret leaked into the output of {args:?}");
     }
+    let messages = decode(&stdout);
+    Run { code: output.status.code().unwrap_or(-1), stdout, stderr, messages }
+}
+
+/// Decodes stdout lines: each must be a valid AirbyteMessage and decode into the strict types.
+pub fn decode(stdout: &str) -> Vec<Message> {
     let mut messages = Vec::new();
     for (i, line) in stdout.lines().enumerate() {
         let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("stdout line {i} is not JSON ({e}): {line}"));
@@ -246,7 +252,23 @@ pub fn run(args: &[&str]) -> Run {
         let msg: Message = serde_json::from_value(value).unwrap_or_else(|e| panic!("line {i} does not decode strictly ({e}): {line}"));
         messages.push(msg);
     }
-    Run { code: output.status.code().unwrap_or(-1), stdout, stderr, messages }
+    messages
+}
+
+/// The state file a platform would pass to the next read: the last STATE of each stream.
+pub fn state_after(messages: &[Message]) -> Value {
+    let mut last: Vec<(String, Value)> = Vec::new();
+    for m in messages {
+        if let Message::State { state } = m {
+            let name = state.stream.stream_descriptor.name.clone();
+            let entry = json!({"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state.stream.stream_state}});
+            match last.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = entry,
+                None => last.push((name, entry)),
+            }
+        }
+    }
+    Value::Array(last.into_iter().map(|(_, v)| v).collect())
 }
 
 /// A temporary directory holding the files a run reads.

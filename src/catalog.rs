@@ -17,7 +17,7 @@ pub enum CatalogError {
     UnknownStream(String),
     #[error("the catalog names stream '{0}' more than once")]
     DuplicateStream(String),
-    #[error("the catalog asks for stream '{stream}' in sync mode '{mode}', which it does not support (supported: full_refresh)")]
+    #[error("the catalog asks for stream '{stream}' in sync mode '{mode}', which it does not support (run discover for the supported modes)")]
     UnsupportedMode { stream: String, mode: String },
 }
 
@@ -80,7 +80,7 @@ impl ConfiguredCatalog {
             if streams.iter().any(|c| c.info.name == info.name) {
                 return Err(CatalogError::DuplicateStream(s.stream.name));
             }
-            if s.sync_mode == SyncMode::Incremental {
+            if s.sync_mode == SyncMode::Incremental && !info.supports_incremental() {
                 return Err(CatalogError::UnsupportedMode { stream: s.stream.name, mode: "incremental".into() });
             }
             streams.push(ConfiguredStream { info, sync_mode: s.sync_mode });

@@ -90,7 +90,10 @@ pub async fn read<W: Write>(
     };
     let sync = match Sync::new(&config, catalog, state, out) {
         Ok(s) => s,
-        Err(e) => return fail(out, &e.to_string(), e.failure_type()),
+        Err(e) => {
+            out.error_trace(&format!("{:#}", e.source), None, e.failure_type, e.stream)?;
+            return Ok(EXIT_FAILED);
+        }
     };
     match sync.run().await {
         Ok(()) => Ok(EXIT_OK),

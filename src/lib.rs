@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod incremental;
 pub mod protocol;
 pub mod state;
 pub mod streams;

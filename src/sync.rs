@@ -3,23 +3,27 @@
 //! One pass over the users search serves both `users` and `user_activity`; the workspaces are
 //! fetched alongside it (they are needed first, for the join). Pages arrive from producer tasks
 //! through bounded channels, so the next request is in flight while this loop writes.
+//! Incremental bookkeeping lives in [`crate::incremental`]; this loop decides when to emit.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::catalog::ConfiguredCatalog;
-use crate::client::pagination::{self, PageResult};
+use crate::catalog::{ConfiguredCatalog, SyncMode};
 use crate::client::models::{ApiUser, ApiWorkspace};
+use crate::client::pagination::{self, PageResult};
 use crate::client::{ApiError, AtlassianClient, Notice};
 use crate::config::Config;
+use crate::incremental::{user_fingerprint, ActivityTracker, PassPosition, PassTracker, UsersTracker};
 use crate::protocol::{now_ms, FailureType, LogLevel, Output, StreamStatus};
 use crate::state::StateInput;
 use crate::streams::workspaces::WorkspaceIndex;
 use crate::streams::{user_activity, users, workspaces};
+use crate::time;
 
 /// How often a progress LOG line is written during a long pass.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -41,10 +45,17 @@ impl SyncError {
     fn io(e: std::io::Error) -> Self {
         SyncError { stream: None, failure_type: FailureType::SystemError, source: anyhow::Error::new(e).context("writing to stdout failed") }
     }
+    fn state(stream: &'static str, message: String) -> Self {
+        SyncError {
+            stream: Some(stream),
+            failure_type: FailureType::ConfigError,
+            source: anyhow::anyhow!("the saved state of stream '{stream}' cannot be used: {message}. Pass the state this connector emitted, or reset the stream"),
+        }
+    }
 }
 
 /// Per-stream bookkeeping for statuses and `sourceStats.recordCount`.
-struct Tracker {
+struct StreamProgress {
     name: &'static str,
     running: bool,
     complete: bool,
@@ -52,29 +63,69 @@ struct Tracker {
     total: u64,
 }
 
-impl Tracker {
+impl StreamProgress {
     fn new(name: &'static str) -> Self {
-        Tracker { name, running: false, complete: false, since_state: 0, total: 0 }
+        StreamProgress { name, running: false, complete: false, since_state: 0, total: 0 }
     }
 
     /// Call before writing each record: the first one announces RUNNING.
-    fn on_record<W: Write>(&mut self, out: &mut Output<W>) -> std::io::Result<()> {
+    fn on_record<W: Write>(&mut self, out: &mut Output<W>) -> Result<(), SyncError> {
         if !self.running {
             self.running = true;
-            out.stream_status(self.name, StreamStatus::Running)?;
+            out.stream_status(self.name, StreamStatus::Running).map_err(SyncError::io)?;
         }
         self.since_state += 1;
         self.total += 1;
         Ok(())
     }
 
-    fn complete<W: Write>(&mut self, out: &mut Output<W>) -> std::io::Result<()> {
-        out.state(self.name, &json!({}), self.since_state)?;
+    fn checkpoint<W: Write>(&mut self, out: &mut Output<W>, state: &serde_json::Value) -> Result<(), SyncError> {
+        out.state(self.name, state, self.since_state).map_err(SyncError::io)?;
         self.since_state = 0;
-        out.stream_status(self.name, StreamStatus::Complete)?;
-        out.info(&format!("Stream '{}' complete: {} records", self.name, self.total))?;
+        Ok(())
+    }
+
+    fn complete<W: Write>(&mut self, out: &mut Output<W>, state: &serde_json::Value) -> Result<(), SyncError> {
+        self.checkpoint(out, state)?;
+        out.stream_status(self.name, StreamStatus::Complete).map_err(SyncError::io)?;
+        out.info(&format!("Stream '{}' complete: {} records", self.name, self.total)).map_err(SyncError::io)?;
         self.complete = true;
         Ok(())
+    }
+}
+
+/// The streams served by one pass over the users search, each with its incremental tracker
+/// (`None` in full refresh).
+struct UsersPass {
+    users: Option<(usize, Option<UsersTracker>)>,
+    activity: Option<(usize, Option<ActivityTracker>)>,
+}
+
+impl UsersPass {
+    /// Each stream's tracker; `None` for a stream read in full refresh.
+    fn trackers(&self) -> impl Iterator<Item = Option<&dyn PassTracker>> {
+        let users = self.users.as_ref().map(|(_, t)| t.as_ref().map(|t| t as &dyn PassTracker));
+        let activity = self.activity.as_ref().map(|(_, t)| t.as_ref().map(|t| t as &dyn PassTracker));
+        users.into_iter().chain(activity)
+    }
+
+    /// Where to start: the saved resume position, if every stream of the pass is incremental
+    /// and they agree on it (a full refresh stream needs every page); else the first page.
+    fn start(&self) -> Option<PassPosition> {
+        let mut positions = Vec::new();
+        for tracker in self.trackers() {
+            let tracker = tracker?;
+            if !tracker.is_frozen() {
+                positions.push(tracker.resume_position());
+            }
+        }
+        let first = positions.first().copied().flatten()?;
+        positions.iter().all(|p| *p == Some(first)).then(|| first.clone())
+    }
+
+    /// True when every stream of the pass has a cursor in the future: nothing to read.
+    fn all_frozen(&self) -> bool {
+        self.trackers().all(|t| t.is_some_and(|t| t.is_frozen()))
     }
 }
 
@@ -82,15 +133,55 @@ pub struct Sync<'o, W: Write> {
     out: &'o mut Output<W>,
     client: Arc<AtlassianClient>,
     notices: mpsc::UnboundedReceiver<Notice>,
-    trackers: Vec<Tracker>,
+    progress: Vec<StreamProgress>,
+    workspaces_at: Option<usize>,
+    pass: UsersPass,
+    checkpoint_interval: u64,
 }
 
 impl<'o, W: Write> Sync<'o, W> {
-    pub fn new(config: &Config, catalog: ConfiguredCatalog, _state: StateInput, out: &'o mut Output<W>) -> Result<Self, ApiError> {
+    /// Builds the client and reads every stream's saved state; nothing is requested yet.
+    pub fn new(config: &Config, catalog: ConfiguredCatalog, state: StateInput, out: &'o mut Output<W>) -> Result<Self, SyncError> {
         let (tx, notices) = mpsc::unbounded_channel();
-        let client = Arc::new(AtlassianClient::new(config)?.with_notices(tx));
-        let trackers = catalog.streams.iter().map(|s| Tracker::new(s.info.name)).collect();
-        Ok(Sync { out, client, notices, trackers })
+        let client = AtlassianClient::new(config).map_err(|e| SyncError { stream: None, failure_type: e.failure_type(), source: e.into() })?;
+        let client = Arc::new(client.with_notices(tx));
+        let progress: Vec<StreamProgress> = catalog.streams.iter().map(|s| StreamProgress::new(s.info.name)).collect();
+        let at = |name: &str| progress.iter().position(|p| p.name == name);
+        let now = Utc::now();
+        let incremental = |name: &str| catalog.get(name).is_some_and(|s| s.sync_mode == SyncMode::Incremental);
+
+        let users = match at(users::INFO.name) {
+            None => None,
+            Some(i) if incremental(users::INFO.name) => {
+                let tracker = UsersTracker::from_state(state.streams.get(users::INFO.name), now)
+                    .map_err(|e| SyncError::state(users::INFO.name, e))?;
+                Some((i, Some(tracker)))
+            }
+            Some(i) => Some((i, None)),
+        };
+        let activity = match at(user_activity::INFO.name) {
+            None => None,
+            Some(i) if incremental(user_activity::INFO.name) => {
+                let tracker = ActivityTracker::from_state(
+                    state.streams.get(user_activity::INFO.name),
+                    config.lookback_window,
+                    config.start_date,
+                    now,
+                )
+                .map_err(|e| SyncError::state(user_activity::INFO.name, e))?;
+                Some((i, Some(tracker)))
+            }
+            Some(i) => Some((i, None)),
+        };
+        Ok(Sync {
+            out,
+            client,
+            notices,
+            workspaces_at: at(workspaces::INFO.name),
+            progress,
+            pass: UsersPass { users, activity },
+            checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
+        })
     }
 
     /// Runs the whole read. On failure the started streams are marked INCOMPLETE, an ERROR
@@ -98,8 +189,8 @@ impl<'o, W: Write> Sync<'o, W> {
     pub async fn run(mut self) -> Result<(), SyncError> {
         let result = self.run_streams().await;
         if let Err(e) = &result {
-            for t in self.trackers.iter().filter(|t| !t.complete) {
-                self.out.stream_status(t.name, StreamStatus::Incomplete).map_err(SyncError::io)?;
+            for p in self.progress.iter().filter(|p| !p.complete) {
+                self.out.stream_status(p.name, StreamStatus::Incomplete).map_err(SyncError::io)?;
             }
             let message = format!("{:#}", e.source);
             self.out.error_trace(&message, Some(&format!("{:?}", e.source)), e.failure_type, e.stream).map_err(SyncError::io)?;
@@ -109,25 +200,25 @@ impl<'o, W: Write> Sync<'o, W> {
     }
 
     async fn run_streams(&mut self) -> Result<(), SyncError> {
-        let want_users = self.position(users::INFO.name).is_some();
-        let want_activity = self.position(user_activity::INFO.name).is_some();
-        let want_workspaces = self.position(workspaces::INFO.name).is_some();
-        for t in &self.trackers {
-            self.out.stream_status(t.name, StreamStatus::Started).map_err(SyncError::io)?;
+        for p in &self.progress {
+            self.out.stream_status(p.name, StreamStatus::Started).map_err(SyncError::io)?;
         }
+        let want_pass = (self.pass.users.is_some() || self.pass.activity.is_some()) && !self.pass.all_frozen();
+        let join_needed = self.pass.activity.as_ref().is_some_and(|(_, t)| !t.as_ref().is_some_and(|t| t.is_frozen()));
+        let start = if want_pass { self.pass.start() } else { None };
         // Both chains start now; the users pages wait in their channel while workspaces drain.
-        let workspace_pages = (want_workspaces || want_activity).then(|| pagination::workspaces(self.client.clone()));
-        let user_pages = (want_users || want_activity)
-            .then(|| pagination::users(self.client.clone(), users::EXPAND.to_vec(), None));
+        let workspace_pages = (self.workspaces_at.is_some() || join_needed).then(|| pagination::workspaces(self.client.clone()));
+        let user_pages =
+            want_pass.then(|| pagination::users(self.client.clone(), users::EXPAND.to_vec(), start.as_ref().map(|p| p.next_page.clone())));
 
         let mut index = WorkspaceIndex::default();
         if let Some(rx) = workspace_pages {
             self.read_workspaces(rx, &mut index).await?;
         }
-        if let Some(rx) = user_pages {
-            self.read_users(rx, &index).await?;
+        match user_pages {
+            Some(rx) => self.read_users(rx, &index, start).await,
+            None => self.finish_pass(Utc::now()),
         }
-        Ok(())
     }
 
     /// The next page, writing any notices (retries, rate-limit waits) that arrive meanwhile.
@@ -148,65 +239,95 @@ impl<'o, W: Write> Sync<'o, W> {
         self.out.log(LogLevel::Warn, &notice.message).map_err(SyncError::io)
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
-        self.trackers.iter().position(|t| t.name == name)
-    }
-
-    async fn read_workspaces(
-        &mut self,
-        mut rx: mpsc::Receiver<PageResult<ApiWorkspace>>,
-        index: &mut WorkspaceIndex,
-    ) -> Result<(), SyncError> {
+    async fn read_workspaces(&mut self, mut rx: mpsc::Receiver<PageResult<ApiWorkspace>>, index: &mut WorkspaceIndex) -> Result<(), SyncError> {
         let name = workspaces::INFO.name;
-        let emit = self.position(name);
         let org_id = self.client.org_id().to_string();
         while let Some(page) = self.next_page(&mut rx, name).await? {
             let page = page.map_err(|e| SyncError::api(name, e))?;
             let emitted_at = now_ms();
             for w in &page.items {
                 index.add(w);
-                if let Some(i) = emit {
-                    self.trackers[i].on_record(self.out).map_err(SyncError::io)?;
+                if let Some(i) = self.workspaces_at {
+                    self.progress[i].on_record(self.out)?;
                     self.out.record(name, &workspaces::record(&org_id, w), emitted_at).map_err(SyncError::io)?;
                 }
             }
         }
         self.out.info(&format!("Fetched {} workspaces", index.len())).map_err(SyncError::io)?;
-        if let Some(i) = emit {
-            self.trackers[i].complete(self.out).map_err(SyncError::io)?;
+        if let Some(i) = self.workspaces_at {
+            self.progress[i].complete(self.out, &json!({}))?;
         }
         Ok(())
     }
 
+    /// The stream a users-search failure is reported against.
+    fn pass_stream(&self) -> &'static str {
+        if self.pass.users.is_some() {
+            users::INFO.name
+        } else {
+            user_activity::INFO.name
+        }
+    }
+
     /// One pass over the users search, emitting `users` and/or `user_activity` records.
-    async fn read_users(&mut self, mut rx: mpsc::Receiver<PageResult<ApiUser>>, index: &WorkspaceIndex) -> Result<(), SyncError> {
-        let users_at = self.position(users::INFO.name);
-        let activity_at = self.position(user_activity::INFO.name);
-        let failing_stream = if users_at.is_some() { users::INFO.name } else { user_activity::INFO.name };
+    async fn read_users(&mut self, mut rx: mpsc::Receiver<PageResult<ApiUser>>, index: &WorkspaceIndex, start: Option<PassPosition>) -> Result<(), SyncError> {
+        let stream = self.pass_stream();
         let org_id = self.client.org_id().to_string();
+        let mut resuming = start.is_some();
+        let pass_started = match &start {
+            Some(p) => {
+                let msg = format!("Resuming the users pass begun at {} from its last checkpoint", p.started_at);
+                self.out.info(&msg).map_err(SyncError::io)?;
+                time::parse_lenient(&p.started_at).unwrap_or_else(Utc::now)
+            }
+            None => Utc::now(),
+        };
+        let started_text = time::format(pass_started);
         let (mut pages, mut seen_users, mut skipped, mut without_site, mut pages_without_access) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut since_checkpoint = 0u64;
         let started = Instant::now();
         let mut last_progress = Instant::now();
-        while let Some(page) = self.next_page(&mut rx, failing_stream).await? {
-            let page = page.map_err(|e| SyncError::api(failing_stream, e))?;
+        while let Some(page) = self.next_page(&mut rx, stream).await? {
+            let page = match page {
+                Ok(p) => p,
+                Err(ApiError::Client { status: 400, .. }) if resuming => {
+                    self.out
+                        .log(LogLevel::Warn, "The API rejected the saved resume position (the page cursor is invalid or expired): restarting the users pass from the first page. Records already emitted are not emitted again.")
+                        .map_err(SyncError::io)?;
+                    resuming = false;
+                    rx = pagination::users(self.client.clone(), users::EXPAND.to_vec(), None);
+                    continue;
+                }
+                Err(e) => return Err(SyncError::api(stream, e)),
+            };
+            resuming = false;
             pages += 1;
             if !page.items.is_empty() && page.items.iter().all(|u| u.product_access.is_none()) {
                 pages_without_access += 1;
             }
             let emitted_at = now_ms();
+            let observed_at = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(pass_started));
             for u in &page.items {
                 seen_users += 1;
-                if let Some(i) = users_at {
-                    self.trackers[i].on_record(self.out).map_err(SyncError::io)?;
-                    self.out.record(users::INFO.name, &users::record(&org_id, u), emitted_at).map_err(SyncError::io)?;
-                }
-                if let Some(i) = activity_at {
+                self.emit_user(&org_id, u, &observed_at, emitted_at)?;
+                if let Some((i, tracker)) = &mut self.pass.activity {
                     for rec in user_activity::records(&org_id, u, index, &mut skipped) {
+                        if let Some(t) = tracker {
+                            let last_active = rec.last_active.as_deref().and_then(time::parse_lenient);
+                            if !t.observe(rec.account_id, rec.product_id, last_active, rec.last_active.as_deref()) {
+                                continue;
+                            }
+                        }
                         without_site += u64::from(rec.workspace_id.is_none());
-                        self.trackers[i].on_record(self.out).map_err(SyncError::io)?;
+                        self.progress[*i].on_record(self.out)?;
                         self.out.record(user_activity::INFO.name, &rec, emitted_at).map_err(SyncError::io)?;
                     }
                 }
+            }
+            since_checkpoint += 1;
+            if let Some(next) = page.next.as_ref().filter(|_| since_checkpoint >= self.checkpoint_interval) {
+                since_checkpoint = 0;
+                self.checkpoint(&PassPosition { next_page: next.clone(), started_at: started_text.clone() })?;
             }
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
@@ -214,23 +335,82 @@ impl<'o, W: Write> Sync<'o, W> {
                 self.out.info(&line).map_err(SyncError::io)?;
             }
         }
-        let out = &mut *self.out;
         let line = format!("Users search done: {pages} pages, {seen_users} users in {:.1} s", started.elapsed().as_secs_f64());
-        out.info(&line).map_err(SyncError::io)?;
-        if activity_at.is_some() && seen_users > 0 && pages_without_access == pages {
-            out.log(LogLevel::Warn, "The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. The organization or API key may not expose activity in bulk.")
+        self.out.info(&line).map_err(SyncError::io)?;
+        if self.pass.activity.is_some() && seen_users > 0 && pages_without_access == pages {
+            self.out.log(LogLevel::Warn, "The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. The organization or API key may not expose activity in bulk.")
                 .map_err(SyncError::io)?;
         }
         if skipped > 0 {
-            out.log(LogLevel::Warn, &format!("{skipped} productAccess entries had no product id and were not emitted"))
+            self.out.log(LogLevel::Warn, &format!("{skipped} productAccess entries had no product id and were not emitted"))
                 .map_err(SyncError::io)?;
         }
         if without_site > 0 {
-            out.log(LogLevel::Warn, &format!("{without_site} activity records matched no workspace: their site_url and workspace_name are null"))
+            self.out.log(LogLevel::Warn, &format!("{without_site} activity records matched no workspace: their site_url and workspace_name are null"))
                 .map_err(SyncError::io)?;
         }
-        for i in [users_at, activity_at].into_iter().flatten() {
-            self.trackers[i].complete(self.out).map_err(SyncError::io)?;
+        self.finish_pass(pass_started)
+    }
+
+    /// A `users` record: always in full refresh, only when new or changed in incremental.
+    fn emit_user(&mut self, org_id: &str, u: &ApiUser, observed_at: &str, emitted_at: i64) -> Result<(), SyncError> {
+        let Some((i, tracker)) = &mut self.pass.users else { return Ok(()) };
+        let mut rec = users::record(org_id, u);
+        if let Some(t) = tracker {
+            let content = serde_json::to_vec(&rec).expect("a user record serializes");
+            if !t.observe(&u.account_id, user_fingerprint(&content)) {
+                return Ok(());
+            }
+        }
+        rec.observed_at = Some(observed_at);
+        self.progress[*i].on_record(self.out)?;
+        self.out.record(users::INFO.name, &rec, emitted_at).map_err(SyncError::io)
+    }
+
+    /// A STATE for each incremental stream of the pass; every record before it is written.
+    fn checkpoint(&mut self, position: &PassPosition) -> Result<(), SyncError> {
+        if let Some((i, Some(t))) = &self.pass.users {
+            if !t.is_frozen() {
+                let state = t.checkpoint(position);
+                self.progress[*i].checkpoint(self.out, &state)?;
+            }
+        }
+        if let Some((i, Some(t))) = &mut self.pass.activity {
+            if !t.is_frozen() {
+                let state = t.checkpoint(position);
+                self.progress[*i].checkpoint(self.out, &state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
+    fn finish_pass(&mut self, pass_started: DateTime<Utc>) -> Result<(), SyncError> {
+        if let Some((i, tracker)) = &mut self.pass.users {
+            let state = match tracker {
+                Some(t) => {
+                    let deleted = t.finish();
+                    if !deleted.is_empty() {
+                        let line = format!("{} users are no longer in the directory: emitting deletion records", deleted.len());
+                        self.out.info(&line).map_err(SyncError::io)?;
+                    }
+                    let emitted_at = now_ms();
+                    let now = time::format(Utc::now());
+                    let org_id = self.client.org_id();
+                    for account_id in &deleted {
+                        self.progress[*i].on_record(self.out)?;
+                        let rec = users::deletion(org_id, account_id, &now);
+                        self.out.record(users::INFO.name, &rec, emitted_at).map_err(SyncError::io)?;
+                    }
+                    t.final_state(pass_started)
+                }
+                None => json!({}),
+            };
+            self.progress[*i].complete(self.out, &state)?;
+        }
+        if let Some((i, tracker)) = &mut self.pass.activity {
+            let state = tracker.as_mut().map_or_else(|| json!({}), |t| t.final_state());
+            self.progress[*i].complete(self.out, &state)?;
         }
         Ok(())
     }

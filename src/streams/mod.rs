@@ -15,6 +15,8 @@ pub struct StreamInfo {
     pub name: &'static str,
     pub schema: &'static str,
     pub primary_key: &'static [&'static str],
+    /// The source-defined cursor of an incremental stream; `None` = full refresh only.
+    pub cursor_field: Option<&'static str>,
 }
 
 impl StreamInfo {
@@ -22,15 +24,24 @@ impl StreamInfo {
         serde_json::from_str(self.schema).expect("stream schemas are valid JSON")
     }
 
+    pub fn supports_incremental(&self) -> bool {
+        self.cursor_field.is_some()
+    }
+
     /// The stream as `discover` announces it.
     pub fn airbyte_stream(&self) -> Value {
-        json!({
+        let mut stream = json!({
             "name": self.name,
             "json_schema": self.json_schema(),
-            "supported_sync_modes": ["full_refresh"],
-            "source_defined_primary_key": self.primary_key.iter().map(|k| vec![*k]).collect::<Vec<_>>(),
-            "is_resumable": false,
-        })
+            "supported_sync_modes": if self.supports_incremental() { json!(["full_refresh", "incremental"]) } else { json!(["full_refresh"]) },
+        });
+        if let Some(cursor) = self.cursor_field {
+            stream["source_defined_cursor"] = json!(true);
+            stream["default_cursor_field"] = json!([cursor]);
+        }
+        stream["source_defined_primary_key"] = json!(self.primary_key.iter().map(|k| vec![*k]).collect::<Vec<_>>());
+        stream["is_resumable"] = json!(self.supports_incremental());
+        stream
     }
 }
 

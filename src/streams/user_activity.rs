@@ -12,6 +12,7 @@ pub const INFO: StreamInfo = StreamInfo {
     name: "user_activity",
     schema: include_str!("../../schemas/user_activity.json"),
     primary_key: &["account_id", "product_id"],
+    cursor_field: Some("last_active"),
 };
 
 #[derive(Debug, Serialize)]

@@ -6,8 +6,12 @@ use super::StreamInfo;
 use crate::client::models::{ApiGroup, ApiUser};
 use crate::time;
 
-pub const INFO: StreamInfo =
-    StreamInfo { name: "users", schema: include_str!("../../schemas/users.json"), primary_key: &["account_id"] };
+pub const INFO: StreamInfo = StreamInfo {
+    name: "users",
+    schema: include_str!("../../schemas/users.json"),
+    primary_key: &["account_id"],
+    cursor_field: Some("observed_at"),
+};
 
 /// The expands the users search is asked for: everything a `users` or `user_activity` record holds.
 pub const EXPAND: [&str; 4] = ["productAccess", "groups", "platformRoles", "counts.resources"];
@@ -41,6 +45,10 @@ pub struct UserRecord<'a> {
     pub for_deletion: Option<bool>,
     pub groups: Option<&'a [ApiGroup]>,
     pub last_active: Option<String>,
+    /// When this version of the user was observed: the cursor of incremental syncs.
+    pub observed_at: Option<&'a str>,
+    #[serde(rename = "_ab_cdc_deleted_at")]
+    pub deleted_at: Option<&'a str>,
 }
 
 pub fn record<'a>(org_id: &'a str, u: &'a ApiUser) -> UserRecord<'a> {
@@ -79,5 +87,22 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser) -> UserRecord<'a> {
         for_deletion: u.for_deletion,
         groups: u.groups.as_deref(),
         last_active,
+        observed_at: None,
+        deleted_at: None,
     }
+}
+
+/// The record of a user who is no longer in the directory: destinations in dedup mode
+/// delete (or flag) the row when `_ab_cdc_deleted_at` is set.
+#[derive(Debug, Serialize)]
+pub struct UserDeletion<'a> {
+    pub org_id: &'a str,
+    pub account_id: &'a str,
+    pub observed_at: &'a str,
+    #[serde(rename = "_ab_cdc_deleted_at")]
+    pub deleted_at: &'a str,
+}
+
+pub fn deletion<'a>(org_id: &'a str, account_id: &'a str, now: &'a str) -> UserDeletion<'a> {
+    UserDeletion { org_id, account_id, observed_at: now, deleted_at: now }
 }

@@ -9,8 +9,12 @@ use super::StreamInfo;
 use crate::client::models::ApiWorkspace;
 use crate::time;
 
-pub const INFO: StreamInfo =
-    StreamInfo { name: "workspaces", schema: include_str!("../../schemas/workspaces.json"), primary_key: &["id"] };
+pub const INFO: StreamInfo = StreamInfo {
+    name: "workspaces",
+    schema: include_str!("../../schemas/workspaces.json"),
+    primary_key: &["id"],
+    cursor_field: None,
+};
 
 #[derive(Debug, Serialize)]
 pub struct WorkspaceRecord<'a> {
