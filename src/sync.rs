@@ -27,6 +27,10 @@ use crate::time;
 
 /// How often a progress LOG line is written during a long pass.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Checkpoints of a large state are spaced so that, on average, at most this many bytes of
+/// state are written per page: a state holds every account, so checkpointing it after every
+/// page would make a pass's output grow with the square of the organization's size.
+const STATE_BYTES_PER_PAGE: usize = 64 * 1024;
 
 /// A read that failed, with the stream it failed in.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +141,8 @@ pub struct Sync<'o, W: Write> {
     workspaces_at: Option<usize>,
     pass: UsersPass,
     checkpoint_interval: u64,
+    /// Size of the last checkpoint's states, which spaces the next one.
+    last_state_bytes: usize,
 }
 
 impl<'o, W: Write> Sync<'o, W> {
@@ -181,6 +187,7 @@ impl<'o, W: Write> Sync<'o, W> {
             progress,
             pass: UsersPass { users, activity },
             checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
+            last_state_bytes: 0,
         })
     }
 
@@ -325,7 +332,7 @@ impl<'o, W: Write> Sync<'o, W> {
                 }
             }
             since_checkpoint += 1;
-            if let Some(next) = page.next.as_ref().filter(|_| since_checkpoint >= self.checkpoint_interval) {
+            if let Some(next) = page.next.as_ref().filter(|_| since_checkpoint >= self.effective_interval()) {
                 since_checkpoint = 0;
                 self.checkpoint(&PassPosition { next_page: next.clone(), started_at: started_text.clone() })?;
             }
@@ -367,19 +374,38 @@ impl<'o, W: Write> Sync<'o, W> {
         self.out.record(users::INFO.name, &rec, emitted_at).map_err(SyncError::io)
     }
 
+    /// Pages between checkpoints: the configured interval, stretched for a large state.
+    fn effective_interval(&self) -> u64 {
+        self.checkpoint_interval.max(self.last_state_bytes.div_ceil(STATE_BYTES_PER_PAGE) as u64)
+    }
+
     /// A STATE for each incremental stream of the pass; every record before it is written.
     fn checkpoint(&mut self, position: &PassPosition) -> Result<(), SyncError> {
+        let before = self.effective_interval();
+        let mut bytes = 0;
         if let Some((i, Some(t))) = &self.pass.users {
             if !t.is_frozen() {
                 let state = t.checkpoint(position);
+                bytes += text_bytes(&state);
                 self.progress[*i].checkpoint(self.out, &state)?;
             }
         }
         if let Some((i, Some(t))) = &mut self.pass.activity {
             if !t.is_frozen() {
                 let state = t.checkpoint(position);
+                bytes += text_bytes(&state);
                 self.progress[*i].checkpoint(self.out, &state)?;
             }
+        }
+        self.last_state_bytes = bytes;
+        let after = self.effective_interval();
+        if after > before && after > self.checkpoint_interval {
+            let line = format!(
+                "The incremental state is {:.1} MB: checkpointing every {after} pages instead of every {} to keep the output small",
+                bytes as f64 / 1e6,
+                self.checkpoint_interval
+            );
+            self.out.info(&line).map_err(SyncError::io)?;
         }
         Ok(())
     }
@@ -413,5 +439,15 @@ impl<'o, W: Write> Sync<'o, W> {
             self.progress[*i].complete(self.out, &state)?;
         }
         Ok(())
+    }
+}
+
+/// The length of a state's text fields: nearly all of its size, without serializing it again.
+fn text_bytes(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(s) => s.len(),
+        serde_json::Value::Object(o) => o.values().map(text_bytes).sum(),
+        serde_json::Value::Array(a) => a.iter().map(text_bytes).sum(),
+        _ => 0,
     }
 }
