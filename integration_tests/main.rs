@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod activity;
 mod cli;
 mod incremental;
 mod read;

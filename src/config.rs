@@ -90,6 +90,23 @@ struct RawConfig {
     max_retries: u32,
     #[serde(default = "default_max_wait")]
     max_rate_limit_wait_seconds: u64,
+    #[serde(default)]
+    activity_source: ActivitySource,
+    #[serde(default = "default_concurrency")]
+    max_concurrency: u32,
+}
+
+/// Where `user_activity` (and `users.last_active`) come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivitySource {
+    /// The bulk search; per-user calls when it gives no activity.
+    #[default]
+    Auto,
+    /// The users search with the productAccess expand only.
+    Bulk,
+    /// One last-active-dates call per user.
+    PerUser,
 }
 
 fn default_directory() -> String {
@@ -116,6 +133,9 @@ fn default_retries() -> u32 {
 fn default_max_wait() -> u64 {
     1800
 }
+fn default_concurrency() -> u32 {
+    8
+}
 
 /// Phase two: a config whose every value has been checked.
 #[derive(Debug, Clone)]
@@ -131,6 +151,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     pub max_retries: u32,
     pub max_rate_limit_wait: std::time::Duration,
+    pub activity_source: ActivitySource,
+    pub max_concurrency: usize,
 }
 
 impl Config {
@@ -167,6 +189,12 @@ impl Config {
         if api_key.is_empty() {
             return Err(ConfigError::Invalid("field 'api_key': must not be empty".into()));
         }
+        // The key travels in an HTTP header: only visible ASCII can. Never echo it.
+        if !api_key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ConfigError::Invalid(
+                "field 'api_key': contains a line break, control or non-ASCII character; copy the key again".into(),
+            ));
+        }
         Ok(Config {
             api_key: ApiKey::new(api_key),
             org_id: non_blank("org_id", raw.org_id)?,
@@ -179,6 +207,8 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds),
             max_retries: raw.max_retries,
             max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_seconds),
+            activity_source: raw.activity_source,
+            max_concurrency: raw.max_concurrency as usize,
         })
     }
 }
@@ -309,6 +339,14 @@ mod tests {
         let mut v = base();
         v["page_size"] = json!(500);
         assert!(Config::from_value(&v).unwrap_err().to_string().contains("page_size"));
+    }
+
+    #[test]
+    fn api_key_with_unsendable_characters_is_refused_without_echo() {
+        for key in ["abc\ndef-secret", "clé-secret", "a\u{7f}b-secret"] {
+            let err = Config::from_value(&json!({"api_key": key, "org_id": "o"})).unwrap_err().to_string();
+            assert!(err.contains("api_key") && !err.contains("secret"), "{err}");
+        }
     }
 
     #[test]

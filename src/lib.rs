@@ -8,6 +8,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod incremental;
+pub mod progress;
 pub mod protocol;
 pub mod state;
 pub mod streams;

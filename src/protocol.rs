@@ -153,6 +153,18 @@ impl<W: Write> Output<W> {
         }))
     }
 
+    /// An ESTIMATE of how many records a stream will produce.
+    pub fn estimate(&mut self, stream: &str, rows: u64) -> io::Result<()> {
+        self.line(&serde_json::json!({
+            "type": "TRACE",
+            "trace": {
+                "type": "ESTIMATE",
+                "emitted_at": now_ms() as f64,
+                "estimate": {"name": stream, "type": "STREAM", "row_estimate": rows}
+            }
+        }))
+    }
+
     /// An ERROR trace. `message` is for a person; `internal_message` for the developer.
     pub fn error_trace(
         &mut self,

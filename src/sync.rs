@@ -16,9 +16,10 @@ use tokio::sync::mpsc;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
 use crate::client::models::{ApiUser, ApiWorkspace};
 use crate::client::pagination::{self, PageResult};
-use crate::client::{ApiError, AtlassianClient, Notice};
-use crate::config::Config;
+use crate::client::{directory, ApiError, AtlassianClient, Notice};
+use crate::config::{ActivitySource, Config};
 use crate::incremental::{user_fingerprint, ActivityTracker, PassPosition, PassTracker, UsersTracker};
+use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType, LogLevel, Output, StreamStatus};
 use crate::state::StateInput;
 use crate::streams::workspaces::WorkspaceIndex;
@@ -143,6 +144,8 @@ pub struct Sync<'o, W: Write> {
     checkpoint_interval: u64,
     /// Size of the last checkpoint's states, which spaces the next one.
     last_state_bytes: usize,
+    activity_source: ActivitySource,
+    max_concurrency: usize,
 }
 
 impl<'o, W: Write> Sync<'o, W> {
@@ -188,6 +191,8 @@ impl<'o, W: Write> Sync<'o, W> {
             pass: UsersPass { users, activity },
             checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
             last_state_bytes: 0,
+            activity_source: config.activity_source,
+            max_concurrency: config.max_concurrency,
         })
     }
 
@@ -215,15 +220,18 @@ impl<'o, W: Write> Sync<'o, W> {
         let start = if want_pass { self.pass.start() } else { None };
         // Both chains start now; the users pages wait in their channel while workspaces drain.
         let workspace_pages = (self.workspaces_at.is_some() || join_needed).then(|| pagination::workspaces(self.client.clone()));
-        let user_pages =
-            want_pass.then(|| pagination::users(self.client.clone(), users::EXPAND.to_vec(), start.as_ref().map(|p| p.next_page.clone())));
+        let user_pages = want_pass.then(|| self.user_pages(self.activity_source, start.as_ref().map(|p| p.next_page.clone())));
+        let count = want_pass.then(|| {
+            let client = self.client.clone();
+            tokio::spawn(async move { client.users_count().await })
+        });
 
         let mut index = WorkspaceIndex::default();
         if let Some(rx) = workspace_pages {
             self.read_workspaces(rx, &mut index).await?;
         }
         match user_pages {
-            Some(rx) => self.read_users(rx, &index, start).await,
+            Some(rx) => self.read_users(rx, &index, start, count).await,
             None => self.finish_pass(Utc::now()),
         }
     }
@@ -251,6 +259,9 @@ impl<'o, W: Write> Sync<'o, W> {
         let org_id = self.client.org_id().to_string();
         while let Some(page) = self.next_page(&mut rx, name).await? {
             let page = page.map_err(|e| SyncError::api(name, e))?;
+            if let (None, Some(total), Some(_)) = (page.cursor.as_ref(), page.total, self.workspaces_at) {
+                self.out.estimate(name, total).map_err(SyncError::io)?;
+            }
             let emitted_at = now_ms();
             for w in &page.items {
                 index.add(w);
@@ -276,11 +287,67 @@ impl<'o, W: Write> Sync<'o, W> {
         }
     }
 
+    /// The users-search page chain from `cursor`, with activity from the given source.
+    fn user_pages(&self, source: ActivitySource, cursor: Option<String>) -> mpsc::Receiver<PageResult<ApiUser>> {
+        match source {
+            ActivitySource::PerUser => {
+                let expand = users::EXPAND.iter().copied().filter(|e| *e != users::PRODUCT_ACCESS).collect();
+                let pages = pagination::users(self.client.clone(), expand, cursor);
+                directory::with_per_user_activity(self.client.clone(), None, pages, self.max_concurrency)
+            }
+            ActivitySource::Auto | ActivitySource::Bulk => pagination::users(self.client.clone(), users::EXPAND.to_vec(), cursor),
+        }
+    }
+
+    /// The first page of the pass, after the two decisions it settles: a saved resume position
+    /// the API rejects restarts the pass; in `auto`, a rejected `productAccess` expand or a page
+    /// without any `productAccess` switches to per-user activity.
+    async fn open_pass(
+        &mut self,
+        rx: &mut mpsc::Receiver<PageResult<ApiUser>>,
+        start: &Option<PassPosition>,
+    ) -> Result<Option<PageResult<ApiUser>>, SyncError> {
+        let stream = self.pass_stream();
+        let mut cursor = start.as_ref().map(|p| p.next_page.clone());
+        let mut first = self.next_page(rx, stream).await?;
+        if cursor.is_some() && matches!(&first, Some(Err(ApiError::Client { status: 400, code: Some(c), .. })) if c == "ADMIN-400-1") {
+            self.out
+                .log(LogLevel::Warn, "The API rejected the saved resume position (the page cursor is invalid or expired): restarting the users pass from the first page. Records already emitted are not emitted again.")
+                .map_err(SyncError::io)?;
+            cursor = None;
+            *rx = self.user_pages(self.activity_source, None);
+            first = self.next_page(rx, stream).await?;
+        }
+        let message = match (self.activity_source, &first) {
+            (ActivitySource::Auto, Some(Err(ApiError::Client { status: 400, .. }))) => {
+                *rx = self.user_pages(ActivitySource::PerUser, cursor);
+                first = self.next_page(rx, stream).await?;
+                "Activity source: the users search rejected the productAccess expand; falling back to one last-active-dates request per user"
+            }
+            (ActivitySource::Auto, Some(Ok(page))) if !page.items.is_empty() && page.items.iter().all(|u| u.product_access.is_none()) => {
+                let pages = std::mem::replace(rx, mpsc::channel(1).1);
+                let page = first.take().and_then(Result::ok);
+                *rx = directory::with_per_user_activity(self.client.clone(), page, pages, self.max_concurrency);
+                first = self.next_page(rx, stream).await?;
+                "Activity source: the users search returned no productAccess; falling back to one last-active-dates request per user"
+            }
+            (ActivitySource::PerUser, _) => "Activity source: per-user last-active-dates requests (activity_source = per_user)",
+            _ => "Activity source: the bulk users search with productAccess",
+        };
+        self.out.info(message).map_err(SyncError::io)?;
+        Ok(first)
+    }
+
     /// One pass over the users search, emitting `users` and/or `user_activity` records.
-    async fn read_users(&mut self, mut rx: mpsc::Receiver<PageResult<ApiUser>>, index: &WorkspaceIndex, start: Option<PassPosition>) -> Result<(), SyncError> {
+    async fn read_users(
+        &mut self,
+        mut rx: mpsc::Receiver<PageResult<ApiUser>>,
+        index: &WorkspaceIndex,
+        start: Option<PassPosition>,
+        count: Option<tokio::task::JoinHandle<Result<u64, ApiError>>>,
+    ) -> Result<(), SyncError> {
         let stream = self.pass_stream();
         let org_id = self.client.org_id().to_string();
-        let mut resuming = start.is_some();
         let pass_started = match &start {
             Some(p) => {
                 let msg = format!("Resuming the users pass begun at {} from its last checkpoint", p.started_at);
@@ -290,24 +357,22 @@ impl<'o, W: Write> Sync<'o, W> {
             None => Utc::now(),
         };
         let started_text = time::format(pass_started);
+        let mut first = self.open_pass(&mut rx, &start).await?;
+        let total_users = self.announce_estimates(count, &first).await?;
         let (mut pages, mut seen_users, mut skipped, mut without_site, mut pages_without_access) = (0u64, 0u64, 0u64, 0u64, 0u64);
         let mut since_checkpoint = 0u64;
         let started = Instant::now();
         let mut last_progress = Instant::now();
-        while let Some(page) = self.next_page(&mut rx, stream).await? {
-            let page = match page {
-                Ok(p) => p,
-                Err(ApiError::Client { status: 400, .. }) if resuming => {
-                    self.out
-                        .log(LogLevel::Warn, "The API rejected the saved resume position (the page cursor is invalid or expired): restarting the users pass from the first page. Records already emitted are not emitted again.")
-                        .map_err(SyncError::io)?;
-                    resuming = false;
-                    rx = pagination::users(self.client.clone(), users::EXPAND.to_vec(), None);
-                    continue;
-                }
-                Err(e) => return Err(SyncError::api(stream, e)),
+        let mut bar = ProgressBar::new();
+        loop {
+            let page = match first.take() {
+                Some(p) => p,
+                None => match self.next_page(&mut rx, stream).await? {
+                    Some(p) => p,
+                    None => break,
+                },
             };
-            resuming = false;
+            let page = page.map_err(|e| SyncError::api(stream, e))?;
             pages += 1;
             if !page.items.is_empty() && page.items.iter().all(|u| u.product_access.is_none()) {
                 pages_without_access += 1;
@@ -336,16 +401,23 @@ impl<'o, W: Write> Sync<'o, W> {
                 since_checkpoint = 0;
                 self.checkpoint(&PassPosition { next_page: next.clone(), started_at: started_text.clone() })?;
             }
+            let records: u64 = self.progress.iter().map(|p| p.total).sum();
+            bar.update(seen_users, total_users, records);
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                let line = format!("Users search: {pages} pages, {seen_users} users read in {:.0} s", started.elapsed().as_secs_f64());
+                let percent = total_users.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", 100.0 * seen_users as f64 / t as f64)).unwrap_or_default();
+                let line = format!(
+                    "Users search: {pages} pages, {seen_users} users{percent}, {records} records emitted in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
                 self.out.info(&line).map_err(SyncError::io)?;
             }
         }
+        bar.finish();
         let line = format!("Users search done: {pages} pages, {seen_users} users in {:.1} s", started.elapsed().as_secs_f64());
         self.out.info(&line).map_err(SyncError::io)?;
         if self.pass.activity.is_some() && seen_users > 0 && pages_without_access == pages {
-            self.out.log(LogLevel::Warn, "The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. The organization or API key may not expose activity in bulk.")
+            self.out.log(LogLevel::Warn, "The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. Set activity_source to auto or per_user to read activity user by user.")
                 .map_err(SyncError::io)?;
         }
         if skipped > 0 {
@@ -357,6 +429,35 @@ impl<'o, W: Write> Sync<'o, W> {
                 .map_err(SyncError::io)?;
         }
         self.finish_pass(pass_started)
+    }
+
+    /// ESTIMATE traces for the full-refresh streams of the pass once the user count is known;
+    /// returns the count (for progress). A failed count only costs the estimate.
+    async fn announce_estimates(
+        &mut self,
+        count: Option<tokio::task::JoinHandle<Result<u64, ApiError>>>,
+        first: &Option<PageResult<ApiUser>>,
+    ) -> Result<Option<u64>, SyncError> {
+        let Some(handle) = count else { return Ok(None) };
+        let total = match handle.await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                self.out.log(LogLevel::Warn, &format!("No estimate or percentage: {e}")).map_err(SyncError::io)?;
+                return Ok(None);
+            }
+            Err(_) => return Ok(None),
+        };
+        if matches!(self.pass.users, Some((_, None))) {
+            self.out.estimate(users::INFO.name, total).map_err(SyncError::io)?;
+        }
+        if let (Some((_, None)), Some(Ok(page))) = (&self.pass.activity, first) {
+            if !page.items.is_empty() {
+                let entries: usize = page.items.iter().map(|u| u.product_access.as_ref().map_or(0, Vec::len)).sum();
+                let rows = (entries as f64 / page.items.len() as f64 * total as f64).round() as u64;
+                self.out.estimate(user_activity::INFO.name, rows).map_err(SyncError::io)?;
+            }
+        }
+        Ok(Some(total))
     }
 
     /// A `users` record: always in full refresh, only when new or changed in incremental.

@@ -13,8 +13,10 @@ pub const INFO: StreamInfo = StreamInfo {
     cursor_field: Some("observed_at"),
 };
 
+/// The expand that carries activity; left out when activity comes from per-user requests.
+pub const PRODUCT_ACCESS: &str = "productAccess";
 /// The expands the users search is asked for: everything a `users` or `user_activity` record holds.
-pub const EXPAND: [&str; 4] = ["productAccess", "groups", "platformRoles", "counts.resources"];
+pub const EXPAND: [&str; 4] = [PRODUCT_ACCESS, "groups", "platformRoles", "counts.resources"];
 
 #[derive(Debug, Serialize)]
 pub struct UserRecord<'a> {
