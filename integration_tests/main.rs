@@ -8,3 +8,5 @@ mod activity;
 mod cli;
 mod incremental;
 mod read;
+mod resilience;
+mod hostile;

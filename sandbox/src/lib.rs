@@ -22,6 +22,13 @@
 //! - `GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates`
 //! - control, no auth: `GET /__sandbox/stats`, `POST /__sandbox/stats/reset`,
 //!   `GET /__sandbox/truth`.
+//!
+//! Misbehaviour on demand (see [`faults`]): [`Sandbox::set_faults`] /
+//! [`Sandbox::with_faults_mut`] (429 bursts, 5xx, resets, slow and truncated
+//! responses, repeated cursors, a key revoked mid-sync, redirects),
+//! [`Sandbox::set_rate_limit`] (a real per-organization limit with the three
+//! `X-RateLimit-*` headers) and [`Sandbox::revoke_key`]; the binary's `--fault`
+//! and `--rate-limit` flags take the same rules as text.
 
 #![allow(clippy::manual_is_multiple_of, clippy::result_large_err)]
 
@@ -42,7 +49,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use faults::{FaultAction, FaultRule, FaultTrigger, Faults};
+pub use faults::{FaultAction, FaultRule, FaultTrigger, Faults, RateLimit, ResetPrecision, Throttle};
 pub use model::{
     AccountStatus, ClaimStatus, Entitlement, Group, ManagementSource, MembershipStatus, Org,
     ProductAccess, SiteRole, User, UserQuirks, UserStatus, Workspace, WorkspaceStatus,
@@ -132,6 +139,8 @@ pub struct SandboxOptions {
     pub cursor_salt: Option<u64>,
     /// Initial fault rules (none by default).
     pub faults: Faults,
+    /// A real per-organization rate limit over all `/admin` endpoints (none by default).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for SandboxOptions {
@@ -149,6 +158,7 @@ impl Default for SandboxOptions {
             now: default_now(),
             cursor_salt: None,
             faults: Faults::none(),
+            rate_limit: None,
         }
     }
 }
@@ -202,6 +212,7 @@ impl Sandbox {
             rng::mix64(opts.seed ^ 0x0de5),
             opts.cursor_salt.unwrap_or_else(random_salt),
             opts.faults.clone(),
+            opts.rate_limit.clone(),
         ));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
@@ -320,6 +331,31 @@ impl Sandbox {
     /// Mutate the fault rules in place.
     pub fn with_faults_mut<R>(&self, f: impl FnOnce(&mut Faults) -> R) -> R {
         f(&mut self.shared.faults.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Replace the rate limit (`None` = unlimited); the current window starts afresh.
+    pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
+        self.shared.set_rate_limit(rate_limit);
+    }
+
+    /// Refuse the API key from now on (every `/admin` request gets the gateway 401), as if
+    /// an admin revoked it; [`FaultAction::RevokeKey`] does the same from inside a request.
+    pub fn revoke_key(&self) {
+        self.shared.revoked.store(true, Ordering::SeqCst);
+    }
+
+    /// Accept the API key again.
+    pub fn restore_key(&self) {
+        self.shared.revoked.store(false, Ordering::SeqCst);
+    }
+
+    pub fn key_revoked(&self) -> bool {
+        self.shared.revoked.load(Ordering::SeqCst)
+    }
+
+    /// 429 responses served so far, by the rate limit or a fault rule.
+    pub fn throttled_count(&self) -> u64 {
+        self.shared.throttled.load(Ordering::Relaxed)
     }
 
     /// The same JSON as `GET /__sandbox/stats`.

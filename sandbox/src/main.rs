@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use atlassian_sandbox::{ProductAccessMode, Sandbox, SandboxOptions};
+use atlassian_sandbox::{FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
 use clap::Parser;
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
@@ -18,7 +18,29 @@ use clap::Parser;
     version,
     about,
     long_about = None,
-    after_help = "Once listening, prints ONE JSON line to stdout:\n  {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\nRoutes (Authorization: Bearer <api_key>):\n  GET  /admin/v1/orgs\n  GET  /admin/v1/orgs/{orgId}\n  POST /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search\n  GET  /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/count\n  POST /admin/v2/orgs/{orgId}/workspaces\n  GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates\nControl (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth"
+    after_help = "Once listening, prints ONE JSON line to stdout:\n  {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\nRoutes (Authorization: Bearer <api_key>):\n  GET  /admin/v1/orgs\n  GET  /admin/v1/orgs/{orgId}\n  POST /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search\n  GET  /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/count\n  POST /admin/v2/orgs/{orgId}/workspaces\n  GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates\nControl (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
+Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
+ENDPOINT  users_search | workspaces | org | orgs | users_count | last_active_dates | *\n  \
+ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]\n            \
+gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
+truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
+400..599  an error with that status (5xx: ADMIN-500-1)\n            \
+reset           drop the connection without a complete response\n            \
+delay=DUR       answer normally after DUR (e.g. longer than the client's timeout)\n            \
+truncate[=N]    answer normally, body cut to N bytes (default: half)\n            \
+malformed       200 with a body that is not JSON\n            \
+wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
+repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
+revoke-key      revoke the API key: 401 for this and every later request\n            \
+redirect=URL    307 to URL\n  \
+WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
+DUR       200ms | 1.5s | 2m | 1h\n\
+Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
+--fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
+Rate limit (--rate-limit LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]):\n  \
+a fixed window of LIMIT requests per WINDOW over all /admin endpoints of the org; every\n  \
+response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; requests\n  \
+over the limit get 429 (with Retry-After when asked). Examples: 100/s, 200/min, 5/500ms,retry-after"
 )]
 struct Cli {
     /// Seed of the synthetic organization (same seed + users = same org).
@@ -51,6 +73,12 @@ struct Cli {
     /// Fixed cursor salt (default: random per run).
     #[arg(long = "cursor-salt")]
     cursor_salt: Option<u64>,
+    /// Inject a fault: ENDPOINT:ACTION[:WHEN] (repeatable; see below).
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<FaultRule>,
+    /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute].
+    #[arg(long = "rate-limit", value_name = "SPEC")]
+    rate_limit: Option<RateLimit>,
     /// Exit when stdin reaches EOF.
     #[arg(long = "exit-on-stdin-eof")]
     exit_on_stdin_eof: bool,
@@ -69,6 +97,8 @@ fn main() {
         last_active_page_size: cli.last_active_page_size,
         latency: Duration::from_millis(cli.latency_ms),
         cursor_salt: cli.cursor_salt,
+        faults: Faults { rules: cli.faults },
+        rate_limit: cli.rate_limit,
         ..Default::default()
     };
     let sandbox = match Sandbox::start(opts) {

@@ -1,28 +1,34 @@
 //! The axum application: `/admin` routes mimicking the Atlassian Admin API and
 //! the unauthenticated `/__sandbox` control routes.
 //!
-//! Every `/admin` handler starts with [`Shared::prelude`]: count the request,
-//! add the configured latency, apply fault rules, then check the bearer key
-//! (gateway `401 {"code":401,"message":"Unauthorized"}`). Application errors
+//! Every matched `/admin` route runs behind [`admin_gate`]: count the request,
+//! add the configured latency, apply the first matching fault rule, check the
+//! bearer key (gateway `401 {"code":401,"message":"Unauthorized"}`), apply the
+//! per-organization rate limit, run the handler, then apply the faults that
+//! alter a real response (truncation, a repeated cursor). Application errors
 //! use the `{"errors":[{id,status,code,title,detail}]}` body. Bad input never
 //! panics: bodies are parsed by hand from bytes so every failure maps to an API
 //! error body.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::cursor::{CursorCodec, LastActiveCursor, UsersCursor, WorkspacesCursor};
-use crate::faults::{FaultAction, Faults};
+use crate::faults::{format_retry_after, FaultAction, Faults, RateLimit, Throttle};
 use crate::model::*;
 use crate::render::{self, Expand, TruthView, UserView};
 use crate::rng::{hash_str, mix64, uuid_from};
@@ -98,10 +104,26 @@ pub(crate) struct Shared {
     pub faults: RwLock<Faults>,
     pub codec: CursorCodec,
     err_seq: AtomicU64,
+    /// Set by [`FaultAction::RevokeKey`]: the configured key is refused from then on.
+    pub revoked: AtomicBool,
+    pub rate_limit: RwLock<Option<RateLimit>>,
+    /// The current rate-limit window: its start and the requests counted in it.
+    window: Mutex<(DateTime<Utc>, u64)>,
+    /// 429s served, by the rate limit or a fault.
+    pub throttled: AtomicU64,
+    /// The `links.next` each endpoint handed out last (kept only while a rule may repeat it).
+    last_next: Mutex<[Option<String>; Endpoint::ALL.len()]>,
 }
 
 impl Shared {
-    pub fn new(cfg: Config, org: Org, order_salt: u64, cursor_salt: u64, faults: Faults) -> Self {
+    pub fn new(
+        cfg: Config,
+        org: Org,
+        order_salt: u64,
+        cursor_salt: u64,
+        faults: Faults,
+        rate_limit: Option<RateLimit>,
+    ) -> Self {
         Shared {
             cfg,
             state: RwLock::new(OrgState::new(org, order_salt)),
@@ -109,7 +131,66 @@ impl Shared {
             faults: RwLock::new(faults),
             codec: CursorCodec::new(cursor_salt),
             err_seq: AtomicU64::new(0),
+            revoked: AtomicBool::new(false),
+            rate_limit: RwLock::new(rate_limit),
+            window: Mutex::new((Utc::now(), 0)),
+            throttled: AtomicU64::new(0),
+            last_next: Mutex::new(Default::default()),
         }
+    }
+
+    pub fn faults(&self) -> std::sync::RwLockReadGuard<'_, Faults> {
+        self.faults.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
+        *self.rate_limit.write().unwrap_or_else(|e| e.into_inner()) = rate_limit;
+        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = (Utc::now(), 0);
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        !self.revoked.load(Ordering::SeqCst)
+            && headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    let v = v.trim();
+                    let (scheme, token) = v.split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                })
+                .is_some_and(|t| t == self.cfg.api_key)
+    }
+
+    /// Counts one request against the rate limit: `Ok` with the headers to add, or the 429.
+    fn take_quota(&self) -> Result<Vec<(&'static str, String)>, Response> {
+        let Some(rl) = self.rate_limit.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return Ok(Vec::new());
+        };
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(rl.window).unwrap_or(chrono::Duration::MAX);
+        let (reset, used) = {
+            let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+            if now >= w.0 + window {
+                *w = (now, 0);
+            }
+            w.1 += 1;
+            (w.0 + window, w.1)
+        };
+        let headers = vec![
+            ("X-RateLimit-Limit", rl.limit.to_string()),
+            ("X-RateLimit-Remaining", rl.limit.saturating_sub(used).to_string()),
+            ("X-RateLimit-Reset", rl.reset_precision.format(reset)),
+        ];
+        if used <= rl.limit {
+            return Ok(headers);
+        }
+        let mut resp = throttled_response(headers);
+        if rl.retry_after {
+            let wait = (reset - now).to_std().unwrap_or(Duration::ZERO);
+            add_header(&mut resp, "Retry-After", &format_retry_after(wait));
+        }
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        Err(resp)
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, OrgState> {
@@ -118,46 +199,6 @@ impl Shared {
 
     pub fn write(&self) -> RwLockWriteGuard<'_, OrgState> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Count, delay, faults, auth. `Err` is the response to send instead.
-    async fn prelude(&self, ep: Endpoint, headers: &HeaderMap) -> Result<(), Response> {
-        let n = self.counters[ep as usize].fetch_add(1, Ordering::SeqCst) + 1;
-        if !self.cfg.latency.is_zero() {
-            tokio::time::sleep(self.cfg.latency).await;
-        }
-        let fault = {
-            let f = self.faults.read().unwrap_or_else(|e| e.into_inner());
-            f.check(ep, n).cloned()
-        };
-        if let Some(FaultAction::Respond { status, body, headers: extra }) = fault {
-            let mut resp = json_response(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                &body,
-            );
-            for (k, v) in extra {
-                if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
-                    resp.headers_mut().insert(k, v);
-                }
-            }
-            return Err(resp);
-        }
-        let ok = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let v = v.trim();
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .is_some_and(|t| t == self.cfg.api_key);
-        if !ok {
-            return Err(json_response(
-                StatusCode::UNAUTHORIZED,
-                &json!({"code": 401, "message": "Unauthorized"}),
-            ));
-        }
-        Ok(())
     }
 
     /// An application error response.
@@ -200,24 +241,171 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         .into_response()
 }
 
+const ROUTES: [(&str, Endpoint, Method); 6] = [
+    ("/admin/v1/orgs", Endpoint::Orgs, Method::GET),
+    ("/admin/v1/orgs/{org_id}", Endpoint::Org, Method::GET),
+    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/search", Endpoint::UsersSearch, Method::POST),
+    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/count", Endpoint::UsersCount, Method::GET),
+    ("/admin/v2/orgs/{org_id}/workspaces", Endpoint::Workspaces, Method::POST),
+    ("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates", Endpoint::LastActiveDates, Method::GET),
+];
+
 /// Build the router.
 pub(crate) fn router(shared: AppState) -> Router {
+    let [orgs, org, search, count, ws, last] = ROUTES.map(|r| r.0);
+    let admin = Router::new()
+        .route(orgs, get(orgs_list))
+        .route(org, get(org_get))
+        .route(search, post(users_search))
+        .route(count, get(users_count))
+        .route(ws, post(workspaces))
+        .route(last, get(last_active_dates))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), admin_gate));
     Router::new()
-        .route("/admin/v1/orgs", get(orgs_list))
-        .route("/admin/v1/orgs/{org_id}", get(org_get))
-        .route("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/search", post(users_search))
-        .route("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/count", get(users_count))
-        .route("/admin/v2/orgs/{org_id}/workspaces", post(workspaces))
-        .route(
-            "/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates",
-            get(last_active_dates),
-        )
+        .merge(admin)
         .route("/__sandbox/stats", get(stats))
         .route("/__sandbox/stats/reset", post(stats_reset))
         .route("/__sandbox/truth", get(truth))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
+}
+
+/// Everything an `/admin` request meets before and after its handler (see the module doc).
+async fn admin_gate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let Some(ep) = ROUTES.iter().find(|r| Some(r.0) == route.as_deref() && r.2 == req.method()).map(|r| r.1) else {
+        // A wrong method on a known path: the handler's 405, uncounted.
+        return next.run(req).await;
+    };
+    let n = s.counters[ep as usize].fetch_add(1, Ordering::SeqCst) + 1;
+    if !s.cfg.latency.is_zero() {
+        tokio::time::sleep(s.cfg.latency).await;
+    }
+    let (fault, remember_next) = {
+        let f = s.faults();
+        (f.check(ep, n).cloned(), f.repeats_cursor(ep))
+    };
+    match &fault {
+        Some(FaultAction::Respond { status, body, headers }) => {
+            if *status == 429 {
+                s.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            let mut resp = json_response(StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body);
+            for (k, v) in headers {
+                add_header(&mut resp, k, v);
+            }
+            return resp;
+        }
+        Some(FaultAction::RespondRaw { status, body }) => {
+            return json_bytes(StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body.clone());
+        }
+        Some(FaultAction::TooManyRequests(t)) => {
+            s.throttled.fetch_add(1, Ordering::Relaxed);
+            return throttle_fault(t);
+        }
+        Some(FaultAction::ResetConnection) => return Response::new(Body::new(Aborted)),
+        Some(FaultAction::Redirect { status, location }) => {
+            let mut resp = StatusCode::from_u16(*status).unwrap_or(StatusCode::TEMPORARY_REDIRECT).into_response();
+            add_header(&mut resp, "Location", location);
+            return resp;
+        }
+        Some(FaultAction::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(FaultAction::RevokeKey) => s.revoked.store(true, Ordering::SeqCst),
+        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor) | None => {}
+    }
+    if !s.authorized(req.headers()) {
+        return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
+    }
+    let quota = match s.take_quota() {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
+    let mut resp = next.run(req).await;
+    match &fault {
+        Some(FaultAction::Truncate { keep }) => {
+            resp = rewrite_body(resp, |b| {
+                let keep = keep.unwrap_or(b.len() / 2).min(b.len().saturating_sub(1));
+                b[..keep].to_vec()
+            })
+            .await;
+        }
+        Some(FaultAction::RepeatCursor) => {
+            let previous = s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone();
+            resp = rewrite_body(resp, |b| match (serde_json::from_slice::<Value>(&b), previous) {
+                (Ok(mut v), Some(prev)) if v.get("links").is_some_and(Value::is_object) => {
+                    v["links"]["next"] = json!(prev);
+                    serde_json::to_vec(&v).unwrap_or(b)
+                }
+                _ => b,
+            })
+            .await;
+        }
+        _ if remember_next && resp.status().is_success() => {
+            let mut seen = None;
+            resp = rewrite_body(resp, |b| {
+                seen = serde_json::from_slice::<Value>(&b)
+                    .ok()
+                    .and_then(|v| v.pointer("/links/next").and_then(Value::as_str).map(str::to_owned));
+                b
+            })
+            .await;
+            s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize] = seen;
+        }
+        _ => {}
+    }
+    for (k, v) in quota {
+        add_header(&mut resp, k, &v);
+    }
+    resp
+}
+
+/// Replaces a response's body by `f(body)`, keeping status and headers (the length is reset).
+async fn rewrite_body(resp: Response, f: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(f(bytes)))
+}
+
+fn add_header(resp: &mut Response, k: &str, v: &str) {
+    if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+        resp.headers_mut().insert(k, v);
+    }
+}
+
+/// The gateway's 429 (`ProxyError` body) with the given headers.
+fn throttled_response(headers: Vec<(&str, String)>) -> Response {
+    let mut resp = json_response(StatusCode::TOO_MANY_REQUESTS, &json!({"code": 429, "message": "Too many requests"}));
+    for (k, v) in headers {
+        add_header(&mut resp, k, &v);
+    }
+    resp
+}
+
+fn throttle_fault(t: &Throttle) -> Response {
+    let mut headers = vec![("X-RateLimit-Remaining", "0".to_string())];
+    if let Some(d) = t.reset_in {
+        let at = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero());
+        headers.push(("X-RateLimit-Reset", t.reset_precision.format(at)));
+    }
+    if let Some(d) = t.retry_after {
+        headers.push(("Retry-After", format_retry_after(d)));
+    }
+    throttled_response(headers)
+}
+
+/// A body that fails at once: hyper then drops the connection without completing the
+/// response, which the client sees as a reset connection.
+struct Aborted;
+
+impl HttpBody for Aborted {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sandbox fault: connection reset"))))
+    }
 }
 
 async fn not_found(State(s): State<AppState>) -> Response {
@@ -238,7 +426,7 @@ pub(crate) fn stats_json(s: &Shared) -> Value {
         total += n;
         by.insert(ep.as_str().into(), json!(n));
     }
-    json!({"total": total, "by_endpoint": by})
+    json!({"total": total, "by_endpoint": by, "throttled": s.throttled.load(Ordering::Relaxed)})
 }
 
 async fn stats(State(s): State<AppState>) -> Response {
@@ -305,10 +493,7 @@ fn cursor_param(params: &[(String, String)]) -> Option<&str> {
     params.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
-async fn orgs_list(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = s.prelude(Endpoint::Orgs, &headers).await {
-        return r;
-    }
+async fn orgs_list(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let params = query_params(&q);
     if cursor_param(&params).is_some() {
         // This sandbox never issues org-list cursors (one page only).
@@ -326,10 +511,7 @@ async fn orgs_list(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): R
     )
 }
 
-async fn org_get(State(s): State<AppState>, headers: HeaderMap, Path(org_id): Path<String>) -> Response {
-    if let Err(r) = s.prelude(Endpoint::Org, &headers).await {
-        return r;
-    }
+async fn org_get(State(s): State<AppState>, Path(org_id): Path<String>) -> Response {
     let st = s.read();
     if st.org.id != org_id {
         return s.org_not_found();
@@ -535,13 +717,9 @@ fn check_directory(s: &Shared, org: &Org, dir_id: &str) -> Result<(), Response> 
 
 async fn users_search(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path((org_id, dir_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = s.prelude(Endpoint::UsersSearch, &headers).await {
-        return r;
-    }
     let st = s.read();
     let org = &st.org;
     if org.id != org_id {
@@ -657,13 +835,9 @@ async fn users_search(
 
 async fn users_count(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path((org_id, dir_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = s.prelude(Endpoint::UsersCount, &headers).await {
-        return r;
-    }
     let st = s.read();
     if st.org.id != org_id {
         return s.org_not_found();
@@ -693,13 +867,9 @@ async fn users_count(
 
 async fn last_active_dates(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path((org_id, account_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = s.prelude(Endpoint::LastActiveDates, &headers).await {
-        return r;
-    }
     let st = s.read();
     let org = &st.org;
     if org.id != org_id {
@@ -871,13 +1041,9 @@ fn ws_select(org: &Org, sort: &Value, query: &Value) -> Result<Vec<usize>, Strin
 
 async fn workspaces(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path(org_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = s.prelude(Endpoint::Workspaces, &headers).await {
-        return r;
-    }
     let st = s.read();
     let org = &st.org;
     if org.id != org_id {

@@ -1,5 +1,11 @@
 //! Typed API errors and the one table that classifies every HTTP outcome:
 //! is it retryable, which protocol failure type, and what a person should do about it.
+//!
+//! Each variant describes one outcome; [`ApiError::Exhausted`] wraps the last one when the
+//! client gave up retrying, so a message reads the same in a retry notice and in the final
+//! error. No message contains the API key, a full URL or a response body: endpoints are
+//! named by their path template, and body-derived text is shortened and stripped of quoted
+//! values.
 
 use std::fmt;
 
@@ -12,6 +18,7 @@ pub enum Endpoint {
     UsersSearch,
     Workspaces,
     LastActiveDates,
+    UsersCount,
 }
 
 impl Endpoint {
@@ -21,6 +28,7 @@ impl Endpoint {
             Endpoint::UsersSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search",
             Endpoint::Workspaces => "POST /admin/v2/orgs/{orgId}/workspaces",
             Endpoint::LastActiveDates => "GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
+            Endpoint::UsersCount => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count",
         }
     }
 
@@ -31,6 +39,7 @@ impl Endpoint {
             Endpoint::UsersSearch => "read:directories:admin",
             Endpoint::Workspaces => "read:workspaces:admin",
             Endpoint::LastActiveDates => "read:accounts:admin",
+            Endpoint::UsersCount => "read:directories:admin",
         }
     }
 }
@@ -41,7 +50,7 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// What went wrong with one API call, after any retries.
+/// What went wrong with one API call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{endpoint} answered 401 Unauthorized: the API key is wrong, expired or revoked. Create a new key under admin.atlassian.com → Settings → API keys and update the connector's config")]
@@ -56,10 +65,12 @@ pub enum ApiError {
     #[error("{endpoint} answered {status}{detail}")]
     Client { endpoint: Endpoint, status: u16, code: Option<String>, detail: String },
 
-    #[error("{endpoint} is rate limited (429) and retries ran out{detail}")]
+    /// A 429, or — with a `detail` saying so — a rate limit that would outlast
+    /// `max_rate_limit_wait_seconds`.
+    #[error("{endpoint} is rate limited{detail}")]
     RateLimited { endpoint: Endpoint, detail: String },
 
-    #[error("{endpoint} answered {status} (server error) and retries ran out{detail}")]
+    #[error("{endpoint} answered {status} (server error){detail}")]
     Server { endpoint: Endpoint, status: u16, detail: String },
 
     #[error("{endpoint} could not be reached: {reason}")]
@@ -68,17 +79,34 @@ pub enum ApiError {
     #[error("{endpoint} returned a response that is not the expected JSON: {reason}")]
     Decode { endpoint: Endpoint, reason: String },
 
+    #[error("{endpoint} answered {status} redirecting to {target}; the connector does not follow a redirect away from the configured API host, so the API key is never sent elsewhere. Check that 'base_url' points at the Atlassian API (https://api.atlassian.com)")]
+    Redirected { endpoint: Endpoint, status: u16, target: String },
+
     #[error("{endpoint} returned the page cursor it had already returned; stopping instead of looping")]
     RepeatedCursor { endpoint: Endpoint },
+
+    #[error("{endpoint} returned {pages} empty pages in a row, each pointing to yet another page; stopping instead of looping")]
+    EmptyPages { endpoint: Endpoint, pages: u32 },
+
+    /// The last failure of a call whose retries ran out.
+    #[error("{last} (gave up after {attempts} {}; 'max_retries' sets how many)", if *attempts == 1 { "attempt" } else { "attempts" })]
+    Exhausted { attempts: u32, last: Box<ApiError> },
 }
 
 impl ApiError {
     /// Should the same request be tried again?
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. }
-        )
+        match self {
+            ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. } => true,
+            ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::OrgNotFound { .. }
+            | ApiError::Client { .. }
+            | ApiError::Redirected { .. }
+            | ApiError::RepeatedCursor { .. }
+            | ApiError::EmptyPages { .. }
+            | ApiError::Exhausted { .. } => false,
+        }
     }
 
     /// The protocol failure type: the one place errors are classified.
@@ -90,9 +118,12 @@ impl ApiError {
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } => {
                 FailureType::TransientError
             }
-            ApiError::Client { .. } | ApiError::Decode { .. } | ApiError::RepeatedCursor { .. } => {
-                FailureType::SystemError
-            }
+            ApiError::Client { .. }
+            | ApiError::Decode { .. }
+            | ApiError::Redirected { .. }
+            | ApiError::RepeatedCursor { .. }
+            | ApiError::EmptyPages { .. } => FailureType::SystemError,
+            ApiError::Exhausted { last, .. } => last.failure_type(),
         }
     }
 
@@ -106,8 +137,49 @@ impl ApiError {
             | ApiError::Server { endpoint, .. }
             | ApiError::Network { endpoint, .. }
             | ApiError::Decode { endpoint, .. }
-            | ApiError::RepeatedCursor { endpoint } => *endpoint,
+            | ApiError::Redirected { endpoint, .. }
+            | ApiError::RepeatedCursor { endpoint }
+            | ApiError::EmptyPages { endpoint, .. } => *endpoint,
+            ApiError::Exhausted { last, .. } => last.endpoint(),
         }
+    }
+}
+
+/// Replaces every double-quoted string in a parser message by `"…"`: serde quotes values
+/// from the body it read (`invalid type: string "jane@example.com"`), and bodies stay private.
+pub fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_quote = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_quote = false;
+                out.push_str("…\"");
+            }
+        } else {
+            out.push(c);
+            in_quote = c == '"';
+        }
+    }
+    if in_quote {
+        out.push('…');
+    }
+    out.chars().take(300).collect()
+}
+
+/// Why a body could not be decoded, for a person, without quoting the body.
+pub fn describe_decode(e: &serde_json::Error, len: usize) -> String {
+    use serde_json::error::Category;
+    let what = without_quoted(&e.to_string());
+    match e.classify() {
+        Category::Eof => format!("the body ends early, as if cut off ({len} bytes; {what})"),
+        Category::Syntax | Category::Io => format!("the body is not valid JSON ({what})"),
+        Category::Data => format!("the JSON has an unexpected shape ({what})"),
     }
 }
 
@@ -158,7 +230,10 @@ pub fn classify(endpoint: Endpoint, status: u16, body: &ErrorBody) -> ApiError {
         401 => ApiError::Unauthorized { endpoint },
         403 => ApiError::Forbidden { endpoint, detail },
         404 if body.code.as_deref() == Some("ADMIN-404-2") => ApiError::OrgNotFound { endpoint },
-        429 => ApiError::RateLimited { endpoint, detail },
+        429 => {
+            let what = body.text.as_deref().unwrap_or("Too Many Requests");
+            ApiError::RateLimited { endpoint, detail: format!(" (429: {what})") }
+        }
         500..=599 => ApiError::Server { endpoint, status, detail },
         _ => ApiError::Client { endpoint, status, code: body.code.clone(), detail },
     }
@@ -179,6 +254,7 @@ mod tests {
             (404, Some("ADMIN-404-8"), false, FailureType::SystemError),
             (400, Some("ADMIN-400-1"), false, FailureType::SystemError),
             (429, None, true, FailureType::TransientError),
+            (502, None, true, FailureType::TransientError),
             (500, None, true, FailureType::TransientError),
             (503, None, true, FailureType::TransientError),
         ];
@@ -200,5 +276,52 @@ mod tests {
         let gw = br#"{"code":401,"message":"Unauthorized"}"#;
         assert_eq!(ErrorBody::parse(gw), ErrorBody { code: None, text: Some("Unauthorized".into()) });
         assert_eq!(ErrorBody::parse(b"<html>"), ErrorBody::default());
+    }
+
+    #[test]
+    fn the_rest_of_the_table() {
+        let e = Endpoint::Workspaces;
+        let net = || ApiError::Network { endpoint: e, reason: "x".into() };
+        let cases: Vec<(ApiError, bool, FailureType)> = vec![
+            (net(), true, FailureType::TransientError),
+            (ApiError::Decode { endpoint: e, reason: "x".into() }, true, FailureType::SystemError),
+            (ApiError::Redirected { endpoint: e, status: 307, target: "h".into() }, false, FailureType::SystemError),
+            (ApiError::RepeatedCursor { endpoint: e }, false, FailureType::SystemError),
+            (ApiError::EmptyPages { endpoint: e, pages: 20 }, false, FailureType::SystemError),
+            (ApiError::Exhausted { attempts: 3, last: Box::new(net()) }, false, FailureType::TransientError),
+            (
+                ApiError::Exhausted { attempts: 3, last: Box::new(ApiError::Decode { endpoint: e, reason: "x".into() }) },
+                false,
+                FailureType::SystemError,
+            ),
+        ];
+        for (err, retry, ft) in cases {
+            assert_eq!(err.is_retryable(), retry, "{err}");
+            assert_eq!(err.failure_type(), ft, "{err}");
+            assert_eq!(err.endpoint(), e);
+            assert!(err.to_string().contains(e.template()), "{err}");
+        }
+    }
+
+    #[test]
+    fn decode_messages_never_quote_the_body() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Shape {
+            #[allow(dead_code)]
+            data: Vec<u32>,
+        }
+        let secret = "jane.doe@example.com";
+        for body in [
+            format!(r#"{{"data": "{secret}"}}"#),
+            format!(r#"{{"data": ["{secret}"]}}"#),
+            r#"{"data": [1, 2"#.to_string(),
+            format!(r#"<html>{secret}</html>"#),
+        ] {
+            let e = serde_json::from_str::<Shape>(&body).unwrap_err();
+            let msg = describe_decode(&e, body.len());
+            assert!(!msg.contains(secret), "{msg}");
+        }
+        assert_eq!(without_quoted(r#"string "a\"b", expected"#), r#"string "…", expected"#);
+        assert_eq!(without_quoted(r#"open "abc"#), r#"open "…"#);
     }
 }

@@ -13,18 +13,32 @@ use super::AtlassianClient;
 
 /// Pages fetched ahead of the consumer.
 const PREFETCH: usize = 2;
+/// Empty pages in a row that still point onwards before the chain is called stalled.
+const MAX_EMPTY_PAGES: u32 = 20;
 
-/// Refuses a cursor it has already seen, so a server that repeats itself ends the read with an
-/// error instead of looping. Keeps 8 bytes per page, not the cursors themselves.
+/// Refuses a cursor it has already seen, and a run of empty pages that keep pointing
+/// onwards, so a server that repeats itself or stops advancing ends the read with an error
+/// instead of looping. Keeps 8 bytes per page, not the cursors themselves.
 #[derive(Debug)]
 pub struct CursorGuard {
     endpoint: Endpoint,
     seen: HashSet<u64>,
+    empty_run: u32,
 }
 
 impl CursorGuard {
     pub fn new(endpoint: Endpoint) -> Self {
-        CursorGuard { endpoint, seen: HashSet::new() }
+        CursorGuard { endpoint, seen: HashSet::new(), empty_run: 0 }
+    }
+
+    /// Checks one fetched page: its item count and the cursor it points to.
+    pub fn page(&mut self, items: usize, next: Option<&str>) -> Result<(), ApiError> {
+        let Some(next) = next else { return Ok(()) };
+        self.empty_run = if items == 0 { self.empty_run + 1 } else { 0 };
+        if self.empty_run >= MAX_EMPTY_PAGES {
+            return Err(ApiError::EmptyPages { endpoint: self.endpoint, pages: self.empty_run });
+        }
+        self.admit(next)
     }
 
     /// Records `cursor` as used; errors if it was used before.
@@ -67,7 +81,7 @@ where
         let mut cursor = start;
         if let Some(c) = &cursor {
             // The starting cursor counts as seen: a server echoing it back is caught too.
-            guard.admit(c).expect("a fresh guard admits its first cursor");
+            let _ = guard.admit(c);
         }
         loop {
             let page = match fetch(cursor.clone()).await {
@@ -78,11 +92,9 @@ where
                 }
             };
             let next = page.links.next;
-            if let Some(n) = &next {
-                if let Err(e) = guard.admit(n) {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
+            if let Err(e) = guard.page(page.data.len(), next.as_deref()) {
+                let _ = tx.send(Err(e)).await;
+                return;
             }
             let fetched = Fetched {
                 items: page.data,
@@ -111,6 +123,15 @@ pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Opt
     })
 }
 
+/// Every user holding `role_id` on the site `resource_id` (an ARI): one filtered users search.
+pub fn users_with_role(client: Arc<AtlassianClient>, resource_id: String, role_id: String) -> mpsc::Receiver<PageResult<ApiUser>> {
+    spawn_chain(Endpoint::UsersSearch, None, move |cursor| {
+        let client = client.clone();
+        let (resource_id, role_id) = (resource_id.clone(), role_id.clone());
+        async move { client.search_users_with_roles(cursor.as_deref(), client.page_size(), &[&resource_id], &[&role_id]).await }
+    })
+}
+
 /// Every workspace (product site) of the organization.
 pub fn workspaces(client: Arc<AtlassianClient>) -> mpsc::Receiver<PageResult<ApiWorkspace>> {
     spawn_chain(Endpoint::Workspaces, None, move |cursor| {
@@ -129,5 +150,19 @@ mod tests {
         assert!(g.admit("a").is_ok());
         assert!(g.admit("b").is_ok());
         assert!(matches!(g.admit("a"), Err(ApiError::RepeatedCursor { .. })));
+    }
+
+    #[test]
+    fn guard_refuses_endless_empty_pages() {
+        let mut g = CursorGuard::new(Endpoint::Workspaces);
+        for i in 0..MAX_EMPTY_PAGES - 1 {
+            assert!(g.page(0, Some(&format!("c{i}"))).is_ok());
+        }
+        assert!(g.page(3, Some("full")).is_ok(), "a page with items resets the run");
+        assert!(g.page(0, None).is_ok(), "an empty last page is fine");
+        for i in 0..MAX_EMPTY_PAGES - 1 {
+            assert!(g.page(0, Some(&format!("d{i}"))).is_ok());
+        }
+        assert!(matches!(g.page(0, Some("again")), Err(ApiError::EmptyPages { .. })));
     }
 }
