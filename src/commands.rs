@@ -36,7 +36,8 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
     };
     let retry = RetryPolicy { max_attempts: config.max_retries.min(2) + 1, ..RetryPolicy::default() };
     let client = match AtlassianClient::new(&config) {
-        Ok(c) => c.with_retry(retry),
+        // check answers a person waiting for it: a minute of rate-limit waits at most.
+        Ok(c) => c.with_retry(retry).with_rate_limit_budget(std::time::Duration::from_secs(60).min(config.max_rate_limit_wait)),
         Err(e) => return fail(out, &e.to_string(), FailureType::SystemError),
     };
     let outcome = async {
