@@ -162,38 +162,103 @@ struct Quota {
     reset: DateTime<Utc>,
 }
 
-/// Proactive pacing from `X-RateLimit-Remaining` / `X-RateLimit-Reset`.
+/// Proactive pacing from `X-RateLimit-Remaining` / `X-RateLimit-Reset`, shared by every
+/// request of the client. Concurrent requests are accounted for: what is still in flight is
+/// subtracted from the reported quota, and when the quota runs low requests get evenly spaced
+/// send slots until the reset instead of each computing the same pause.
 #[derive(Debug, Default)]
 pub struct Pacer {
-    quota: Mutex<Option<Quota>>,
+    state: Mutex<PacerState>,
+}
+
+#[derive(Debug, Default)]
+struct PacerState {
+    quota: Option<Quota>,
+    in_flight: u64,
+    next_slot: Option<DateTime<Utc>>,
+}
+
+/// What the pacer says to a request about to be sent.
+#[derive(Debug, PartialEq)]
+pub enum Admission {
+    /// Send now.
+    Go,
+    /// Send after `wait`: the slot is reserved, no need to ask again.
+    After { wait: Duration, reset: DateTime<Utc> },
+    /// The quota is used up: wait until the reset, then ask again.
+    UsedUp { wait: Duration, reset: DateTime<Utc> },
 }
 
 impl Pacer {
-    /// Remembers the quota a successful response reports (responses without the headers, or
-    /// with a reset time already past — e.g. truncated to the minute — leave nothing).
+    fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers the quota a response reports. Responses arrive out of order, so within one
+    /// window the lowest `remaining` wins; a later reset starts a new window. A response
+    /// without the headers, or with a reset already past (minute precision), tells nothing.
     pub fn observe(&self, headers: &HeaderMap, now: DateTime<Utc>) {
         let num = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         let reset = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok()).and_then(parse_reset);
-        let quota = match (num("x-ratelimit-remaining"), reset) {
+        let Some(new) = (match (num("x-ratelimit-remaining"), reset) {
             (Some(remaining), Some(reset)) if reset > now => Some(Quota { remaining, limit: num("x-ratelimit-limit"), reset }),
             _ => None,
+        }) else {
+            return;
         };
-        *self.quota.lock().unwrap_or_else(|e| e.into_inner()) = quota;
+        let mut s = self.lock();
+        s.quota = Some(match s.quota.take() {
+            Some(old) if old.reset == new.reset => Quota { remaining: old.remaining.min(new.remaining), ..new },
+            Some(old) if old.reset > new.reset => old,
+            _ => new,
+        });
     }
 
-    /// How long to pause before the next request, when the quota resets, and whether it is
-    /// used up: until the reset when nothing remains; spread the remainder over the time left
-    /// when it runs low (the last tenth of the limit, or the last request when it is unknown).
-    pub fn pause(&self, now: DateTime<Utc>) -> Option<(Duration, DateTime<Utc>, bool)> {
-        let q = self.quota.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
-        let left = (q.reset - now).to_std().ok().filter(|d| !d.is_zero())?;
-        let low_water = q.limit.map_or(1, |l| (l / 10).max(1));
-        let wait = match q.remaining {
-            0 => left,
-            r if r <= low_water => left / (r as u32 + 1),
-            _ => return None,
+    /// Decides when the next request may go; `Go` and `After` count it as in flight until
+    /// [`Pacer::done`].
+    pub fn admit(&self, now: DateTime<Utc>) -> Admission {
+        let mut s = self.lock();
+        let quota = match &s.quota {
+            Some(q) if q.reset > now => q.clone(),
+            _ => {
+                s.quota = None;
+                s.next_slot = None;
+                s.in_flight += 1;
+                return Admission::Go;
+            }
         };
-        Some((wait.min(MAX_PACING_WAIT), q.reset, q.remaining == 0))
+        let left = quota.reset - now;
+        let available = quota.remaining.saturating_sub(s.in_flight);
+        if available == 0 {
+            return Admission::UsedUp { wait: left.to_std().unwrap_or_default().min(MAX_PACING_WAIT), reset: quota.reset };
+        }
+        s.in_flight += 1;
+        let low_water = quota.limit.map_or(1, |l| (l / 10).max(1));
+        if available > low_water {
+            return Admission::Go;
+        }
+        let interval = left / i32::try_from(available).unwrap_or(i32::MAX);
+        let slot = s.next_slot.filter(|t| *t > now).unwrap_or(now);
+        s.next_slot = Some(slot + interval);
+        match (slot - now).to_std() {
+            Ok(wait) if !wait.is_zero() => Admission::After { wait: wait.min(MAX_PACING_WAIT), reset: quota.reset },
+            _ => Admission::Go,
+        }
+    }
+
+    /// A request admitted earlier has its answer (or failed): it no longer counts in flight.
+    pub fn done(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
+}
+
+/// Marks a request in flight for the pacer until dropped.
+struct InFlight<'a>(&'a Pacer);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 
@@ -373,8 +438,10 @@ impl AtlassianClient {
         let mut failures = 0u32;
         let mut throttled = 0u32;
         loop {
-            self.pace(endpoint).await;
-            let Failure { error, hint } = match self.attempt(endpoint, method.clone(), url.clone(), body).await {
+            let in_flight = self.pace(endpoint).await;
+            let outcome = self.attempt(endpoint, method.clone(), url.clone(), body).await;
+            drop(in_flight);
+            let Failure { error, hint } = match outcome {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
@@ -425,27 +492,39 @@ impl AtlassianClient {
         Ok(())
     }
 
-    /// Pauses before a request when the last reported quota is (nearly) used up. A pause the
-    /// budget cannot cover is skipped: the server's 429 then decides.
-    async fn pace(&self, endpoint: Endpoint) {
-        let Some((wait, reset, used_up)) = self.pacer.pause(Utc::now()) else { return };
-        if self.budget.reserve(wait).is_err() {
-            return;
+    /// Waits until the pacer admits the request (see [`Pacer`]); the returned guard keeps it
+    /// counted in flight. A pause the budget cannot cover is skipped: the server's 429 decides.
+    async fn pace(&self, endpoint: Endpoint) -> InFlight<'_> {
+        loop {
+            let (wait, reset, used_up) = match self.pacer.admit(Utc::now()) {
+                Admission::Go => return InFlight(&self.pacer),
+                Admission::After { wait, reset } => (wait, reset, false),
+                Admission::UsedUp { wait, reset } => (wait, reset, true),
+            };
+            if self.budget.reserve(wait).is_err() {
+                if used_up {
+                    self.pacer.lock().in_flight += 1;
+                }
+                return InFlight(&self.pacer);
+            }
+            // Short pauses of a quota running low are routine; a used-up quota, or a long
+            // pause, is worth a RATE_LIMITED status.
+            if used_up || wait >= Duration::from_secs(1) {
+                let how = if used_up { "is used up" } else { "is nearly used up" };
+                let message = format!(
+                    "{endpoint}: the API's rate-limit quota {how}; pausing {} so it is not exceeded (the quota resets at {}). Rate-limit waiting so far: {} of the {} s max_rate_limit_wait_seconds allows",
+                    secs(wait),
+                    crate::time::format(reset),
+                    secs(self.budget.spent()),
+                    self.budget.limit().as_secs()
+                );
+                self.notify(endpoint, message, Some(after(wait)));
+            }
+            tokio::time::sleep(wait).await;
+            if !used_up {
+                return InFlight(&self.pacer);
+            }
         }
-        // Short pauses of a quota running low are routine; a used-up quota, or a long pause,
-        // is worth a RATE_LIMITED status.
-        if used_up || wait >= Duration::from_secs(1) {
-            let how = if used_up { "is used up" } else { "is nearly used up" };
-            let message = format!(
-                "{endpoint}: the API's rate-limit quota {how}; pausing {} so it is not exceeded (the quota resets at {}). Rate-limit waiting so far: {} of the {} s max_rate_limit_wait_seconds allows",
-                secs(wait),
-                crate::time::format(reset),
-                secs(self.budget.spent()),
-                self.budget.limit().as_secs()
-            );
-            self.notify(endpoint, message, Some(after(wait)));
-        }
-        tokio::time::sleep(wait).await;
     }
 
     /// One request and its decoded body; on failure also the server's hint of when to retry.
@@ -471,7 +550,7 @@ impl AtlassianClient {
             return Err(Failure { error: ApiError::Redirected { endpoint, status: status.as_u16(), target }, hint: None });
         }
         let now = Utc::now();
-        if status.is_success() {
+        if status.is_success() || status == StatusCode::TOO_MANY_REQUESTS {
             self.pacer.observe(resp.headers(), now);
         }
         let hint = (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()).then(|| retry_hint(resp.headers())).flatten();
@@ -643,26 +722,40 @@ mod tests {
     }
 
     #[test]
-    fn pacer_slows_down_as_the_quota_runs_out() {
+    fn pacer_spaces_requests_as_the_quota_runs_out() {
         let now = Utc::now();
-        let reset = (now + chrono::Duration::seconds(10)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let reset_at = now + chrono::Duration::seconds(10);
+        let reset = reset_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let quota = |remaining: &str| headers(&[("x-ratelimit-limit", "100"), ("x-ratelimit-remaining", remaining), ("x-ratelimit-reset", &reset)]);
         let p = Pacer::default();
-        p.observe(&headers(&[("x-ratelimit-limit", "100"), ("x-ratelimit-remaining", "50"), ("x-ratelimit-reset", &reset)]), now);
-        assert_eq!(p.pause(now), None, "plenty left");
-        p.observe(&headers(&[("x-ratelimit-limit", "100"), ("x-ratelimit-remaining", "9"), ("x-ratelimit-reset", &reset)]), now);
-        let (wait, _, used_up) = p.pause(now).unwrap();
-        assert!(!used_up);
-        assert!(wait >= Duration::from_millis(900) && wait <= Duration::from_millis(1000), "{wait:?}");
-        p.observe(&headers(&[("x-ratelimit-limit", "100"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)]), now);
-        let (wait, at, used_up) = p.pause(now).unwrap();
-        assert!(used_up);
+        p.observe(&quota("50"), now);
+        assert_eq!(p.admit(now), Admission::Go, "plenty left");
+        p.done();
+        // Nine left for ten seconds: the first goes now, the next ones ~1.1 s apart.
+        p.observe(&quota("9"), now);
+        assert_eq!(p.admit(now), Admission::Go);
+        let Admission::After { wait, .. } = p.admit(now) else { panic!("spaced") };
+        assert!(wait >= Duration::from_millis(1000) && wait <= Duration::from_millis(1300), "{wait:?}");
+        let Admission::After { wait: second, .. } = p.admit(now) else { panic!("spaced") };
+        assert!(second > wait, "slots are reserved one after another");
+        // Out-of-order answers of the same window cannot raise the estimate.
+        p.observe(&quota("40"), now);
+        assert!(matches!(p.admit(now), Admission::After { .. }));
+        // Requests in flight use up the rest: wait for the reset.
+        p.observe(&quota("4"), now);
+        let Admission::UsedUp { wait, reset } = p.admit(now) else { panic!("used up by 4 in flight") };
         assert!(wait > Duration::from_millis(9900) && wait <= Duration::from_secs(10), "{wait:?}");
-        assert_eq!(p.pause(at + chrono::Duration::milliseconds(1)), None, "nothing to wait for after the reset");
+        assert_eq!(reset, parse_reset(&reset_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap());
+        for _ in 0..4 {
+            p.done();
+        }
+        p.observe(&quota("0"), now);
+        assert!(matches!(p.admit(now), Admission::UsedUp { .. }));
+        assert_eq!(p.admit(reset_at + chrono::Duration::milliseconds(1)), Admission::Go, "a new window after the reset");
         // A minute-precision reset already past says nothing about when to resume.
-        p.observe(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &minute(now - chrono::Duration::minutes(1)))]), now);
-        assert_eq!(p.pause(now), None);
-        p.observe(&HeaderMap::new(), now);
-        assert_eq!(p.pause(now), None);
+        let q = Pacer::default();
+        q.observe(&headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &minute(now - chrono::Duration::minutes(1)))]), now);
+        assert_eq!(q.admit(now), Admission::Go);
     }
 
     #[test]
@@ -687,8 +780,9 @@ mod tests {
             }
             let p = Pacer::default();
             p.observe(&h, Utc::now());
-            if let Some((d, _, _)) = p.pause(Utc::now()) {
-                prop_assert!(d <= MAX_PACING_WAIT);
+            match p.admit(Utc::now()) {
+                Admission::Go => {}
+                Admission::After { wait, .. } | Admission::UsedUp { wait, .. } => prop_assert!(wait <= MAX_PACING_WAIT),
             }
         }
 
