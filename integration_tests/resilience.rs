@@ -164,9 +164,13 @@ fn a_429_with_only_a_reset_time_waits_until_it() {
     let before = now_ms();
     let (run, took) = read(&sb, json!({}), ALL);
     assert_complete(&run, &sb, ALL);
+    // The 429 of the workspaces list says the org's quota is used up until the reset: the
+    // users search, paced by the same quota, may wait for it too (a second RATE_LIMITED).
     let resets = rate_limited(&run);
-    assert_eq!(resets.len(), 1, "{}", tail(&run));
-    assert!((resets[0] - (before + 1500)).abs() < 1000, "quota_reset {} ≈ start + 1.5 s ({before})", resets[0]);
+    assert!(matches!(resets.len(), 1 | 2), "{}", tail(&run));
+    for reset in &resets {
+        assert!((reset - (before + 1500)).abs() < 1000, "quota_reset {reset} ≈ start + 1.5 s ({before})");
+    }
     assert!(took >= Duration::from_millis(1200), "{took:?}");
 }
 

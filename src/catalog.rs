@@ -13,12 +13,10 @@ pub enum CatalogError {
     Unreadable { path: String, reason: String },
     #[error("the catalog file {path} is not a valid configured catalog: {reason}")]
     Malformed { path: String, reason: String },
-    #[error("the catalog names stream '{0}', which this connector does not have (streams: users, user_activity, workspaces)")]
+    #[error("the catalog names stream '{0}', which this connector does not have (streams: users, user_activity, workspaces, license_assignments)")]
     UnknownStream(String),
     #[error("the catalog names stream '{0}' more than once")]
     DuplicateStream(String),
-    #[error("the catalog asks for stream '{stream}' in sync mode '{mode}', which it does not support (run discover for the supported modes)")]
-    UnsupportedMode { stream: String, mode: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -59,6 +57,8 @@ pub struct ConfiguredStream {
 #[derive(Debug, Clone, Default)]
 pub struct ConfiguredCatalog {
     pub streams: Vec<ConfiguredStream>,
+    /// What was adjusted on the way in, for a WARN log line.
+    pub warnings: Vec<String>,
 }
 
 impl ConfiguredCatalog {
@@ -75,17 +75,25 @@ impl ConfiguredCatalog {
         let raw: RawCatalog = serde_json::from_str(text)
             .map_err(|e| CatalogError::Malformed { path: String::new(), reason: e.to_string() })?;
         let mut streams: Vec<ConfiguredStream> = Vec::with_capacity(raw.streams.len());
+        let mut warnings = Vec::new();
         for s in raw.streams {
             let info = streams::find(&s.stream.name).ok_or_else(|| CatalogError::UnknownStream(s.stream.name.clone()))?;
             if streams.iter().any(|c| c.info.name == info.name) {
                 return Err(CatalogError::DuplicateStream(s.stream.name));
             }
-            if s.sync_mode == SyncMode::Incremental && !info.supports_incremental() {
-                return Err(CatalogError::UnsupportedMode { stream: s.stream.name, mode: "incremental".into() });
+            // Clients such as PyAirbyte ask every stream for incremental; a stream without a
+            // cursor is read in full, as the Python CDK does.
+            let mut sync_mode = s.sync_mode;
+            if sync_mode == SyncMode::Incremental && !info.supports_incremental() {
+                sync_mode = SyncMode::FullRefresh;
+                warnings.push(format!(
+                    "Stream '{}' has no incremental mode: it is read in full refresh, as if the catalog asked for that",
+                    info.name
+                ));
             }
-            streams.push(ConfiguredStream { info, sync_mode: s.sync_mode });
+            streams.push(ConfiguredStream { info, sync_mode });
         }
-        Ok(ConfiguredCatalog { streams })
+        Ok(ConfiguredCatalog { streams, warnings })
     }
 
     pub fn get(&self, name: &str) -> Option<&ConfiguredStream> {
@@ -107,5 +115,15 @@ mod tests {
         let dup = r#"{"streams":[{"stream":{"name":"users"}},{"stream":{"name":"users"}}]}"#;
         assert!(matches!(ConfiguredCatalog::from_json(dup), Err(CatalogError::DuplicateStream(_))));
         assert!(matches!(ConfiguredCatalog::from_json("[]"), Err(CatalogError::Malformed { .. })));
+    }
+
+    #[test]
+    fn incremental_on_a_full_refresh_stream_reads_it_in_full_with_a_warning() {
+        let cat = r#"{"streams":[{"stream":{"name":"workspaces"},"sync_mode":"incremental"},{"stream":{"name":"users"},"sync_mode":"incremental"}]}"#;
+        let c = ConfiguredCatalog::from_json(cat).unwrap();
+        assert_eq!(c.get("workspaces").unwrap().sync_mode, SyncMode::FullRefresh);
+        assert_eq!(c.get("users").unwrap().sync_mode, SyncMode::Incremental);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("workspaces"));
     }
 }

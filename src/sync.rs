@@ -16,14 +16,15 @@ use tokio::sync::mpsc;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
 use crate::client::models::{ApiUser, ApiWorkspace};
 use crate::client::pagination::{self, PageResult};
-use crate::client::{directory, ApiError, AtlassianClient, Notice};
+use crate::client::{directory, ApiError, AtlassianClient, Endpoint, Notice};
 use crate::config::{ActivitySource, Config};
 use crate::incremental::{user_fingerprint, ActivityTracker, PassPosition, PassTracker, UsersTracker};
+use crate::licenses::{LicenseTracker, Site};
 use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType, LogLevel, Output, StreamStatus};
 use crate::state::StateInput;
 use crate::streams::workspaces::WorkspaceIndex;
-use crate::streams::{user_activity, users, workspaces};
+use crate::streams::{license_assignments, user_activity, users, workspaces};
 use crate::time;
 
 /// How often a progress LOG line is written during a long pass.
@@ -146,6 +147,12 @@ pub struct Sync<'o, W: Write> {
     last_state_bytes: usize,
     activity_source: ActivitySource,
     max_concurrency: usize,
+    /// `license_assignments`, with its tracker in incremental mode.
+    licenses: Option<(usize, Option<LicenseTracker>)>,
+    /// The product sites, as the workspaces list described them (for `license_assignments`).
+    sites: Vec<Site>,
+    /// Adjustments made to the configured catalog, logged when the read starts.
+    catalog_warnings: Vec<String>,
 }
 
 impl<'o, W: Write> Sync<'o, W> {
@@ -182,7 +189,17 @@ impl<'o, W: Write> Sync<'o, W> {
             }
             Some(i) => Some((i, None)),
         };
+        let licenses = match at(license_assignments::INFO.name) {
+            None => None,
+            Some(i) if incremental(license_assignments::INFO.name) => {
+                let tracker = LicenseTracker::from_state(state.streams.get(license_assignments::INFO.name), now)
+                    .map_err(|e| SyncError::state(license_assignments::INFO.name, e))?;
+                Some((i, Some(tracker)))
+            }
+            Some(i) => Some((i, None)),
+        };
         Ok(Sync {
+            catalog_warnings: catalog.warnings.clone(),
             out,
             client,
             notices,
@@ -193,6 +210,8 @@ impl<'o, W: Write> Sync<'o, W> {
             last_state_bytes: 0,
             activity_source: config.activity_source,
             max_concurrency: config.max_concurrency,
+            licenses,
+            sites: Vec::new(),
         })
     }
 
@@ -212,6 +231,9 @@ impl<'o, W: Write> Sync<'o, W> {
     }
 
     async fn run_streams(&mut self) -> Result<(), SyncError> {
+        for warning in std::mem::take(&mut self.catalog_warnings) {
+            self.out.log(LogLevel::Warn, &warning).map_err(SyncError::io)?;
+        }
         for p in &self.progress {
             self.out.stream_status(p.name, StreamStatus::Started).map_err(SyncError::io)?;
         }
@@ -219,7 +241,8 @@ impl<'o, W: Write> Sync<'o, W> {
         let join_needed = self.pass.activity.as_ref().is_some_and(|(_, t)| !t.as_ref().is_some_and(|t| t.is_frozen()));
         let start = if want_pass { self.pass.start() } else { None };
         // Both chains start now; the users pages wait in their channel while workspaces drain.
-        let workspace_pages = (self.workspaces_at.is_some() || join_needed).then(|| pagination::workspaces(self.client.clone()));
+        let licenses_needed = self.licenses.as_ref().is_some_and(|(_, t)| !t.as_ref().is_some_and(|t| t.is_frozen()));
+        let workspace_pages = (self.workspaces_at.is_some() || join_needed || licenses_needed).then(|| pagination::workspaces(self.client.clone()));
         let user_pages = want_pass.then(|| self.user_pages(self.activity_source, start.as_ref().map(|p| p.next_page.clone())));
         let count = want_pass.then(|| {
             let client = self.client.clone();
@@ -231,9 +254,10 @@ impl<'o, W: Write> Sync<'o, W> {
             self.read_workspaces(rx, &mut index).await?;
         }
         match user_pages {
-            Some(rx) => self.read_users(rx, &index, start, count).await,
-            None => self.finish_pass(Utc::now()),
+            Some(rx) => self.read_users(rx, &index, start, count).await?,
+            None => self.finish_pass(Utc::now())?,
         }
+        self.read_licenses().await
     }
 
     /// The next page, writing any notices (retries, rate-limit waits) that arrive meanwhile.
@@ -247,7 +271,16 @@ impl<'o, W: Write> Sync<'o, W> {
         }
     }
 
-    fn write_notice(&mut self, stream: &'static str, notice: Notice) -> Result<(), SyncError> {
+    /// A notice is reported against the stream whose request it is about: users-search pages
+    /// are fetched while the workspaces are still being read.
+    fn write_notice(&mut self, reading: &'static str, notice: Notice) -> Result<(), SyncError> {
+        let stream = match notice.endpoint {
+            Endpoint::Workspaces if self.workspaces_at.is_some() => workspaces::INFO.name,
+            Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::LastActiveDates if reading == workspaces::INFO.name => {
+                self.pass_stream()
+            }
+            _ => reading,
+        };
         if let Some(until) = notice.rate_limited_until_ms {
             self.out.rate_limited(stream, until).map_err(SyncError::io)?;
         }
@@ -265,6 +298,9 @@ impl<'o, W: Write> Sync<'o, W> {
             let emitted_at = now_ms();
             for w in &page.items {
                 index.add(w);
+                let a = &w.attributes;
+                let skip = license_assignments::skip_reason(a.sandbox.as_ref().and_then(|s| s.kind.as_deref()), a.status.as_deref());
+                self.sites.push(Site { workspace_id: w.id.clone(), name: a.name.clone(), skip });
                 if let Some(i) = self.workspaces_at {
                     self.progress[i].on_record(self.out)?;
                     self.out.record(name, &workspaces::record(&org_id, w), emitted_at).map_err(SyncError::io)?;
@@ -509,6 +545,87 @@ impl<'o, W: Write> Sync<'o, W> {
             self.out.info(&line).map_err(SyncError::io)?;
         }
         Ok(())
+    }
+
+    /// `license_assignments`: one filtered users search per site and billable role, sandbox
+    /// and offline sites skipped (a LOG line says so). In incremental mode only new seats and
+    /// deletions are emitted, with a STATE after each search.
+    async fn read_licenses(&mut self) -> Result<(), SyncError> {
+        let name = license_assignments::INFO.name;
+        let Some((i, mut tracker)) = self.licenses.take() else { return Ok(()) };
+        if tracker.as_ref().is_some_and(|t| t.is_frozen()) {
+            let state = tracker.as_ref().map_or_else(|| json!({}), |t| t.final_state(Utc::now()));
+            return self.progress[i].complete(self.out, &state);
+        }
+        let org_id = self.client.org_id().to_string();
+        let started = tracker.as_ref().and_then(|t| t.resumed_from()).unwrap_or_else(Utc::now);
+        let sites = std::mem::take(&mut self.sites);
+        let (mut searches, mut seats) = (0u64, 0u64);
+        for site in &sites {
+            let label = site.name.as_deref().unwrap_or("(unnamed)");
+            if let Some(reason) = site.skip {
+                self.out.info(&format!("{name}: skipping site '{label}' ({}): {reason}", site.workspace_id)).map_err(SyncError::io)?;
+                continue;
+            }
+            for role in license_assignments::BILLABLE_ROLES {
+                if tracker.as_ref().is_some_and(|t| t.is_done(&site.workspace_id, role)) {
+                    continue; // completed before the interruption this sync resumes
+                }
+                let mut rx = pagination::users_with_role(self.client.clone(), site.workspace_id.clone(), role.to_string());
+                let mut found = std::collections::BTreeSet::new();
+                while let Some(page) = self.next_page(&mut rx, name).await? {
+                    let page = page.map_err(|e| SyncError::api(name, e))?;
+                    let emitted_at = now_ms();
+                    let observed_at = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                    for u in &page.items {
+                        if !found.insert(u.account_id.clone()) || tracker.is_some() {
+                            continue; // a repeat; or incremental, which emits once the search is complete
+                        }
+                        self.progress[i].on_record(self.out)?;
+                        let rec = license_assignments::record(&org_id, &site.workspace_id, &u.account_id, role, &observed_at);
+                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                    }
+                }
+                searches += 1;
+                seats += found.len() as u64;
+                if let Some(t) = &mut tracker {
+                    let changes = t.complete_search(&site.workspace_id, role, found);
+                    let emitted_at = now_ms();
+                    let now = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                    for account in &changes.added {
+                        self.progress[i].on_record(self.out)?;
+                        let rec = license_assignments::record(&org_id, &site.workspace_id, account, role, &now);
+                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                    }
+                    for account in &changes.removed {
+                        self.progress[i].on_record(self.out)?;
+                        let rec = license_assignments::deletion(&org_id, &site.workspace_id, account, role, &now);
+                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                    }
+                    let state = t.checkpoint(started);
+                    self.progress[i].checkpoint(self.out, &state)?;
+                }
+            }
+        }
+        let state = match &mut tracker {
+            Some(t) => {
+                let gone = t.finish();
+                if !gone.is_empty() {
+                    self.out.info(&format!("{name}: {} seats are on sites no longer read: emitting deletion records", gone.len())).map_err(SyncError::io)?;
+                }
+                let emitted_at = now_ms();
+                let now = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                for (workspace_id, role, account) in &gone {
+                    self.progress[i].on_record(self.out)?;
+                    let rec = license_assignments::deletion(&org_id, workspace_id, account, role, &now);
+                    self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                }
+                t.final_state(started)
+            }
+            None => json!({}),
+        };
+        self.out.info(&format!("{name}: {searches} site/role searches, {seats} billable seats")).map_err(SyncError::io)?;
+        self.progress[i].complete(self.out, &state)
     }
 
     /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
