@@ -7,6 +7,8 @@ mod harness;
 mod activity;
 mod cli;
 mod incremental;
+mod licenses;
+mod packaging;
 mod read;
 mod resilience;
 mod hostile;

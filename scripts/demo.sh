@@ -1,55 +1,75 @@
 #!/usr/bin/env bash
-# One-command demo: build, start the bundled sandbox org, run spec/check/discover/read against
-# it, write every message under output/, stop the sandbox, and print a summary.
+# One-command demo, from a fresh clone: build, start the bundled sandbox org, run spec / check /
+# discover / a full read against it, write every message and the records under output/, stop the
+# sandbox, and print a summary (records per stream; seats paid vs assigned vs active per site).
+# Needs: a Rust toolchain (cargo, 1.85+) and python3 (standard library only, for the summary).
 # Usage: bash scripts/demo.sh [USERS]   (default 1000 users)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-1000}"
 out="output"
-mkdir -p "$out/records"
 
-echo "==> building (release)"
-cargo build --release --workspace --quiet
+for tool in cargo python3; do
+  command -v "$tool" >/dev/null || { echo "demo: '$tool' is needed and not on PATH" >&2; exit 1; }
+done
+[[ $users =~ ^[0-9]+$ ]] || { echo "usage: bash scripts/demo.sh [USERS]" >&2; exit 2; }
+
+echo "==> building (release; the first build takes a few minutes)"
+cargo build --release --workspace --locked --quiet
 
 bin=target/release/source-atlassian-admin
 sandbox_bin=target/release/atlassian-sandbox
+mkdir -p "$out/records"
 
 echo "==> starting the sandbox org ($users users)"
+# The sandbox exits when its stdin closes (--exit-on-stdin-eof): closing our end stops it, and it
+# also stops if this script dies.
 coproc SANDBOX { exec "$sandbox_bin" --users "$users" --port 0 --exit-on-stdin-eof; }
 sandbox_pid=$SANDBOX_PID
-trap 'kill "$sandbox_pid" 2>/dev/null || true' EXIT
+sandbox_in=${SANDBOX[1]}
+stop_sandbox() {
+  if [[ -n ${sandbox_pid:-} ]]; then
+    exec {sandbox_in}>&- 2>/dev/null || true
+    wait "$sandbox_pid" 2>/dev/null || true
+    sandbox_pid=""
+  fi
+}
+trap 'if [[ -n ${sandbox_pid:-} ]]; then kill "$sandbox_pid" 2>/dev/null || true; fi' EXIT
 read -r -t 30 hello <&"${SANDBOX[0]}" || { echo "the sandbox did not start" >&2; exit 1; }
-field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$hello"; }
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$hello" "$1"; }
 base_url=$(field base_url); org_id=$(field org_id); api_key=$(field api_key)
 echo "    listening on $base_url (org $org_id)"
 
-cat > "$out/config.json" <<JSON
-{"api_key": "$api_key", "org_id": "$org_id", "base_url": "$base_url"}
-JSON
+# The config holds the (sandbox) API key: not printed, readable by this user only.
+(umask 077; python3 -c 'import json,sys; print(json.dumps({"api_key": sys.argv[1], "org_id": sys.argv[2], "base_url": sys.argv[3]}, indent=2))' \
+  "$api_key" "$org_id" "$base_url" > "$out/config.json")
 cp integration_tests/sample_files/configured_catalog.json "$out/configured_catalog.json"
 echo '[]' > "$out/state.json"
 
 echo "==> spec / check / discover"
 "$bin" spec > "$out/spec.jsonl"
-"$bin" check --config "$out/config.json" | tee "$out/check.jsonl"
+"$bin" check --config "$out/config.json" > "$out/check.jsonl"
+status=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    m = json.loads(l)
+    if m.get("type") == "CONNECTION_STATUS":
+        s = m["connectionStatus"]; print(s["status"], s.get("message") or "")' "$out/check.jsonl")
+echo "    check: $status"
+[[ $status == SUCCEEDED* ]] || { echo "check failed; see $out/check.jsonl" >&2; exit 1; }
 "$bin" discover --config "$out/config.json" > "$out/catalog.jsonl"
+echo "    discover: $(python3 -c 'import json,sys; print(", ".join(s["name"] for s in json.load(open(sys.argv[1]))["catalog"]["streams"]))' "$out/catalog.jsonl")"
 
 echo "==> read (full refresh of every stream)"
 start=$(date +%s.%N)
-"$bin" read --config "$out/config.json" --catalog "$out/configured_catalog.json" --state "$out/state.json" > "$out/messages.jsonl"
+"$bin" read --config "$out/config.json" --catalog "$out/configured_catalog.json" --state "$out/state.json" \
+  > "$out/messages.jsonl" 2> "$out/read.stderr.log" || { echo "read failed; see $out/messages.jsonl and $out/read.stderr.log" >&2; exit 1; }
 end=$(date +%s.%N)
-
-for stream in users user_activity workspaces; do
-  grep "^{\"type\":\"RECORD\",\"record\":{\"stream\":\"$stream\"" "$out/messages.jsonl" > "$out/records/$stream.jsonl" || true
-done
-grep '"type":"STATE"' "$out/messages.jsonl" | tail -n 3 > "$out/state_after.jsonl" || true
+seconds=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$start" "$end")
+grep '"type":"STATE"' "$out/messages.jsonl" > "$out/states.jsonl" || true
 
 echo
-echo "==> summary"
-printf '    %-15s %8s\n' stream records
-for stream in users user_activity workspaces; do
-  printf '    %-15s %8d\n' "$stream" "$(wc -l < "$out/records/$stream.jsonl")"
-done
-requests=$(curl -s "$base_url/__sandbox/stats" 2>/dev/null | sed -n 's/.*"total":\([0-9]*\).*/\1/p' || true)
-awk -v s="$start" -v e="$end" -v r="${requests:-?}" 'BEGIN { printf "    read took %.2f s; %s requests served by the sandbox\n", e - s, r }'
-echo "    records are in $out/records/*.jsonl, every message in $out/messages.jsonl"
+python3 scripts/summary.py "$out/messages.jsonl" --records-dir "$out/records" --sandbox-url "$base_url" --read-seconds "$seconds"
+stop_sandbox
+echo
+echo "    records: $out/records/<stream>.jsonl (one JSON object per line); every message: $out/messages.jsonl"
+echo "    the sandbox is stopped. Next: bash .ci/run (the tests, including a PyAirbyte load into DuckDB)"

@@ -174,24 +174,51 @@ fn classify(id: &str) -> IdForm<'_> {
 /// each); groups of `<prefix>:<uuid>` ids (prefix text, then 16 bytes + u32 each); other ids
 /// (length, text, u32). Sorted, so equal maps give equal text.
 pub fn encode_accounts(map: &HashMap<String, u32>) -> String {
+    encode_entries(map.iter().map(|(k, v)| (k.as_str(), *v)), FORMAT_VERSION, true)
+}
+
+pub fn decode_accounts(text: &str) -> Result<HashMap<String, u32>, DecodeError> {
+    Ok(decode_entries(text, FORMAT_VERSION, true)?.into_iter().collect())
+}
+
+/// Encodes a set of account ids: the layout of [`encode_accounts`] without the values (and
+/// its own version byte, so one is never read as the other). 12–16 bytes an id.
+pub fn encode_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    encode_entries(ids.into_iter().map(|id| (id, 0)), ID_SET_VERSION, false)
+}
+
+pub fn decode_ids(text: &str) -> Result<Vec<String>, DecodeError> {
+    Ok(decode_entries(text, ID_SET_VERSION, false)?.into_iter().map(|(id, _)| id).collect())
+}
+
+const ID_SET_VERSION: u8 = 2;
+
+fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, u32)>, version: u8, with_values: bool) -> String {
     let mut hex: Vec<(&str, u32)> = Vec::new();
     let mut prefixed: std::collections::BTreeMap<&str, Vec<(String, u32)>> = Default::default();
     let mut other: Vec<(&str, u32)> = Vec::new();
-    for (id, v) in map {
+    let mut n = 0usize;
+    for (id, v) in entries {
+        n += 1;
         match classify(id) {
-            IdForm::Hex24 => hex.push((id, *v)),
-            IdForm::Prefixed { prefix, uuid_hex } => prefixed.entry(prefix).or_default().push((uuid_hex, *v)),
-            IdForm::Other => other.push((id, *v)),
+            IdForm::Hex24 => hex.push((id, v)),
+            IdForm::Prefixed { prefix, uuid_hex } => prefixed.entry(prefix).or_default().push((uuid_hex, v)),
+            IdForm::Other => other.push((id, v)),
         }
     }
     hex.sort_unstable();
     other.sort_unstable();
-    let mut out = Vec::with_capacity(map.len() * 18 + 16);
-    out.push(FORMAT_VERSION);
+    let put_value = |out: &mut Vec<u8>, v: u32| {
+        if with_values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    let mut out = Vec::with_capacity(n * 18 + 16);
+    out.push(version);
     put_varint(&mut out, hex.len() as u64);
     for (id, v) in hex {
         hex_to_bytes(id, &mut out);
-        out.extend_from_slice(&v.to_le_bytes());
+        put_value(&mut out, v);
     }
     put_varint(&mut out, prefixed.len() as u64);
     for (prefix, mut ids) in prefixed {
@@ -201,53 +228,55 @@ pub fn encode_accounts(map: &HashMap<String, u32>) -> String {
         put_varint(&mut out, ids.len() as u64);
         for (uuid_hex, v) in ids {
             hex_to_bytes(&uuid_hex, &mut out);
-            out.extend_from_slice(&v.to_le_bytes());
+            put_value(&mut out, v);
         }
     }
     put_varint(&mut out, other.len() as u64);
     for (id, v) in other {
         put_varint(&mut out, id.len() as u64);
         out.extend_from_slice(id.as_bytes());
-        out.extend_from_slice(&v.to_le_bytes());
+        put_value(&mut out, v);
     }
     B64.encode(out)
 }
 
-pub fn decode_accounts(text: &str) -> Result<HashMap<String, u32>, DecodeError> {
+fn decode_entries(text: &str, version: u8, with_values: bool) -> Result<Vec<(String, u32)>, DecodeError> {
     let bytes = b64_decode(text)?;
     let mut r = Reader { bytes: &bytes };
-    if r.take(1)?[0] != FORMAT_VERSION {
+    if r.take(1)?[0] != version {
         return Err(DecodeError("unknown format version".into()));
     }
-    let mut map = HashMap::new();
-    let n_hex = r.count(16)?;
+    let vbytes = if with_values { 4 } else { 0 };
+    let value = |r: &mut Reader| -> Result<u32, DecodeError> { if with_values { r.u32() } else { Ok(0) } };
+    let mut entries = Vec::new();
+    let n_hex = r.count(12 + vbytes)?;
     for _ in 0..n_hex {
         let mut id = String::with_capacity(24);
         bytes_to_hex(r.take(12)?, &mut id);
-        map.insert(id, r.u32()?);
+        entries.push((id, value(&mut r)?));
     }
     let groups = r.count(2)?;
     for _ in 0..groups {
         let len = r.count(1)?;
         let prefix = std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError("prefix is not UTF-8".into()))?.to_string();
-        let n = r.count(20)?;
+        let n = r.count(16 + vbytes)?;
         for _ in 0..n {
             let mut hex = String::with_capacity(32);
             bytes_to_hex(r.take(16)?, &mut hex);
             let id = format!("{prefix}:{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
-            map.insert(id, r.u32()?);
+            entries.push((id, value(&mut r)?));
         }
     }
-    let n_other = r.count(5)?;
+    let n_other = r.count(1 + vbytes)?;
     for _ in 0..n_other {
         let len = r.count(1)?;
         let id = std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError("id is not UTF-8".into()))?.to_string();
-        map.insert(id, r.u32()?);
+        entries.push((id, value(&mut r)?));
     }
     if !r.bytes.is_empty() {
         return Err(DecodeError("trailing bytes".into()));
     }
-    Ok(map)
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -265,6 +294,23 @@ mod tests {
         let text = encode_accounts(&m);
         assert_eq!(decode_accounts(&text).unwrap(), m);
         assert_eq!(encode_accounts(&decode_accounts(&text).unwrap()), text, "deterministic");
+    }
+
+    #[test]
+    fn id_sets_round_trip_and_are_not_account_maps() {
+        let ids = ["5b10ac8d82e05b22cc7d4ef5", "712020:1adb9f42-2b31-45dc-bd71-ea0a6bf91ed5", "qm:weird/ID"];
+        let text = encode_ids(ids);
+        let mut back = decode_ids(&text).unwrap();
+        back.sort();
+        let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(back, want);
+        assert_eq!(encode_ids(back.iter().map(String::as_str)), text, "deterministic");
+        assert!(decode_accounts(&text).is_err() && decode_ids(&encode_accounts(&HashMap::new())).is_err());
+        assert_eq!(decode_ids(&encode_ids([])).unwrap(), Vec::<String>::new());
+        for bad in ["%%%", "Ag==", "Av////8P", "AgE="] {
+            assert!(decode_ids(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The streams: what each is called, its schema and keys (a [`StreamInfo`]), and how its
 //! records are built from API objects (one module per stream). Streams know records, not HTTP.
 
+pub mod license_assignments;
 pub mod user_activity;
 pub mod users;
 pub mod workspaces;
@@ -46,7 +47,7 @@ impl StreamInfo {
 }
 
 /// Every stream, in catalog order.
-pub const ALL: [&StreamInfo; 3] = [&users::INFO, &user_activity::INFO, &workspaces::INFO];
+pub const ALL: [&StreamInfo; 4] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO];
 
 pub fn find(name: &str) -> Option<&'static StreamInfo> {
     ALL.into_iter().find(|s| s.name == name)

@@ -1,0 +1,293 @@
+//! Which product sites `license_assignments` searches, and its incremental bookkeeping.
+//!
+//! Seats are read with one paged, filtered users search per site and billable role
+//! (`resourceIds: [site]`, `roleIds: [role]`). Incremental sync is **change detection**, like
+//! `users`: the state keeps, per (site, role) search, the set of account ids that held the seat
+//! (packed with [`packed::encode_ids`], 12–16 bytes an id before base64). A sync emits the seats
+//! that are new and a deletion record (`_ab_cdc_deleted_at`) for each seat that is gone.
+//!
+//! A search is one unit: when it completes, its new set replaces the old one in the state and
+//! the search is marked `done`; a STATE is written after each search, so a sync killed at any
+//! point resumes with the searches not yet done, and nothing checkpointed is emitted again.
+//! Seats of a (site, role) no longer searched at the end of a sync (the site was removed, went
+//! offline or became a sandbox) are deleted too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::incremental::packed;
+use crate::time;
+
+const STATE_VERSION: u32 = 1;
+
+/// One product site as the workspaces list describes it, and whether its seats are read.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub workspace_id: String,
+    pub name: Option<String>,
+    /// Why the site is not searched (`None` = it is).
+    pub skip: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LicensesState {
+    version: u32,
+    /// When the last complete sync began: the `observed_at` of its records.
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    searches: Vec<SearchState>,
+    /// Set while a sync is in progress: when it began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pass: Option<PassState>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SearchState {
+    workspace_id: String,
+    role: String,
+    /// The account ids holding `role` on the site, packed ([`packed::encode_ids`]).
+    accounts: String,
+    /// This search already completed in the interrupted sync.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    done: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PassState {
+    started_at: String,
+}
+
+type SearchKey = (String, String);
+
+/// Change detection for `license_assignments`.
+#[derive(Debug, Default)]
+pub struct LicenseTracker {
+    cursor: Option<DateTime<Utc>>,
+    /// (site, role) → the accounts holding it: as of the last state, replaced as searches complete.
+    sets: BTreeMap<SearchKey, BTreeSet<String>>,
+    /// The searches completed in this sync (or in the interrupted one it resumes).
+    done: BTreeSet<SearchKey>,
+    /// When the interrupted sync began, if this one resumes it.
+    resumed_from: Option<DateTime<Utc>>,
+    /// The saved cursor lies in the future: emit nothing and keep the state as it was.
+    frozen: Option<Value>,
+}
+
+/// What one search changed.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl LicenseTracker {
+    pub fn from_state(state: Option<&Value>, now: DateTime<Utc>) -> Result<Self, String> {
+        let mut t = LicenseTracker::default();
+        let Some(value) = state.filter(|v| !v.as_object().is_some_and(|o| o.is_empty())) else { return Ok(t) };
+        if !value.is_object() {
+            return Err("unreadable license_assignments state: not a JSON object".into());
+        }
+        let s: LicensesState =
+            serde_json::from_value(value.clone()).map_err(|e| format!("unreadable license_assignments state: {e}"))?;
+        if s.version != STATE_VERSION {
+            return Err(format!("license_assignments state has version {}, this connector reads version {STATE_VERSION}", s.version));
+        }
+        t.cursor = parse_time(s.cursor.as_deref())?;
+        for search in s.searches {
+            let ids = packed::decode_ids(&search.accounts).map_err(|e| {
+                format!("license_assignments state: the accounts of {} / {} are corrupt: {e}", search.workspace_id, search.role)
+            })?;
+            let key = (search.workspace_id, search.role);
+            if search.done && s.pass.is_some() {
+                t.done.insert(key.clone());
+            }
+            t.sets.insert(key, ids.into_iter().collect());
+        }
+        if let Some(pass) = s.pass {
+            t.resumed_from = parse_time(Some(&pass.started_at))?;
+        }
+        if t.cursor.is_some_and(|c| c > now) {
+            t.frozen = Some(value.clone());
+        }
+        Ok(t)
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// When the interrupted sync this one resumes began.
+    pub fn resumed_from(&self) -> Option<DateTime<Utc>> {
+        self.resumed_from
+    }
+
+    /// True when this search completed before the interruption: it is not run again.
+    pub fn is_done(&self, workspace_id: &str, role: &str) -> bool {
+        self.done.contains(&(workspace_id.to_string(), role.to_string()))
+    }
+
+    /// Ends one search: its accounts replace the saved ones; returns the seats new since the
+    /// last sync and the seats gone (sorted).
+    pub fn complete_search(&mut self, workspace_id: &str, role: &str, found: BTreeSet<String>) -> Changes {
+        if self.frozen.is_some() {
+            return Changes::default();
+        }
+        let key = (workspace_id.to_string(), role.to_string());
+        let old = self.sets.remove(&key).unwrap_or_default();
+        let changes = Changes {
+            added: found.difference(&old).cloned().collect(),
+            removed: old.difference(&found).cloned().collect(),
+        };
+        self.sets.insert(key.clone(), found);
+        self.done.insert(key);
+        changes
+    }
+
+    /// Ends the sync: the seats of every (site, role) not searched in it are gone. Returns
+    /// them as (workspace id, role, account id), sorted, and forgets them.
+    pub fn finish(&mut self) -> Vec<(String, String, String)> {
+        if self.frozen.is_some() {
+            return Vec::new();
+        }
+        let stale: Vec<SearchKey> = self.sets.keys().filter(|k| !self.done.contains(*k)).cloned().collect();
+        let mut gone = Vec::new();
+        for key in stale {
+            if let Some(ids) = self.sets.remove(&key) {
+                gone.extend(ids.into_iter().map(|a| (key.0.clone(), key.1.clone(), a)));
+            }
+        }
+        self.done.clear();
+        gone
+    }
+
+    /// The state to save after a search: the old cursor, every set, which searches are done.
+    pub fn checkpoint(&self, started_at: DateTime<Utc>) -> Value {
+        match &self.frozen {
+            Some(frozen) => frozen.clone(),
+            None => self.state(self.cursor, Some(started_at)),
+        }
+    }
+
+    /// The state after a complete sync that began at `started_at`.
+    pub fn final_state(&self, started_at: DateTime<Utc>) -> Value {
+        match &self.frozen {
+            Some(frozen) => frozen.clone(),
+            None => self.state(Some(started_at), None),
+        }
+    }
+
+    fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<DateTime<Utc>>) -> Value {
+        let searches = self
+            .sets
+            .iter()
+            .map(|(key, ids)| SearchState {
+                workspace_id: key.0.clone(),
+                role: key.1.clone(),
+                accounts: packed::encode_ids(ids.iter().map(String::as_str)),
+                done: pass.is_some() && self.done.contains(key),
+            })
+            .collect();
+        let state = LicensesState {
+            version: STATE_VERSION,
+            cursor: cursor.map(time::format),
+            searches,
+            pass: pass.map(|p| PassState { started_at: time::format(p) }),
+        };
+        serde_json::to_value(state).unwrap_or(Value::Null)
+    }
+}
+
+fn parse_time(text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    match text {
+        None => Ok(None),
+        Some(s) => DateTime::parse_from_rfc3339(s).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| {
+            format!("license_assignments state has a time that is not RFC 3339: '{}'", s.chars().take(64).collect::<String>())
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn new_seats_then_changes_then_removed_sites() {
+        let now = t("2026-11-28T00:00:00Z");
+        let mut a = LicenseTracker::from_state(None, now).unwrap();
+        let c = a.complete_search("s1", "atlassian/user", set(&["u1", "u2"]));
+        assert_eq!(c.added, ["u1", "u2"]);
+        a.complete_search("s2", "atlassian/admin", set(&["u9"]));
+        assert!(a.finish().is_empty());
+        let state = a.final_state(now);
+
+        let mut b = LicenseTracker::from_state(Some(&state), now).unwrap();
+        let c = b.complete_search("s1", "atlassian/user", set(&["u1", "u3"]));
+        assert_eq!(c, Changes { added: vec!["u3".into()], removed: vec!["u2".into()] });
+        // s2 was not searched this time (gone or offline): its seats are deleted.
+        assert_eq!(b.finish(), vec![("s2".to_string(), "atlassian/admin".to_string(), "u9".to_string())]);
+        let state = b.final_state(now);
+        let mut c = LicenseTracker::from_state(Some(&state), now).unwrap();
+        assert_eq!(c.complete_search("s1", "atlassian/user", set(&["u1", "u3"])), Changes::default());
+        assert!(c.finish().is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_resumes_after_the_done_searches() {
+        let now = t("2026-11-28T00:00:00Z");
+        let mut a = LicenseTracker::from_state(None, now).unwrap();
+        a.complete_search("s1", "atlassian/user", set(&["u1"]));
+        a.complete_search("s2", "atlassian/user", set(&["u2"]));
+        a.finish();
+        let done = a.final_state(now);
+        let mut b = LicenseTracker::from_state(Some(&done), now).unwrap();
+        assert!(!b.is_done("s1", "atlassian/user"), "a complete state has no done searches");
+        b.complete_search("s1", "atlassian/user", set(&["u1", "u5"]));
+        let started = t("2026-11-28T01:00:00Z");
+        let mid = b.checkpoint(started);
+        // killed here: the resumed sync skips s1, searches s2, and deletes nothing it should keep
+        let mut c = LicenseTracker::from_state(Some(&mid), now).unwrap();
+        assert_eq!(c.resumed_from(), Some(started));
+        assert!(c.is_done("s1", "atlassian/user") && !c.is_done("s2", "atlassian/user"));
+        assert_eq!(c.complete_search("s2", "atlassian/user", set(&["u2"])), Changes::default());
+        assert!(c.finish().is_empty(), "s1 was done before the kill: its seats stay");
+        let end = c.final_state(started);
+        let d = LicenseTracker::from_state(Some(&end), now).unwrap();
+        assert_eq!(d.sets[&("s1".to_string(), "atlassian/user".to_string())], set(&["u1", "u5"]));
+        assert!(end.get("pass").is_none());
+    }
+
+    #[test]
+    fn future_cursors_freeze_and_bad_states_are_errors() {
+        let now = t("2026-11-28T00:00:00Z");
+        let mut a = LicenseTracker::from_state(None, now).unwrap();
+        a.complete_search("s1", "atlassian/user", set(&["u1"]));
+        let future = a.final_state(t("2099-01-01T00:00:00Z"));
+        let mut f = LicenseTracker::from_state(Some(&future), now).unwrap();
+        assert!(f.is_frozen());
+        assert_eq!(f.complete_search("s1", "atlassian/user", set(&[])), Changes::default());
+        assert_eq!(f.final_state(now), future, "kept as it was");
+        let bad = [
+            serde_json::json!({"version": 2}),
+            serde_json::json!({"version": 1, "cursor": "soon"}),
+            serde_json::json!({"version": 1, "searches": [{"workspace_id": "s", "role": "r", "accounts": "%%"}]}),
+            serde_json::json!({"version": 1, "searches": "x"}),
+            serde_json::json!([1]),
+        ];
+        for b in bad {
+            assert!(LicenseTracker::from_state(Some(&b), now).is_err(), "{b}");
+        }
+        assert!(LicenseTracker::from_state(Some(&serde_json::json!({})), now).unwrap().sets.is_empty());
+    }
+}
