@@ -43,7 +43,7 @@ echo "    listening on $base_url (org $org_id)"
 # The config holds the (sandbox) API key: not printed, readable by this user only.
 (umask 077; python3 -c 'import json,sys; print(json.dumps({"api_key": sys.argv[1], "org_id": sys.argv[2], "base_url": sys.argv[3]}, indent=2))' \
   "$api_key" "$org_id" "$base_url" > "$out/config.json")
-cp integration_tests/sample_files/configured_catalog.json "$out/configured_catalog.json"
+cp integration_tests/sample_files/configured_catalog_report.json "$out/configured_catalog.json"
 echo '[]' > "$out/state.json"
 
 echo "==> spec / check / discover"

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
-STREAMS = ("users", "user_activity", "workspaces")
+STREAMS = ("users", "user_activity", "workspaces", "license_assignments")
 ACTIVE_DAYS = 30
 
 
@@ -55,13 +55,19 @@ def load(messages_path: Path):
 
 
 def seats_assigned(workspace: dict, records: dict):
-    """Billable seats assigned on the site (the "assigned" column).
-
-    Not read yet: a later issue adds billable seat counts per site (a `license_assignments`
-    stream); compute them here from `records` when it lands. Return an int when known; None
-    prints as "n/a".
-    """
-    return None
+    """Billable seats assigned on the site (the "assigned" column): distinct users holding a
+    billable role there, from `license_assignments`. None (printed "n/a") when that stream was
+    not read, or the site is not searched (sandbox and offline sites)."""
+    if "license_assignments" not in records:
+        return None
+    holders = {
+        a.get("account_id")
+        for a in records["license_assignments"]
+        if a.get("workspace_id") == workspace.get("id") and a.get("billable") and not a.get("_ab_cdc_deleted_at")
+    }
+    if not holders and (workspace.get("sandbox_type") == "CHILD" or workspace.get("status") == "offline"):
+        return None
+    return len(holders)
 
 
 def site_rows(records):
@@ -145,7 +151,11 @@ def main() -> int:
     active = sum(r["active"] for r in rows if r["paid"])
     if paid:
         print(f"    on sites with a seat count: {paid:,} seats paid, {active:,} active ({100 * active / paid:.0f}%); {paid - active:,} paid but not active")
-    print("    assigned: billable seats per site are not read yet (n/a)")
+    if "license_assignments" in records:
+        print("    assigned: users holding a billable role (atlassian/user, atlassian/admin); n/a for sandbox and offline sites, which are not searched")
+        print("    who could be removed, and utilization: reports/*.sql, see docs/license-report.md")
+    else:
+        print("    assigned: n/a — license_assignments was not read")
     if unmatched:
         print(f"    {unmatched:,} active users on product instances with no matching workspace")
 

@@ -233,8 +233,11 @@ impl Sandbox {
                     }
                 };
                 rt.block_on(async move {
+                    // Like any production HTTP front end: no Nagle delay on responses.
                     let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
+                        Ok(l) => axum::serve::ListenerExt::tap_io(l, |tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        }),
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;

@@ -554,7 +554,8 @@ impl AtlassianClient {
             self.pacer.observe(resp.headers(), now);
         }
         let hint = (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()).then(|| retry_hint(resp.headers())).flatten();
-        let mut bytes = Vec::new();
+        let expected = resp.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize;
+        let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = resp.chunk().await.map_err(network)? {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                 let reason = format!("the response body is larger than {MAX_BODY_BYTES} bytes");
@@ -563,7 +564,13 @@ impl AtlassianClient {
             bytes.extend_from_slice(&chunk);
         }
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Failure {
+            // One UTF-8 check of the whole body is much cheaper than serde_json's check of
+            // every string it reads from a byte slice.
+            let text = std::str::from_utf8(&bytes).map_err(|_| Failure {
+                error: ApiError::Decode { endpoint, reason: "the response body is not UTF-8 text".into() },
+                hint: None,
+            })?;
+            return serde_json::from_str(text).map_err(|e| Failure {
                 error: ApiError::Decode { endpoint, reason: self.key.redact(&error::describe_decode(&e, bytes.len())) },
                 hint: None,
             });
