@@ -578,7 +578,7 @@ impl<'o, W: Write> Sync<'o, W> {
                     let emitted_at = now_ms();
                     let observed_at = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
                     for u in &page.items {
-                        if !found.insert(u.account_id.clone()) || tracker.is_some() {
+                        if !found.insert(u.account_id.to_string()) || tracker.is_some() {
                             continue; // a repeat; or incremental, which emits once the search is complete
                         }
                         self.progress[i].on_record(self.out)?;

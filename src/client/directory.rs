@@ -77,9 +77,9 @@ impl AtlassianClient {
                 Err(e) => return Err(e),
             };
             out.extend(page.data.product_access.into_iter().flatten().map(|p| ProductAccess {
-                key: p.key.as_deref().map(|k| v2_product_key(k).to_string()),
-                id: p.id,
-                last_active_timestamp: p.last_active_timestamp.filter(|t| !t.is_empty()).or(p.last_active),
+                key: p.key.as_deref().map(|k| v2_product_key(k).into()),
+                id: p.id.map(Into::into),
+                last_active_timestamp: p.last_active_timestamp.filter(|t| !t.is_empty()).or(p.last_active).map(Into::into),
             }));
             match page.links.next {
                 Some(next) => {

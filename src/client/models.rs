@@ -3,6 +3,10 @@
 //! the fields a record cannot exist without (ids, the `data` array) are required.
 
 use serde::{Deserialize, Deserializer};
+
+/// Text of a user: strings up to 24 bytes (statuses, names, dates, most ids) live inline, not
+/// on the heap — a read parses millions of them, and their allocations dominated its cost.
+pub type Text = compact_str::CompactString;
 use serde_json::Value;
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
@@ -48,29 +52,29 @@ pub struct OrgAttributes {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiUser {
-    pub account_id: String,
-    pub account_type: Option<String>,
-    pub status: Option<String>,
-    pub account_status: Option<String>,
-    pub membership_status: Option<String>,
-    pub added_to_org: Option<String>,
-    pub name: Option<String>,
-    pub nickname: Option<String>,
-    pub email: Option<String>,
+    pub account_id: Text,
+    pub account_type: Option<Text>,
+    pub status: Option<Text>,
+    pub account_status: Option<Text>,
+    pub membership_status: Option<Text>,
+    pub added_to_org: Option<Text>,
+    pub name: Option<Text>,
+    pub nickname: Option<Text>,
+    pub email: Option<Text>,
     pub email_verified: Option<bool>,
-    pub claim_status: Option<String>,
-    pub platform_roles: Option<Vec<String>>,
-    pub picture: Option<String>,
-    pub avatar: Option<String>,
-    pub management_source: Option<String>,
+    pub claim_status: Option<Text>,
+    pub platform_roles: Option<Vec<Text>>,
+    pub picture: Option<Text>,
+    pub avatar: Option<Text>,
+    pub management_source: Option<Text>,
     pub mfa_enabled: Option<bool>,
-    pub job_title: Option<String>,
-    pub department: Option<String>,
-    pub organization: Option<String>,
-    pub location: Option<String>,
-    pub time_zone: Option<String>,
+    pub job_title: Option<Text>,
+    pub department: Option<Text>,
+    pub organization: Option<Text>,
+    pub location: Option<Text>,
+    pub time_zone: Option<Text>,
     pub counts: Option<Counts>,
-    pub deactivated_on: Option<String>,
+    pub deactivated_on: Option<Text>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub for_deletion: Option<bool>,
     pub product_access: Option<Vec<ProductAccess>>,
@@ -85,16 +89,16 @@ pub struct Counts {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductAccess {
-    pub key: Option<String>,
-    pub id: Option<String>,
-    pub last_active_timestamp: Option<String>,
+    pub key: Option<Text>,
+    pub id: Option<Text>,
+    pub last_active_timestamp: Option<Text>,
 }
 
 #[derive(Debug, serde::Serialize, Deserialize)]
 pub struct ApiGroup {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub id: Option<Text>,
+    pub name: Option<Text>,
+    pub description: Option<Text>,
 }
 
 /// A product instance (site) of the v2 workspaces list.

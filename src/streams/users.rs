@@ -32,7 +32,7 @@ pub struct UserRecord<'a> {
     pub email: Option<&'a str>,
     pub email_verified: Option<bool>,
     pub claim_status: Option<&'a str>,
-    pub platform_roles: Option<&'a [String]>,
+    pub platform_roles: Option<&'a [crate::client::models::Text]>,
     pub picture: Option<&'a str>,
     pub avatar: Option<&'a str>,
     pub management_source: Option<&'a str>,
