@@ -28,7 +28,32 @@ pub fn format(t: DateTime<Utc>) -> String {
 
 /// Normalizes an optional API timestamp; `None` when absent, empty or unparsable.
 pub fn normalize(text: Option<&str>) -> Option<String> {
-    text.and_then(parse_lenient).map(format)
+    let text = text?;
+    if is_canonical(text) {
+        return Some(text.to_string());
+    }
+    parse_lenient(text).map(format)
+}
+
+/// Already in the output form (`2026-05-01T10:11:12Z` or with milliseconds) and a valid
+/// time: then normalizing is a copy. Checked byte by byte: most API timestamps take this path.
+fn is_canonical(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r.clone())?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let shape = match b.len() {
+        20 => b[19] == b'Z',
+        24 => b[19] == b'.' && b[23] == b'Z' && num(20..23).is_some() && num(20..23) != Some(0),
+        _ => false,
+    };
+    if !shape || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return false;
+    }
+    let (Some(y), Some(m), Some(d), Some(h), Some(mi), Some(sec)) = (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19)) else {
+        return false;
+    };
+    h < 24 && mi < 60 && sec < 60 && chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some()
 }
 
 #[cfg(test)]
@@ -48,7 +73,10 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(normalize(Some(input)).as_deref(), Some(want), "{input}");
         }
-        for bad in ["", "  ", "yesterday", "2023-13-45"] {
+        // The fast path keeps canonical text as is, and refuses what is not a real time.
+        assert_eq!(normalize(Some("2026-05-01T10:11:12.345Z")).as_deref(), Some("2026-05-01T10:11:12.345Z"));
+        assert_eq!(normalize(Some("2026-05-01T10:11:12.000Z")).as_deref(), Some("2026-05-01T10:11:12Z"));
+        for bad in ["", "  ", "yesterday", "2023-13-45", "2023-02-30T10:00:00Z", "2023-01-01T24:00:00Z", "2023-01-01T10:00:00.12xZ"] {
             assert_eq!(normalize(Some(bad)), None, "{bad}");
         }
     }

@@ -32,7 +32,7 @@ use url::Url;
 
 use crate::config::{ApiKey, Config};
 pub use error::{ApiError, Endpoint};
-use models::{ApiUser, ApiWorkspace, OrgResponse, Page};
+use models::{ApiUser, ApiWorkspace, OrgResponse, Page, RawPage};
 
 /// The largest page the workspaces endpoint serves.
 pub const WORKSPACES_PAGE_LIMIT: u32 = 1000;
@@ -387,7 +387,8 @@ impl AtlassianClient {
     }
 
     /// One page of the v2 users search.
-    pub async fn search_users(&self, cursor: Option<&str>, limit: u32, expand: &[&str]) -> Result<Page<ApiUser>, ApiError> {
+    /// Its users are parsed later, by the caller: see [`pagination::users`].
+    pub async fn search_users(&self, cursor: Option<&str>, limit: u32, expand: &[&str]) -> Result<RawPage, ApiError> {
         let url = self.url(&["v2", "orgs", &self.org_id, "directories", &self.directory_id, "users", "search"]);
         let mut body = json!({"limit": limit});
         if !expand.is_empty() {

@@ -19,6 +19,44 @@ pub struct Page<T> {
     pub meta: Option<PageMeta>,
 }
 
+/// A users-search page whose `data` is kept as raw JSON text, to be parsed off the cursor
+/// chain's critical path (see `pagination::users`).
+#[derive(Debug, Deserialize)]
+pub struct RawPage {
+    pub data: RawItems,
+    #[serde(default)]
+    pub links: Links,
+    #[serde(default)]
+    pub meta: Option<PageMeta>,
+}
+
+/// The raw text of a JSON array (anything else is refused while the page is read, so a body
+/// of the wrong shape is still retried like any unreadable body).
+#[derive(Debug)]
+pub struct RawItems(Box<serde_json::value::RawValue>);
+
+impl RawItems {
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        let text = self.0.get();
+        text.get(1..text.len().saturating_sub(1)).is_none_or(|inner| inner.trim().is_empty())
+    }
+}
+
+impl<'de> Deserialize<'de> for RawItems {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        if raw.get().starts_with('[') {
+            Ok(RawItems(raw))
+        } else {
+            Err(serde::de::Error::custom("`data` is not a list"))
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct Links {
     #[serde(default, deserialize_with = "non_empty")]

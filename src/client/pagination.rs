@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::error::{ApiError, Endpoint};
-use super::models::{ApiUser, ApiWorkspace, Page};
+use super::error::{self, ApiError, Endpoint};
+use super::models::{ApiUser, ApiWorkspace, Page, RawItems, RawPage};
 use super::AtlassianClient;
 
 /// Pages fetched ahead of the consumer.
@@ -55,8 +56,8 @@ impl CursorGuard {
 
 /// One page and where it sits in the cursor chain.
 #[derive(Debug)]
-pub struct Fetched<T> {
-    pub items: Vec<T>,
+pub struct Chained<I> {
+    pub items: I,
     /// The cursor that fetched this page (`None` for the first page).
     pub cursor: Option<String>,
     /// The cursor of the following page, `None` on the last page.
@@ -65,15 +66,41 @@ pub struct Fetched<T> {
     pub total: Option<u64>,
 }
 
+/// A page of parsed items.
+pub type Fetched<T> = Chained<Vec<T>>;
+
 pub type PageResult<T> = Result<Fetched<T>, ApiError>;
+
+/// A page as the API returned it: its items (parsed, or raw text to parse later), whether it
+/// had none, and its links.
+pub trait Paged: Send + 'static {
+    type Items: Send + 'static;
+    fn into_parts(self) -> (Self::Items, bool, Option<String>, Option<u64>);
+}
+
+impl<T: Send + 'static> Paged for Page<T> {
+    type Items = Vec<T>;
+    fn into_parts(self) -> (Vec<T>, bool, Option<String>, Option<u64>) {
+        let empty = self.data.is_empty();
+        (self.data, empty, self.links.next, self.meta.and_then(|m| m.total))
+    }
+}
+
+impl Paged for RawPage {
+    type Items = RawItems;
+    fn into_parts(self) -> (RawItems, bool, Option<String>, Option<u64>) {
+        let empty = self.data.is_empty();
+        (self.data, empty, self.links.next, self.meta.and_then(|m| m.total))
+    }
+}
 
 /// Walks a cursor chain: `fetch(cursor)` gets one page; pages go into the returned channel in
 /// order, ending after the last page or the first error.
-fn spawn_chain<T, F, Fut>(endpoint: Endpoint, start: Option<String>, fetch: F) -> mpsc::Receiver<PageResult<T>>
+fn spawn_chain<P, F, Fut>(endpoint: Endpoint, start: Option<String>, fetch: F) -> mpsc::Receiver<Result<Chained<P::Items>, ApiError>>
 where
-    T: Send + 'static,
+    P: Paged,
     F: Fn(Option<String>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<Page<T>, ApiError>> + Send,
+    Fut: std::future::Future<Output = Result<P, ApiError>> + Send,
 {
     let (tx, rx) = mpsc::channel(PREFETCH);
     tokio::spawn(async move {
@@ -91,17 +118,12 @@ where
                     return;
                 }
             };
-            let next = page.links.next;
-            if let Err(e) = guard.page(page.data.len(), next.as_deref()) {
+            let (items, empty, next, total) = page.into_parts();
+            if let Err(e) = guard.page(usize::from(!empty), next.as_deref()) {
                 let _ = tx.send(Err(e)).await;
                 return;
             }
-            let fetched = Fetched {
-                items: page.data,
-                cursor: cursor.take(),
-                next: next.clone(),
-                total: page.meta.and_then(|m| m.total),
-            };
+            let fetched = Chained { items, cursor: cursor.take(), next: next.clone(), total };
             if tx.send(Ok(fetched)).await.is_err() {
                 return; // the consumer stopped
             }
@@ -115,12 +137,39 @@ where
 }
 
 /// Every user of the configured directory, with the given expands, from `start` on.
+/// Every user of the configured directory, with the given expands, from `start` on.
+///
+/// The chain is sequential (each page's cursor is in its body), so only the cursor is read on
+/// the chain; the users are parsed by a second task while the next page is already requested.
 pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Option<String>) -> mpsc::Receiver<PageResult<ApiUser>> {
-    spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
+    let raw = spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
         let client = client.clone();
         let expand = expand.clone();
         async move { client.search_users(cursor.as_deref(), client.page_size(), &expand).await }
-    })
+    });
+    parse_stage(Endpoint::UsersSearch, raw)
+}
+
+/// Parses the raw items of each page, in order; the first failure ends the stream.
+fn parse_stage<T: DeserializeOwned + Send + 'static>(
+    endpoint: Endpoint,
+    mut raw: mpsc::Receiver<Result<Chained<RawItems>, ApiError>>,
+) -> mpsc::Receiver<PageResult<T>> {
+    let (tx, rx) = mpsc::channel(PREFETCH);
+    tokio::spawn(async move {
+        while let Some(page) = raw.recv().await {
+            let parsed = page.and_then(|p| {
+                let items = serde_json::from_str(p.items.get())
+                    .map_err(|e| ApiError::Decode { endpoint, reason: error::describe_decode(&e, p.items.get().len()) })?;
+                Ok(Chained { items, cursor: p.cursor, next: p.next, total: p.total })
+            });
+            let failed = parsed.is_err();
+            if tx.send(parsed).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Every user holding `role_id` on the site `resource_id` (an ARI): one filtered users search.
