@@ -242,6 +242,23 @@ pub fn run(args: &[&str]) -> Run {
     Run { code: output.status.code().unwrap_or(-1), stdout, stderr, messages }
 }
 
+/// Runs `read` with the given config, catalog and state (written to temporary files) and
+/// asserts that it succeeded.
+pub fn read_ok(config: &Value, catalog: &Value, state: &Value) -> Run {
+    let files = Files::new();
+    let run = run(&[
+        "read",
+        "--config",
+        &files.json("config.json", config),
+        "--catalog",
+        &files.json("catalog.json", catalog),
+        "--state",
+        &files.json("state.json", state),
+    ]);
+    assert_eq!(run.code, 0, "read failed: {:?}\n{}", run.errors(), run.stderr);
+    run
+}
+
 /// Decodes stdout lines: each must be a valid AirbyteMessage and decode into the strict types.
 pub fn decode(stdout: &str) -> Vec<Message> {
     let mut messages = Vec::new();
