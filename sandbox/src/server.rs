@@ -545,30 +545,17 @@ impl UserFilter {
         if self.no_directory {
             return false;
         }
-        if let Some(a) = &self.account_ids {
-            if !a.contains(&u.account_id) {
-                return false;
-            }
+        /// An absent filter allows everything; a present one, only its values.
+        fn allows<T: PartialEq>(filter: &Option<Vec<T>>, value: &T) -> bool {
+            filter.as_ref().is_none_or(|f| f.contains(value))
         }
-        if let Some(v) = &self.statuses {
-            if !v.contains(&u.status) {
-                return false;
-            }
-        }
-        if let Some(v) = &self.account_statuses {
-            if !v.contains(&u.account_status) {
-                return false;
-            }
-        }
-        if let Some(v) = &self.membership_statuses {
-            if !v.contains(&u.membership_status) {
-                return false;
-            }
-        }
-        if let Some(v) = &self.claim_statuses {
-            if !v.contains(&u.claim_status) {
-                return false;
-            }
+        let listed = self.account_ids.as_ref().is_none_or(|a| a.contains(&u.account_id))
+            && allows(&self.statuses, &u.status)
+            && allows(&self.account_statuses, &u.account_status)
+            && allows(&self.membership_statuses, &u.membership_status)
+            && allows(&self.claim_statuses, &u.claim_status);
+        if !listed {
+            return false;
         }
         match (&self.resources, &self.roles) {
             (Some(res), None) => {
