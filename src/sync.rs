@@ -74,15 +74,15 @@ impl StreamProgress {
         StreamProgress { name, running: false, complete: false, since_state: 0, total: 0 }
     }
 
-    /// Call before writing each record: the first one announces RUNNING.
-    fn on_record<W: Write>(&mut self, out: &mut Output<W>) -> Result<(), SyncError> {
+    /// Writes one record of this stream, counted for `recordCount`; the first one announces RUNNING.
+    fn emit<W: Write, D: serde::Serialize>(&mut self, out: &mut Output<W>, data: &D, emitted_at: i64) -> Result<(), SyncError> {
         if !self.running {
             self.running = true;
             out.stream_status(self.name, StreamStatus::Running).map_err(SyncError::io)?;
         }
         self.since_state += 1;
         self.total += 1;
-        Ok(())
+        out.record(self.name, data, emitted_at).map_err(SyncError::io)
     }
 
     fn checkpoint<W: Write>(&mut self, out: &mut Output<W>, state: &serde_json::Value) -> Result<(), SyncError> {
@@ -302,8 +302,7 @@ impl<'o, W: Write> Sync<'o, W> {
                 let skip = license_assignments::skip_reason(a.sandbox.as_ref().and_then(|s| s.kind.as_deref()), a.status.as_deref());
                 self.sites.push(Site { workspace_id: w.id.clone(), name: a.name.clone(), skip });
                 if let Some(i) = self.workspaces_at {
-                    self.progress[i].on_record(self.out)?;
-                    self.out.record(name, &workspaces::record(&org_id, w), emitted_at).map_err(SyncError::io)?;
+                    self.progress[i].emit(self.out, &workspaces::record(&org_id, w), emitted_at)?;
                 }
             }
         }
@@ -414,7 +413,7 @@ impl<'o, W: Write> Sync<'o, W> {
                 pages_without_access += 1;
             }
             let emitted_at = now_ms();
-            let observed_at = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(pass_started));
+            let observed_at = stamp(emitted_at, pass_started);
             for u in &page.items {
                 seen_users += 1;
                 self.emit_user(&org_id, u, &observed_at, emitted_at)?;
@@ -427,8 +426,7 @@ impl<'o, W: Write> Sync<'o, W> {
                             }
                         }
                         without_site += u64::from(rec.workspace_id.is_none());
-                        self.progress[*i].on_record(self.out)?;
-                        self.out.record(user_activity::INFO.name, &rec, emitted_at).map_err(SyncError::io)?;
+                        self.progress[*i].emit(self.out, &rec, emitted_at)?;
                     }
                 }
             }
@@ -507,8 +505,7 @@ impl<'o, W: Write> Sync<'o, W> {
             }
         }
         rec.observed_at = Some(observed_at);
-        self.progress[*i].on_record(self.out)?;
-        self.out.record(users::INFO.name, &rec, emitted_at).map_err(SyncError::io)
+        self.progress[*i].emit(self.out, &rec, emitted_at)
     }
 
     /// Pages between checkpoints: the configured interval, stretched for a large state.
@@ -576,14 +573,13 @@ impl<'o, W: Write> Sync<'o, W> {
                 while let Some(page) = self.next_page(&mut rx, name).await? {
                     let page = page.map_err(|e| SyncError::api(name, e))?;
                     let emitted_at = now_ms();
-                    let observed_at = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                    let observed_at = stamp(emitted_at, started);
                     for u in &page.items {
                         if !found.insert(u.account_id.to_string()) || tracker.is_some() {
                             continue; // a repeat; or incremental, which emits once the search is complete
                         }
-                        self.progress[i].on_record(self.out)?;
                         let rec = license_assignments::record(&org_id, &site.workspace_id, &u.account_id, role, &observed_at);
-                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                        self.progress[i].emit(self.out, &rec, emitted_at)?;
                     }
                 }
                 searches += 1;
@@ -591,16 +587,14 @@ impl<'o, W: Write> Sync<'o, W> {
                 if let Some(t) = &mut tracker {
                     let changes = t.complete_search(&site.workspace_id, role, found);
                     let emitted_at = now_ms();
-                    let now = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                    let now = stamp(emitted_at, started);
                     for account in &changes.added {
-                        self.progress[i].on_record(self.out)?;
                         let rec = license_assignments::record(&org_id, &site.workspace_id, account, role, &now);
-                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                        self.progress[i].emit(self.out, &rec, emitted_at)?;
                     }
                     for account in &changes.removed {
-                        self.progress[i].on_record(self.out)?;
                         let rec = license_assignments::deletion(&org_id, &site.workspace_id, account, role, &now);
-                        self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                        self.progress[i].emit(self.out, &rec, emitted_at)?;
                     }
                     let state = t.checkpoint(started);
                     self.progress[i].checkpoint(self.out, &state)?;
@@ -614,11 +608,10 @@ impl<'o, W: Write> Sync<'o, W> {
                     self.out.info(&format!("{name}: {} seats are on sites no longer read: emitting deletion records", gone.len())).map_err(SyncError::io)?;
                 }
                 let emitted_at = now_ms();
-                let now = time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(started));
+                let now = stamp(emitted_at, started);
                 for (workspace_id, role, account) in &gone {
-                    self.progress[i].on_record(self.out)?;
                     let rec = license_assignments::deletion(&org_id, workspace_id, account, role, &now);
-                    self.out.record(name, &rec, emitted_at).map_err(SyncError::io)?;
+                    self.progress[i].emit(self.out, &rec, emitted_at)?;
                 }
                 t.final_state(started)
             }
@@ -642,9 +635,8 @@ impl<'o, W: Write> Sync<'o, W> {
                     let now = time::format(Utc::now());
                     let org_id = self.client.org_id();
                     for account_id in &deleted {
-                        self.progress[*i].on_record(self.out)?;
                         let rec = users::deletion(org_id, account_id, &now);
-                        self.out.record(users::INFO.name, &rec, emitted_at).map_err(SyncError::io)?;
+                        self.progress[*i].emit(self.out, &rec, emitted_at)?;
                     }
                     t.final_state(pass_started)
                 }
@@ -668,4 +660,9 @@ fn text_bytes(v: &serde_json::Value) -> usize {
         serde_json::Value::Array(a) => a.iter().map(text_bytes).sum(),
         _ => 0,
     }
+}
+
+/// The `observed_at` of records emitted at `emitted_at` (ms), as RFC 3339 text.
+fn stamp(emitted_at: i64, fallback: DateTime<Utc>) -> String {
+    time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(fallback))
 }
