@@ -8,6 +8,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod incremental;
+pub mod json;
 pub mod licenses;
 pub mod progress;
 pub mod protocol;

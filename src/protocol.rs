@@ -9,6 +9,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::json::{self, WriteJson};
+
 /// The failure types of an ERROR trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,9 +49,14 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The single writer of stdout.
+/// Bytes buffered before they are written out.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// The single writer of stdout. Lines are buffered, and written out when the buffer is full
+/// and at each flush.
 pub struct Output<W: Write = io::StdoutLock<'static>> {
-    out: io::BufWriter<W>,
+    buf: Vec<u8>,
+    out: W,
 }
 
 impl Output {
@@ -59,16 +66,31 @@ impl Output {
 }
 
 impl<W: Write> Output<W> {
-    pub fn new(w: W) -> Self {
-        Output { out: io::BufWriter::with_capacity(64 * 1024, w) }
+    pub fn new(out: W) -> Self {
+        Output { buf: Vec::with_capacity(BUFFER_BYTES + 4096), out }
     }
 
     fn line<T: Serialize>(&mut self, msg: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, msg).map_err(io::Error::other)?;
-        self.out.write_all(b"\n")
+        let start = self.buf.len();
+        if let Err(e) = serde_json::to_writer(&mut self.buf, msg) {
+            self.buf.truncate(start);
+            return Err(io::Error::other(e));
+        }
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> io::Result<()> {
+        self.buf.push(b'\n');
+        if self.buf.len() >= BUFFER_BYTES {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.flush()
     }
 
@@ -88,21 +110,16 @@ impl<W: Write> Output<W> {
         self.line(&serde_json::json!({"type": "CONNECTION_STATUS", "connectionStatus": cs}))
     }
 
-    /// A RECORD; `data` is serialized directly into the output buffer.
-    pub fn record<D: Serialize>(&mut self, stream: &str, data: &D, emitted_at: i64) -> io::Result<()> {
-        #[derive(Serialize)]
-        struct Record<'a, D> {
-            stream: &'a str,
-            data: &'a D,
-            emitted_at: i64,
-        }
-        #[derive(Serialize)]
-        struct Msg<'a, D> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            record: Record<'a, D>,
-        }
-        self.line(&Msg { kind: "RECORD", record: Record { stream, data, emitted_at } })
+    /// A RECORD; `data` writes itself straight into the output buffer (see [`crate::json`]).
+    pub fn record<D: WriteJson>(&mut self, stream: &str, data: &D, emitted_at: i64) -> io::Result<()> {
+        self.buf.extend_from_slice(br#"{"type":"RECORD","record":{"stream":"#);
+        json::write_str(&mut self.buf, stream);
+        self.buf.extend_from_slice(br#","data":"#);
+        data.write_json(&mut self.buf);
+        self.buf.extend_from_slice(br#","emitted_at":"#);
+        emitted_at.write_json(&mut self.buf);
+        self.buf.extend_from_slice(b"}}");
+        self.end_line()
     }
 
     /// A per-stream STATE; `record_count` counts this stream's records since its previous STATE.
@@ -190,6 +207,6 @@ impl<W: Write> Output<W> {
 
 impl<W: Write> Drop for Output<W> {
     fn drop(&mut self) {
-        let _ = self.out.flush();
+        let _ = self.flush();
     }
 }

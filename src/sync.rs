@@ -15,10 +15,12 @@ use tokio::sync::mpsc;
 
 use crate::catalog::{ConfiguredCatalog, SyncMode};
 use crate::client::models::{ApiUser, ApiWorkspace};
+use crate::client::pagination::UserPageResult;
 use crate::client::pagination::{self, PageResult};
 use crate::client::{directory, ApiError, AtlassianClient, Endpoint, Notice};
 use crate::config::{ActivitySource, Config};
 use crate::incremental::{user_fingerprint, ActivityTracker, PassPosition, PassTracker, UsersTracker};
+use crate::json::WriteJson;
 use crate::licenses::{LicenseTracker, Site};
 use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType, LogLevel, Output, StreamStatus};
@@ -75,7 +77,7 @@ impl StreamProgress {
     }
 
     /// Writes one record of this stream, counted for `recordCount`; the first one announces RUNNING.
-    fn emit<W: Write, D: serde::Serialize>(&mut self, out: &mut Output<W>, data: &D, emitted_at: i64) -> Result<(), SyncError> {
+    fn emit<W: Write, D: WriteJson>(&mut self, out: &mut Output<W>, data: &D, emitted_at: i64) -> Result<(), SyncError> {
         if !self.running {
             self.running = true;
             out.stream_status(self.name, StreamStatus::Running).map_err(SyncError::io)?;
@@ -261,7 +263,7 @@ impl<'o, W: Write> Sync<'o, W> {
     }
 
     /// The next page, writing any notices (retries, rate-limit waits) that arrive meanwhile.
-    async fn next_page<T>(&mut self, rx: &mut mpsc::Receiver<PageResult<T>>, stream: &'static str) -> Result<Option<PageResult<T>>, SyncError> {
+    async fn next_page<T>(&mut self, rx: &mut mpsc::Receiver<Result<T, ApiError>>, stream: &'static str) -> Result<Option<Result<T, ApiError>>, SyncError> {
         loop {
             tokio::select! {
                 biased;
@@ -323,7 +325,7 @@ impl<'o, W: Write> Sync<'o, W> {
     }
 
     /// The users-search page chain from `cursor`, with activity from the given source.
-    fn user_pages(&self, source: ActivitySource, cursor: Option<String>) -> mpsc::Receiver<PageResult<ApiUser>> {
+    fn user_pages(&self, source: ActivitySource, cursor: Option<String>) -> mpsc::Receiver<UserPageResult> {
         match source {
             ActivitySource::PerUser => {
                 let expand = users::EXPAND.iter().copied().filter(|e| *e != users::PRODUCT_ACCESS).collect();
@@ -339,9 +341,9 @@ impl<'o, W: Write> Sync<'o, W> {
     /// without any `productAccess` switches to per-user activity.
     async fn open_pass(
         &mut self,
-        rx: &mut mpsc::Receiver<PageResult<ApiUser>>,
+        rx: &mut mpsc::Receiver<UserPageResult>,
         start: &Option<PassPosition>,
-    ) -> Result<Option<PageResult<ApiUser>>, SyncError> {
+    ) -> Result<Option<UserPageResult>, SyncError> {
         let stream = self.pass_stream();
         let mut cursor = start.as_ref().map(|p| p.next_page.clone());
         let mut first = self.next_page(rx, stream).await?;
@@ -359,7 +361,7 @@ impl<'o, W: Write> Sync<'o, W> {
                 first = self.next_page(rx, stream).await?;
                 "Activity source: the users search rejected the productAccess expand; falling back to one last-active-dates request per user"
             }
-            (ActivitySource::Auto, Some(Ok(page))) if !page.items.is_empty() && page.items.iter().all(|u| u.product_access.is_none()) => {
+            (ActivitySource::Auto, Some(Ok(page))) if !page.items.users().is_empty() && page.items.users().iter().all(|u| u.product_access.is_none()) => {
                 let pages = std::mem::replace(rx, mpsc::channel(1).1);
                 let page = first.take().and_then(Result::ok);
                 *rx = directory::with_per_user_activity(self.client.clone(), page, pages, self.max_concurrency);
@@ -376,7 +378,7 @@ impl<'o, W: Write> Sync<'o, W> {
     /// One pass over the users search, emitting `users` and/or `user_activity` records.
     async fn read_users(
         &mut self,
-        mut rx: mpsc::Receiver<PageResult<ApiUser>>,
+        mut rx: mpsc::Receiver<UserPageResult>,
         index: &WorkspaceIndex,
         start: Option<PassPosition>,
         count: Option<tokio::task::JoinHandle<Result<u64, ApiError>>>,
@@ -409,12 +411,12 @@ impl<'o, W: Write> Sync<'o, W> {
             };
             let page = page.map_err(|e| SyncError::api(stream, e))?;
             pages += 1;
-            if !page.items.is_empty() && page.items.iter().all(|u| u.product_access.is_none()) {
+            if !page.items.users().is_empty() && page.items.users().iter().all(|u| u.product_access.is_none()) {
                 pages_without_access += 1;
             }
             let emitted_at = now_ms();
             let observed_at = stamp(emitted_at, pass_started);
-            for u in &page.items {
+            for u in page.items.users() {
                 seen_users += 1;
                 self.emit_user(&org_id, u, &observed_at, emitted_at)?;
                 if let Some((i, tracker)) = &mut self.pass.activity {
@@ -470,7 +472,7 @@ impl<'o, W: Write> Sync<'o, W> {
     async fn announce_estimates(
         &mut self,
         count: Option<tokio::task::JoinHandle<Result<u64, ApiError>>>,
-        first: &Option<PageResult<ApiUser>>,
+        first: &Option<UserPageResult>,
     ) -> Result<Option<u64>, SyncError> {
         let Some(handle) = count else { return Ok(None) };
         let total = match handle.await {
@@ -485,9 +487,10 @@ impl<'o, W: Write> Sync<'o, W> {
             self.out.estimate(users::INFO.name, total).map_err(SyncError::io)?;
         }
         if let (Some((_, None)), Some(Ok(page))) = (&self.pass.activity, first) {
-            if !page.items.is_empty() {
-                let entries: usize = page.items.iter().map(|u| u.product_access.as_ref().map_or(0, Vec::len)).sum();
-                let rows = (entries as f64 / page.items.len() as f64 * total as f64).round() as u64;
+            let users = page.items.users();
+            if !users.is_empty() {
+                let entries: usize = users.iter().map(|u| u.product_access.as_ref().map_or(0, Vec::len)).sum();
+                let rows = (entries as f64 / users.len() as f64 * total as f64).round() as u64;
                 self.out.estimate(user_activity::INFO.name, rows).map_err(SyncError::io)?;
             }
         }
@@ -499,7 +502,8 @@ impl<'o, W: Write> Sync<'o, W> {
         let Some((i, tracker)) = &mut self.pass.users else { return Ok(()) };
         let mut rec = users::record(org_id, u);
         if let Some(t) = tracker {
-            let content = serde_json::to_vec(&rec).expect("a user record serializes");
+            let mut content = Vec::new();
+            rec.write_json(&mut content);
             if !t.observe(&u.account_id, user_fingerprint(&content)) {
                 return Ok(());
             }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::error::{ApiError, Endpoint};
-use super::models::{ApiUser, Links, ProductAccess};
-use super::pagination::{CursorGuard, Fetched, PageResult};
+use super::models::{Links, ProductAccess, Text, UserPage};
+use super::pagination::{Chained, CursorGuard, UserPageResult};
 use super::AtlassianClient;
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +62,7 @@ impl AtlassianClient {
 
     /// Every product-access entry of one user, over all pages of last-active-dates, in the
     /// users-search shape. An unknown user (removed since the search listed them) has none.
-    pub async fn last_active_dates(&self, account_id: &str) -> Result<Vec<ProductAccess>, ApiError> {
+    pub async fn last_active_dates(&self, account_id: &str) -> Result<Vec<ProductAccess<'static>>, ApiError> {
         let mut guard = CursorGuard::new(Endpoint::LastActiveDates);
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
@@ -77,9 +77,9 @@ impl AtlassianClient {
                 Err(e) => return Err(e),
             };
             out.extend(page.data.product_access.into_iter().flatten().map(|p| ProductAccess {
-                key: p.key.as_deref().map(|k| v2_product_key(k).into()),
-                id: p.id.map(Into::into),
-                last_active_timestamp: p.last_active_timestamp.filter(|t| !t.is_empty()).or(p.last_active).map(Into::into),
+                key: p.key.as_deref().map(|k| Text::from(v2_product_key(k).to_owned())),
+                id: p.id.map(Text::from),
+                last_active_timestamp: p.last_active_timestamp.filter(|t| !t.is_empty()).or(p.last_active).map(Text::from),
             }));
             match page.links.next {
                 Some(next) => {
@@ -92,9 +92,18 @@ impl AtlassianClient {
     }
 }
 
+/// A step of the per-user stream: a user to fetch, or the page its users came from (passed
+/// on once all of them are done).
 enum Item {
-    User(Box<ApiUser>),
-    PageEnd { cursor: Option<String>, next: Option<String>, total: Option<u64> },
+    User(String),
+    PageEnd(Box<Chained<UserPage>>),
+    Failed(ApiError),
+}
+
+/// A step done: one user's activity, or the page to pass on.
+enum Done {
+    Activity(Vec<ProductAccess<'static>>),
+    PageEnd(Box<Chained<UserPage>>),
     Failed(ApiError),
 }
 
@@ -103,10 +112,10 @@ enum Item {
 /// its users are done, so a checkpoint after it covers every earlier user.
 pub fn with_per_user_activity(
     client: Arc<AtlassianClient>,
-    first: Option<Fetched<ApiUser>>,
-    pages: mpsc::Receiver<PageResult<ApiUser>>,
+    first: Option<Chained<UserPage>>,
+    pages: mpsc::Receiver<UserPageResult>,
     concurrency: usize,
-) -> mpsc::Receiver<PageResult<ApiUser>> {
+) -> mpsc::Receiver<UserPageResult> {
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
         let first = stream::iter(first.map(Ok));
@@ -114,8 +123,8 @@ pub fn with_per_user_activity(
         let items = first.chain(rest).flat_map(|page| {
             let items: Vec<Item> = match page {
                 Ok(p) => {
-                    let end = Item::PageEnd { cursor: p.cursor, next: p.next, total: p.total };
-                    p.items.into_iter().map(|u| Item::User(Box::new(u))).chain(std::iter::once(end)).collect()
+                    let users = p.items.users().iter().map(|u| Item::User(u.account_id.to_string()));
+                    users.collect::<Vec<_>>().into_iter().chain(std::iter::once(Item::PageEnd(Box::new(p)))).collect()
                 }
                 Err(e) => vec![Item::Failed(e)],
             };
@@ -126,28 +135,34 @@ pub fn with_per_user_activity(
                 let client = client.clone();
                 async move {
                     match item {
-                        Item::User(mut u) => match client.last_active_dates(&u.account_id).await {
-                            Ok(access) => {
-                                u.product_access = Some(access);
-                                Item::User(u)
-                            }
-                            Err(e) => Item::Failed(e),
+                        Item::User(account_id) => match client.last_active_dates(&account_id).await {
+                            Ok(access) => Done::Activity(access),
+                            Err(e) => Done::Failed(e),
                         },
-                        other => other,
+                        Item::PageEnd(page) => Done::PageEnd(page),
+                        Item::Failed(e) => Done::Failed(e),
                     }
                 }
             })
             .buffered(concurrency.max(1));
         let mut hydrated = std::pin::pin!(hydrated);
-        let mut users = Vec::new();
+        let mut activity = Vec::new();
         while let Some(item) = hydrated.next().await {
             let message = match item {
-                Item::User(u) => {
-                    users.push(*u);
+                Done::Activity(access) => {
+                    activity.push(access);
                     continue;
                 }
-                Item::PageEnd { cursor, next, total } => Ok(Fetched { items: std::mem::take(&mut users), cursor, next, total }),
-                Item::Failed(e) => Err(e),
+                Done::PageEnd(mut page) => {
+                    let mut fetched = std::mem::take(&mut activity).into_iter();
+                    page.items.with_users_mut(|users| {
+                        for (u, access) in users.iter_mut().zip(&mut fetched) {
+                            u.product_access = Some(access);
+                        }
+                    });
+                    Ok(*page)
+                }
+                Done::Failed(e) => Err(e),
             };
             let failed = message.is_err();
             if tx.send(message).await.is_err() || failed {

@@ -15,6 +15,7 @@
 
 pub mod directory;
 pub mod error;
+pub mod frame;
 pub mod models;
 pub mod pagination;
 
@@ -32,7 +33,7 @@ use url::Url;
 
 use crate::config::{ApiKey, Config};
 pub use error::{ApiError, Endpoint};
-use models::{ApiUser, ApiWorkspace, OrgResponse, Page, RawPage};
+use models::{ApiAccount, ApiWorkspace, FramedPage, Links, OrgResponse, Page, PageBody, PageMeta};
 
 /// The largest page the workspaces endpoint serves.
 pub const WORKSPACES_PAGE_LIMIT: u32 = 1000;
@@ -386,9 +387,8 @@ impl AtlassianClient {
         self.call(Endpoint::Org, Method::GET, url, None).await
     }
 
-    /// One page of the v2 users search.
-    /// Its users are parsed later, by the caller: see [`pagination::users`].
-    pub async fn search_users(&self, cursor: Option<&str>, limit: u32, expand: &[&str]) -> Result<RawPage, ApiError> {
+    /// One page of the v2 users search, framed but not parsed: see [`pagination::users`].
+    pub async fn search_users(&self, cursor: Option<&str>, limit: u32, expand: &[&str]) -> Result<FramedPage, ApiError> {
         let url = self.url(&["v2", "orgs", &self.org_id, "directories", &self.directory_id, "users", "search"]);
         let mut body = json!({"limit": limit});
         if !expand.is_empty() {
@@ -397,7 +397,7 @@ impl AtlassianClient {
         if let Some(c) = cursor {
             body["cursor"] = json!(c);
         }
-        self.call(Endpoint::UsersSearch, Method::POST, url, Some(&body)).await
+        self.call_with(Endpoint::UsersSearch, Method::POST, url, Some(&body), framed_page).await
     }
 
     /// One page of the v2 users search filtered to the users holding one of `role_ids` on one of
@@ -408,7 +408,7 @@ impl AtlassianClient {
         limit: u32,
         resource_ids: &[&str],
         role_ids: &[&str],
-    ) -> Result<Page<ApiUser>, ApiError> {
+    ) -> Result<Page<ApiAccount>, ApiError> {
         let url = self.url(&["v2", "orgs", &self.org_id, "directories", &self.directory_id, "users", "search"]);
         let mut body = json!({"limit": limit, "resourceIds": resource_ids, "roleIds": role_ids});
         if let Some(c) = cursor {
@@ -436,11 +436,23 @@ impl AtlassianClient {
     /// The retry loop: one attempt at a time; "may it be retried" is [`ApiError::is_retryable`],
     /// "how long to wait" is [`RetryPolicy`]; rate-limit waits are charged to the budget.
     async fn call<T: DeserializeOwned>(&self, endpoint: Endpoint, method: Method, url: Url, body: Option<&Value>) -> Result<T, ApiError> {
+        self.call_with(endpoint, method, url, body, json_body).await
+    }
+
+    /// [`Self::call`] with the body decoded by `decode` (which says why a body is unreadable).
+    async fn call_with<T>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        decode: fn(String) -> Result<T, String>,
+    ) -> Result<T, ApiError> {
         let mut failures = 0u32;
         let mut throttled = 0u32;
         loop {
             let in_flight = self.pace(endpoint).await;
-            let outcome = self.attempt(endpoint, method.clone(), url.clone(), body).await;
+            let outcome = self.attempt(endpoint, method.clone(), url.clone(), body, decode).await;
             drop(in_flight);
             let Failure { error, hint } = match outcome {
                 Ok(value) => return Ok(value),
@@ -529,7 +541,14 @@ impl AtlassianClient {
     }
 
     /// One request and its decoded body; on failure also the server's hint of when to retry.
-    async fn attempt<T: DeserializeOwned>(&self, endpoint: Endpoint, method: Method, url: Url, body: Option<&Value>) -> Result<T, Failure> {
+    async fn attempt<T>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        decode: fn(String) -> Result<T, String>,
+    ) -> Result<T, Failure> {
         let mut req = self.http.request(method, url).header(AUTHORIZATION, self.auth.clone()).header(ACCEPT, "application/json");
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, "application/json").json(b);
@@ -567,20 +586,35 @@ impl AtlassianClient {
         if status.is_success() {
             // One UTF-8 check of the whole body is much cheaper than serde_json's check of
             // every string it reads from a byte slice.
-            let text = std::str::from_utf8(&bytes).map_err(|_| Failure {
+            let text = String::from_utf8(bytes).map_err(|_| Failure {
                 error: ApiError::Decode { endpoint, reason: "the response body is not UTF-8 text".into() },
                 hint: None,
             })?;
-            return serde_json::from_str(text).map_err(|e| Failure {
-                error: ApiError::Decode { endpoint, reason: self.key.redact(&error::describe_decode(&e, bytes.len())) },
-                hint: None,
-            });
+            return decode(text).map_err(|reason| Failure { error: ApiError::Decode { endpoint, reason: self.key.redact(&reason) }, hint: None });
         }
         let mut parsed = error::ErrorBody::parse(&bytes);
         parsed.text = parsed.text.map(|t| self.key.redact(&t));
         parsed.code = parsed.code.map(|c| self.key.redact(&c));
         Err(Failure { error: error::classify(endpoint, status.as_u16(), &parsed), hint })
     }
+}
+
+/// A JSON body as `T`.
+fn json_body<T: DeserializeOwned>(text: String) -> Result<T, String> {
+    serde_json::from_str(&text).map_err(|e| error::describe_decode(&e, text.len()))
+}
+
+/// A list page whose items are left unparsed: its members located, its links read.
+fn framed_page(text: String) -> Result<FramedPage, String> {
+    let frame = frame::scan(&text).map_err(|e| e.to_string())?;
+    let links: Option<Links> = frame.links.map(|r| member(&text, r)).transpose()?.flatten();
+    let meta: Option<PageMeta> = frame.meta.map(|r| member(&text, r)).transpose()?.flatten();
+    Ok(FramedPage { body: PageBody { text, data: frame.data }, links: links.unwrap_or_default(), meta })
+}
+
+/// One small member of a body (`null` is `None`).
+fn member<T: DeserializeOwned>(text: &str, range: std::ops::Range<usize>) -> Result<Option<T>, String> {
+    serde_json::from_str(&text[range]).map_err(|e| error::describe_decode(&e, text.len()))
 }
 
 /// `now + wait` at millisecond precision: what `quota_reset` and messages show.

@@ -2,12 +2,14 @@
 //! documentation calls optional is an `Option`, so new or missing fields never break a read;
 //! the fields a record cannot exist without (ids, the `data` array) are required.
 
-use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::ops::{Deref, Range};
 
-/// Text of a user: strings up to 24 bytes (statuses, names, dates, most ids) live inline, not
-/// on the heap — a read parses millions of them, and their allocations dominated its cost.
-pub type Text = compact_str::CompactString;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::json::{self, write_object, WriteJson};
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
 #[derive(Debug, Deserialize)]
@@ -19,41 +21,112 @@ pub struct Page<T> {
     pub meta: Option<PageMeta>,
 }
 
-/// A users-search page whose `data` is kept as raw JSON text, to be parsed off the cursor
-/// chain's critical path (see `pagination::users`).
-#[derive(Debug, Deserialize)]
-pub struct RawPage {
-    pub data: RawItems,
-    #[serde(default)]
+/// A users-search page as the cursor chain sees it: the body, where its `data` list sits, and
+/// the links; the users are parsed later, once, borrowing their text from the body
+/// (see [`UserPage`]).
+#[derive(Debug)]
+pub struct FramedPage {
+    pub body: PageBody,
     pub links: Links,
-    #[serde(default)]
     pub meta: Option<PageMeta>,
 }
 
-/// The raw text of a JSON array (anything else is refused while the page is read, so a body
-/// of the wrong shape is still retried like any unreadable body).
+/// A response body and the byte range of its `data` list.
 #[derive(Debug)]
-pub struct RawItems(Box<serde_json::value::RawValue>);
+pub struct PageBody {
+    pub text: String,
+    pub data: Range<usize>,
+}
 
-impl RawItems {
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        let text = self.0.get();
-        text.get(1..text.len().saturating_sub(1)).is_none_or(|inner| inner.trim().is_empty())
+impl PageBody {
+    pub fn data(&self) -> &str {
+        &self.text[self.data.clone()]
     }
 }
 
-impl<'de> Deserialize<'de> for RawItems {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-        if raw.get().starts_with('[') {
-            Ok(RawItems(raw))
-        } else {
-            Err(serde::de::Error::custom("`data` is not a list"))
+pub type UserList<'a> = Vec<ApiUser<'a>>;
+
+self_cell::self_cell!(
+    /// The users of one users-search page, borrowing their text from the page's body: a
+    /// read copies no user string, and writes most of them out as they came ([`Text`]).
+    pub struct UserPage {
+        owner: PageBody,
+        #[covariant]
+        dependent: UserList,
+    }
+    impl {Debug}
+);
+
+impl UserPage {
+    pub fn parse(body: PageBody) -> Result<UserPage, (serde_json::Error, usize)> {
+        let len = body.text.len();
+        UserPage::try_new(body, |b| serde_json::from_str(b.data())).map_err(|e| (e, len))
+    }
+
+    pub fn users(&self) -> &[ApiUser<'_>] {
+        self.borrow_dependent()
+    }
+
+    /// Changes the users in place (per-user activity is filled in this way).
+    pub fn with_users_mut(&mut self, f: impl for<'a> FnOnce(&mut UserList<'a>)) {
+        self.with_dependent_mut(|_, users| f(users));
+    }
+}
+
+/// Text of a user. Borrowed from the response body when the API wrote it without escapes,
+/// which serde_json guarantees for what it hands out borrowed: such text holds no `"`, `\`
+/// or control byte, so it is written out between quotes with no second look. Text that had
+/// escapes is decoded (owned) and escaped again when written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text<'a>(Cow<'a, str>);
+
+impl Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Text<'static> {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl WriteJson for Text<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Cow::Borrowed(plain) => json::write_plain_str(out, plain),
+            Cow::Owned(decoded) => json::write_str(out, decoded),
         }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
     }
 }
 
@@ -86,37 +159,67 @@ pub struct OrgAttributes {
     pub name: Option<String>,
 }
 
-/// A user of the v2 users search, with whatever expands were asked for.
+/// A user of the v2 users search, with whatever expands were asked for; its text borrows
+/// from the page body ([`Text`]).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiUser {
-    pub account_id: Text,
-    pub account_type: Option<Text>,
-    pub status: Option<Text>,
-    pub account_status: Option<Text>,
-    pub membership_status: Option<Text>,
-    pub added_to_org: Option<Text>,
-    pub name: Option<Text>,
-    pub nickname: Option<Text>,
-    pub email: Option<Text>,
+pub struct ApiUser<'a> {
+    #[serde(borrow)]
+    pub account_id: Text<'a>,
+    #[serde(borrow)]
+    pub account_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub account_status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub membership_status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub added_to_org: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub nickname: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub email: Option<Text<'a>>,
     pub email_verified: Option<bool>,
-    pub claim_status: Option<Text>,
-    pub platform_roles: Option<Vec<Text>>,
-    pub picture: Option<Text>,
-    pub avatar: Option<Text>,
-    pub management_source: Option<Text>,
+    #[serde(borrow)]
+    pub claim_status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub platform_roles: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    pub picture: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub avatar: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub management_source: Option<Text<'a>>,
     pub mfa_enabled: Option<bool>,
-    pub job_title: Option<Text>,
-    pub department: Option<Text>,
-    pub organization: Option<Text>,
-    pub location: Option<Text>,
-    pub time_zone: Option<Text>,
+    #[serde(borrow)]
+    pub job_title: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub department: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub organization: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub location: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub time_zone: Option<Text<'a>>,
     pub counts: Option<Counts>,
-    pub deactivated_on: Option<Text>,
+    #[serde(borrow)]
+    pub deactivated_on: Option<Text<'a>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub for_deletion: Option<bool>,
-    pub product_access: Option<Vec<ProductAccess>>,
-    pub groups: Option<Vec<ApiGroup>>,
+    #[serde(borrow)]
+    pub product_access: Option<Vec<ProductAccess<'a>>>,
+    #[serde(borrow)]
+    pub groups: Option<Vec<ApiGroup<'a>>>,
+}
+
+/// A user of a filtered users search where only the account id is needed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiAccount {
+    pub account_id: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,17 +229,29 @@ pub struct Counts {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProductAccess {
-    pub key: Option<Text>,
-    pub id: Option<Text>,
-    pub last_active_timestamp: Option<Text>,
+pub struct ProductAccess<'a> {
+    #[serde(borrow)]
+    pub key: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub last_active_timestamp: Option<Text<'a>>,
 }
 
-#[derive(Debug, serde::Serialize, Deserialize)]
-pub struct ApiGroup {
-    pub id: Option<Text>,
-    pub name: Option<Text>,
-    pub description: Option<Text>,
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApiGroup<'a> {
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub description: Option<Text<'a>>,
+}
+
+impl WriteJson for ApiGroup<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_object!(out, {"id": self.id, "name": self.name, "description": self.description});
+    }
 }
 
 /// A product instance (site) of the v2 workspaces list.

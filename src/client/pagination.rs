@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::error::{self, ApiError, Endpoint};
-use super::models::{ApiUser, ApiWorkspace, Page, RawItems, RawPage};
+use super::frame;
+use super::models::{ApiAccount, ApiWorkspace, FramedPage, Page, PageBody, UserPage};
 use super::AtlassianClient;
 
 /// Pages fetched ahead of the consumer.
@@ -71,6 +71,9 @@ pub type Fetched<T> = Chained<Vec<T>>;
 
 pub type PageResult<T> = Result<Fetched<T>, ApiError>;
 
+/// A users-search page, its users borrowing from its body.
+pub type UserPageResult = Result<Chained<UserPage>, ApiError>;
+
 /// A page as the API returned it: its items (parsed, or raw text to parse later), whether it
 /// had none, and its links.
 pub trait Paged: Send + 'static {
@@ -86,11 +89,11 @@ impl<T: Send + 'static> Paged for Page<T> {
     }
 }
 
-impl Paged for RawPage {
-    type Items = RawItems;
-    fn into_parts(self) -> (RawItems, bool, Option<String>, Option<u64>) {
-        let empty = self.data.is_empty();
-        (self.data, empty, self.links.next, self.meta.and_then(|m| m.total))
+impl Paged for FramedPage {
+    type Items = PageBody;
+    fn into_parts(self) -> (PageBody, bool, Option<String>, Option<u64>) {
+        let empty = frame::is_empty_list(self.body.data());
+        (self.body, empty, self.links.next, self.meta.and_then(|m| m.total))
     }
 }
 
@@ -137,11 +140,11 @@ where
 }
 
 /// Every user of the configured directory, with the given expands, from `start` on.
-/// Every user of the configured directory, with the given expands, from `start` on.
 ///
-/// The chain is sequential (each page's cursor is in its body), so only the cursor is read on
-/// the chain; the users are parsed by a second task while the next page is already requested.
-pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Option<String>) -> mpsc::Receiver<PageResult<ApiUser>> {
+/// The chain is sequential (each page's cursor is in its body), so the chain only frames each
+/// body to find its cursor; a second task parses the users while the next page is already
+/// requested.
+pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Option<String>) -> mpsc::Receiver<UserPageResult> {
     let raw = spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
         let client = client.clone();
         let expand = expand.clone();
@@ -150,17 +153,14 @@ pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Opt
     parse_stage(Endpoint::UsersSearch, raw)
 }
 
-/// Parses the raw items of each page, in order; the first failure ends the stream.
-fn parse_stage<T: DeserializeOwned + Send + 'static>(
-    endpoint: Endpoint,
-    mut raw: mpsc::Receiver<Result<Chained<RawItems>, ApiError>>,
-) -> mpsc::Receiver<PageResult<T>> {
+/// Parses the users of each page, in order; the first failure ends the stream.
+fn parse_stage(endpoint: Endpoint, mut raw: mpsc::Receiver<Result<Chained<PageBody>, ApiError>>) -> mpsc::Receiver<UserPageResult> {
     let (tx, rx) = mpsc::channel(PREFETCH);
     tokio::spawn(async move {
         while let Some(page) = raw.recv().await {
             let parsed = page.and_then(|p| {
-                let items = serde_json::from_str(p.items.get())
-                    .map_err(|e| ApiError::Decode { endpoint, reason: error::describe_decode(&e, p.items.get().len()) })?;
+                let items = UserPage::parse(p.items)
+                    .map_err(|(e, len)| ApiError::Decode { endpoint, reason: error::describe_decode(&e, len) })?;
                 Ok(Chained { items, cursor: p.cursor, next: p.next, total: p.total })
             });
             let failed = parsed.is_err();
@@ -173,7 +173,7 @@ fn parse_stage<T: DeserializeOwned + Send + 'static>(
 }
 
 /// Every user holding `role_id` on the site `resource_id` (an ARI): one filtered users search.
-pub fn users_with_role(client: Arc<AtlassianClient>, resource_id: String, role_id: String) -> mpsc::Receiver<PageResult<ApiUser>> {
+pub fn users_with_role(client: Arc<AtlassianClient>, resource_id: String, role_id: String) -> mpsc::Receiver<PageResult<ApiAccount>> {
     spawn_chain(Endpoint::UsersSearch, None, move |cursor| {
         let client = client.clone();
         let (resource_id, role_id) = (resource_id.clone(), role_id.clone());

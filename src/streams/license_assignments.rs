@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::StreamInfo;
+use crate::json::{write_object, WriteJson};
 
 pub const INFO: StreamInfo = StreamInfo {
     name: "license_assignments",
@@ -28,6 +29,15 @@ pub struct AssignmentRecord<'a> {
     pub observed_at: &'a str,
     #[serde(rename = "_ab_cdc_deleted_at")]
     pub deleted_at: Option<&'a str>,
+}
+
+impl WriteJson for AssignmentRecord<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_object!(out, {
+            "org_id": self.org_id, "workspace_id": self.workspace_id, "account_id": self.account_id, "role": self.role,
+            "billable": self.billable, "observed_at": self.observed_at, "_ab_cdc_deleted_at": self.deleted_at,
+        });
+    }
 }
 
 pub fn record<'a>(org_id: &'a str, workspace_id: &'a str, account_id: &'a str, role: &'a str, observed_at: &'a str) -> AssignmentRecord<'a> {

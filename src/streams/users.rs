@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::StreamInfo;
-use crate::client::models::{ApiGroup, ApiUser};
+use crate::client::models::{ApiGroup, ApiUser, Text};
+use crate::json::{write_object, WriteJson};
 use crate::time;
 
 pub const INFO: StreamInfo = StreamInfo {
@@ -21,31 +22,31 @@ pub const EXPAND: [&str; 4] = [PRODUCT_ACCESS, "groups", "platformRoles", "count
 #[derive(Debug, Serialize)]
 pub struct UserRecord<'a> {
     pub org_id: &'a str,
-    pub account_id: &'a str,
-    pub account_type: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub account_status: Option<&'a str>,
-    pub membership_status: Option<&'a str>,
+    pub account_id: &'a Text<'a>,
+    pub account_type: Option<&'a Text<'a>>,
+    pub status: Option<&'a Text<'a>>,
+    pub account_status: Option<&'a Text<'a>>,
+    pub membership_status: Option<&'a Text<'a>>,
     pub added_to_org: Option<String>,
-    pub name: Option<&'a str>,
-    pub nickname: Option<&'a str>,
-    pub email: Option<&'a str>,
+    pub name: Option<&'a Text<'a>>,
+    pub nickname: Option<&'a Text<'a>>,
+    pub email: Option<&'a Text<'a>>,
     pub email_verified: Option<bool>,
-    pub claim_status: Option<&'a str>,
-    pub platform_roles: Option<&'a [crate::client::models::Text]>,
-    pub picture: Option<&'a str>,
-    pub avatar: Option<&'a str>,
-    pub management_source: Option<&'a str>,
+    pub claim_status: Option<&'a Text<'a>>,
+    pub platform_roles: Option<&'a [Text<'a>]>,
+    pub picture: Option<&'a Text<'a>>,
+    pub avatar: Option<&'a Text<'a>>,
+    pub management_source: Option<&'a Text<'a>>,
     pub mfa_enabled: Option<bool>,
-    pub job_title: Option<&'a str>,
-    pub department: Option<&'a str>,
-    pub organization: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub time_zone: Option<&'a str>,
+    pub job_title: Option<&'a Text<'a>>,
+    pub department: Option<&'a Text<'a>>,
+    pub organization: Option<&'a Text<'a>>,
+    pub location: Option<&'a Text<'a>>,
+    pub time_zone: Option<&'a Text<'a>>,
     pub resource_count: Option<u64>,
     pub deactivated_on: Option<String>,
     pub for_deletion: Option<bool>,
-    pub groups: Option<&'a [ApiGroup]>,
+    pub groups: Option<&'a [ApiGroup<'a>]>,
     pub last_active: Option<String>,
     /// When this version of the user was observed: the cursor of incremental syncs.
     pub observed_at: Option<&'a str>,
@@ -53,7 +54,24 @@ pub struct UserRecord<'a> {
     pub deleted_at: Option<&'a str>,
 }
 
-pub fn record<'a>(org_id: &'a str, u: &'a ApiUser) -> UserRecord<'a> {
+impl WriteJson for UserRecord<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_object!(out, {
+            "org_id": self.org_id, "account_id": self.account_id, "account_type": self.account_type,
+            "status": self.status, "account_status": self.account_status, "membership_status": self.membership_status,
+            "added_to_org": self.added_to_org, "name": self.name, "nickname": self.nickname, "email": self.email,
+            "email_verified": self.email_verified, "claim_status": self.claim_status, "platform_roles": self.platform_roles,
+            "picture": self.picture, "avatar": self.avatar, "management_source": self.management_source,
+            "mfa_enabled": self.mfa_enabled, "job_title": self.job_title, "department": self.department,
+            "organization": self.organization, "location": self.location, "time_zone": self.time_zone,
+            "resource_count": self.resource_count, "deactivated_on": self.deactivated_on, "for_deletion": self.for_deletion,
+            "groups": self.groups, "last_active": self.last_active, "observed_at": self.observed_at,
+            "_ab_cdc_deleted_at": self.deleted_at,
+        });
+    }
+}
+
+pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
     let last_active = u
         .product_access
         .iter()
@@ -64,26 +82,26 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser) -> UserRecord<'a> {
     UserRecord {
         org_id,
         account_id: &u.account_id,
-        account_type: u.account_type.as_deref(),
-        status: u.status.as_deref(),
-        account_status: u.account_status.as_deref(),
-        membership_status: u.membership_status.as_deref(),
+        account_type: u.account_type.as_ref(),
+        status: u.status.as_ref(),
+        account_status: u.account_status.as_ref(),
+        membership_status: u.membership_status.as_ref(),
         added_to_org: time::normalize(u.added_to_org.as_deref()),
-        name: u.name.as_deref(),
-        nickname: u.nickname.as_deref(),
-        email: u.email.as_deref(),
+        name: u.name.as_ref(),
+        nickname: u.nickname.as_ref(),
+        email: u.email.as_ref(),
         email_verified: u.email_verified,
-        claim_status: u.claim_status.as_deref(),
+        claim_status: u.claim_status.as_ref(),
         platform_roles: u.platform_roles.as_deref(),
-        picture: u.picture.as_deref(),
-        avatar: u.avatar.as_deref(),
-        management_source: u.management_source.as_deref(),
+        picture: u.picture.as_ref(),
+        avatar: u.avatar.as_ref(),
+        management_source: u.management_source.as_ref(),
         mfa_enabled: u.mfa_enabled,
-        job_title: u.job_title.as_deref(),
-        department: u.department.as_deref(),
-        organization: u.organization.as_deref(),
-        location: u.location.as_deref(),
-        time_zone: u.time_zone.as_deref(),
+        job_title: u.job_title.as_ref(),
+        department: u.department.as_ref(),
+        organization: u.organization.as_ref(),
+        location: u.location.as_ref(),
+        time_zone: u.time_zone.as_ref(),
         resource_count: u.counts.as_ref().and_then(|c| c.resources),
         deactivated_on: time::normalize(u.deactivated_on.as_deref()),
         for_deletion: u.for_deletion,
@@ -105,6 +123,60 @@ pub struct UserDeletion<'a> {
     pub deleted_at: &'a str,
 }
 
+impl WriteJson for UserDeletion<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_object!(out, {"org_id": self.org_id, "account_id": self.account_id, "observed_at": self.observed_at, "_ab_cdc_deleted_at": self.deleted_at});
+    }
+}
+
 pub fn deletion<'a>(org_id: &'a str, account_id: &'a str, now: &'a str) -> UserDeletion<'a> {
     UserDeletion { org_id, account_id, observed_at: now, deleted_at: now }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::client::frame;
+    use crate::client::models::{PageBody, UserPage};
+
+    fn page(body: &str) -> Result<UserPage, String> {
+        let f = frame::scan(body).map_err(|e| e.to_string())?;
+        UserPage::parse(PageBody { text: body.to_string(), data: f.data }).map_err(|(e, _)| e.to_string())
+    }
+
+    #[test]
+    fn text_with_escapes_and_without_round_trips() {
+        let body = r#"{"data":[{"accountId":"a\/1","status":"active","name":"Zo\u00eb \"Z\" \\ \n","email":null,"platformRoles":["org\u002dadmin"],
+            "groups":[{"id":"g","name":"\ud83d\ude00 team"}],"productAccess":[{"key":"jira","id":"p\u0031","lastActiveTimestamp":"2026-01-02T03:04:05Z"}]}],"links":{}}"#;
+        let page = page(body).unwrap();
+        let u = &page.users()[0];
+        assert_eq!(&*u.account_id, "a/1", "ids are decoded");
+        assert_eq!(u.product_access.as_ref().unwrap()[0].id.as_deref(), Some("p1"));
+        let rec = record("org", u);
+        let mut line = Vec::new();
+        rec.write_json(&mut line);
+        let text = String::from_utf8(line).unwrap();
+        assert!(text.contains(r#""name":"Zoë \"Z\" \\ \n""#), "decoded, then escaped again: {text}");
+        assert!(text.contains(r#""status":"active""#), "plain text as it came: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["name"], json!("Zoë \"Z\" \\ \n"));
+        assert_eq!(v["account_id"], json!("a/1"));
+        assert_eq!(v["email"], Value::Null);
+        assert_eq!(v["platform_roles"], json!(["org-admin"]));
+        assert_eq!(v["groups"], json!([{"id": "g", "name": "😀 team", "description": null}]));
+        assert_eq!(v["last_active"], json!("2026-01-02T03:04:05Z"));
+        assert_eq!(u.name.as_deref(), Some("Zoë \"Z\" \\ \n"));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_refused() {
+        for field in [r#""name":5"#, r#""email":{"a":1}"#, r#""platformRoles":[true]"#, r#""accountId":7"#, r#""status":["x"]"#] {
+            let body = format!(r#"{{"data":[{{"accountId":"a",{field}}}]}}"#).replace(r#""accountId":"a","accountId":7"#, r#""accountId":7"#);
+            let err = page(&body).expect_err(field);
+            assert!(err.contains("expected a string"), "{field}: {err}");
+        }
+        assert!(page(r#"{"data":[{"name":"x"}]}"#).unwrap_err().contains("accountId"));
+    }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::StreamInfo;
 use crate::client::models::ApiWorkspace;
+use crate::json::{write_object, WriteJson};
 use crate::time;
 
 pub const INFO: StreamInfo = StreamInfo {
@@ -36,6 +37,18 @@ pub struct WorkspaceRecord<'a> {
     pub realm: Option<&'a str>,
     pub regions: Option<&'a serde_json::Value>,
     pub labels: Option<&'a serde_json::Value>,
+}
+
+impl WriteJson for WorkspaceRecord<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_object!(out, {
+            "org_id": self.org_id, "id": self.id, "name": self.name, "type_key": self.type_key, "type": self.kind,
+            "status": self.status, "host_url": self.host_url, "capacity": self.capacity, "usage": self.usage,
+            "plan": self.plan, "plan_key": self.plan_key, "entitlement_key": self.entitlement_key,
+            "sandbox_type": self.sandbox_type, "created_at": self.created_at, "realm": self.realm,
+            "regions": self.regions, "labels": self.labels,
+        });
+    }
 }
 
 pub fn record<'a>(org_id: &'a str, w: &'a ApiWorkspace) -> WorkspaceRecord<'a> {
