@@ -11,7 +11,6 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use source_atlassian_admin::catalog::ConfiguredCatalog;
 use source_atlassian_admin::client::error::ErrorBody;
-use source_atlassian_admin::client::frame;
 use source_atlassian_admin::client::models::{ApiWorkspace, OrgResponse, Page, PageBody, UserPage};
 use source_atlassian_admin::config::Config;
 use source_atlassian_admin::state::StateInput;
@@ -109,8 +108,8 @@ proptest! {
     fn api_responses_of_any_shape_decode_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..2048), v in json_value(), text in adversarial_text()) {
         for body in [bytes.clone(), v.to_string().into_bytes(), json!({"data": [v.clone()], "links": {"next": v.clone()}}).to_string().into_bytes(), text.into_bytes()] {
             if let Ok(text) = String::from_utf8(body.clone()) {
-                if let Ok(f) = frame::scan(&text) {
-                    let _ = UserPage::parse(PageBody { text, data: f.data });
+                if let Ok((body, _)) = PageBody::frame(text) {
+                    let _ = UserPage::parse(body);
                 }
             }
             let _ = serde_json::from_slice::<Page<ApiWorkspace>>(&body);

@@ -1,11 +1,12 @@
 //! Finding the top-level members of a list page without parsing its items.
 //!
 //! The users-search cursor chain is sequential: the next request needs only `links.next`.
-//! This scanner finds where `data`, `links` and `meta` sit in the body (strings skipped eight
-//! bytes at a time, brackets counted), so the chain can ask for the next page at once and the items
-//! are parsed exactly once, later, by [`super::pagination::users`]. A body cut off anywhere is
-//! caught here (and retried like any unreadable body); syntax errors inside balanced items are
-//! caught by that later parse.
+//! These scanners find where `data`, `links` and `meta` sit in a body, so the chain can ask
+//! for the next page at once, and the items are parsed exactly once, later, by
+//! [`super::pagination::users`]. [`scan`] reads around `data` (the members before it and
+//! after it, not the users); [`scan_exact`] reads the whole body. A cut-off or malformed body
+//! is refused here (and retried like any unreadable body); syntax errors inside balanced
+//! items are caught by the later parse.
 
 use std::ops::Range;
 
@@ -17,6 +18,9 @@ pub struct Frame {
     pub data: Range<usize>,
     pub links: Option<Range<usize>>,
     pub meta: Option<Range<usize>>,
+    /// The end of `data` was taken from the end of the body, not checked by a forward scan
+    /// (see [`scan`]); only a parse of `data` proves it.
+    pub data_end_unchecked: bool,
 }
 
 /// Why a body could not be framed, worded like [`super::error::describe_decode`].
@@ -30,8 +34,30 @@ pub enum FrameError {
     Shape(&'static str),
 }
 
-/// Locates `data` (which must be a list), `links` and `meta` in a page body.
+/// Locates `data` (which must be a list), `links` and `meta` in a page body, reading as
+/// little of `data` as it can.
+///
+/// The members before `data` are read forwards and the members after it backwards, from the
+/// end of the body, until a value that ends in `]`: in the pages the API sends, that is
+/// `data` itself, so the users are never scanned here. If `links` was among the members read,
+/// the frame is returned with `data_end_unchecked`: were a list member to follow `data`, the
+/// later parse of `data` fails on its trailing text and [`scan_exact`] finds the true end
+/// (`links`, read exactly, is right either way). Otherwise the body is scanned exactly.
+///
+/// A body cut off at the end of an object inside `data` can pass for a whole one here; its
+/// `data` then cannot parse, and the read fails on it (instead of retrying the request, as it
+/// does for every other cut).
 pub fn scan(text: &str) -> Result<Frame, FrameError> {
+    match (Scanner { b: text.as_bytes() }).around_data() {
+        Ok(Some(frame)) => Ok(frame),
+        // Anything unusual, including every error, is left to the exact scan to judge.
+        _ => scan_exact(text),
+    }
+}
+
+/// Locates `data`, `links` and `meta` by reading the whole body forwards (strings skipped
+/// eight bytes at a time, brackets counted).
+pub fn scan_exact(text: &str) -> Result<Frame, FrameError> {
     let s = Scanner { b: text.as_bytes() };
     let (mut data, mut links, mut meta) = (None, None, None);
     let mut i = s.ws(0)?;
@@ -77,7 +103,7 @@ pub fn scan(text: &str) -> Result<Frame, FrameError> {
     if s.b[data.start] != b'[' {
         return Err(FrameError::Shape("`data` is not a list"));
     }
-    Ok(Frame { data, links, meta })
+    Ok(Frame { data, links, meta, data_end_unchecked: false })
 }
 
 /// True when the list text `[ ... ]` holds no items.
@@ -90,6 +116,18 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
+    /// The frame of [`scan`]'s shortcut, if it applies.
+    fn around_data(&self) -> Result<Option<Frame>, FrameError> {
+        let Some((data_start, mut members)) = self.members_before_data()? else { return Ok(None) };
+        let Some(data_end) = self.members_after_data(&mut members)? else { return Ok(None) };
+        let find = |name: &[u8]| members.iter().find(|(key, _)| &self.b[key.clone()] == name).map(|(_, value)| value.clone());
+        let (links, meta) = (find(b"links"), find(b"meta"));
+        if links.is_none() || data_end <= data_start {
+            return Ok(None);
+        }
+        Ok(Some(Frame { data: data_start..data_end, links, meta, data_end_unchecked: true }))
+    }
+
     fn cut_off(&self) -> FrameError {
         FrameError::CutOff { len: self.b.len() }
     }
@@ -103,6 +141,120 @@ impl Scanner<'_> {
             Ok(i)
         } else {
             Err(self.cut_off())
+        }
+    }
+
+    /// The members before `data` (key and value ranges) and where `data`'s list starts; `None`
+    /// if the body has no `data` member or it is not a list (left to [`scan_exact`] to say).
+    fn members_before_data(&self) -> Result<Option<(usize, Vec<(Range<usize>, Range<usize>)>)>, FrameError> {
+        let mut members = Vec::new();
+        let mut i = self.ws(0)?;
+        self.expect(i, b'{', "expected an object")?;
+        i = self.ws(i + 1)?;
+        loop {
+            if self.b[i] != b'"' {
+                return Ok(None);
+            }
+            let key_end = self.string_end(i)?;
+            let key = i + 1..key_end - 1;
+            i = self.ws(key_end)?;
+            self.expect(i, b':', "expected `:`")?;
+            let start = self.ws(i + 1)?;
+            if &self.b[key.clone()] == b"data" {
+                return Ok((self.b[start] == b'[').then_some((start, members)));
+            }
+            let end = self.value_end(start)?;
+            members.push((key, start..end));
+            i = self.ws(end)?;
+            if self.b[i] != b',' {
+                return Ok(None);
+            }
+            i = self.ws(i + 1)?;
+        }
+    }
+
+    /// Reads the members after `data` backwards from the end of the body, adding them to
+    /// `members`, up to the first value that ends in `]`; returns the position just past that
+    /// `]`, or `None` if there is none.
+    fn members_after_data(&self, members: &mut Vec<(Range<usize>, Range<usize>)>) -> Result<Option<usize>, FrameError> {
+        let mut end = self.ws_back(self.b.len())?;
+        self.expect(end, b'}', "expected the body to end in `}`")?;
+        loop {
+            let last = self.ws_back(end)?;
+            if self.b[last] == b']' {
+                return Ok(Some(last + 1));
+            }
+            let start = self.value_start_back(last)?;
+            let colon = self.ws_back(start)?;
+            self.expect(colon, b':', "expected `:`")?;
+            let key_close = self.ws_back(colon)?;
+            self.expect(key_close, b'"', "expected a key")?;
+            let key_open = self.string_start_back(key_close)?;
+            members.push((key_open + 1..key_close, start..last + 1));
+            end = self.ws_back(key_open)?;
+            match self.b[end] {
+                b',' => {}
+                b'{' => return Ok(None),
+                _ => return Err(FrameError::Syntax { what: "expected `,` or `{`", at: end }),
+            }
+        }
+    }
+
+    /// The last non-whitespace position before `i`.
+    fn ws_back(&self, mut i: usize) -> Result<usize, FrameError> {
+        while i > 0 {
+            i -= 1;
+            if !self.b[i].is_ascii_whitespace() {
+                return Ok(i);
+            }
+        }
+        Err(self.cut_off())
+    }
+
+    /// Where the value ending at `last` (inclusive) starts; values after `data` are small,
+    /// so this goes a byte at a time.
+    fn value_start_back(&self, last: usize) -> Result<usize, FrameError> {
+        match self.b[last] {
+            b'"' => self.string_start_back(last),
+            b'}' => {
+                let mut depth = 0usize;
+                let mut j = last;
+                loop {
+                    match self.b[j] {
+                        b'"' => j = self.string_start_back(j)?,
+                        b'}' | b']' => depth += 1,
+                        b'{' | b'[' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(j);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j = j.checked_sub(1).ok_or_else(|| self.cut_off())?;
+                }
+            }
+            c if is_scalar_byte(c) => {
+                let mut j = last;
+                while j > 0 && is_scalar_byte(self.b[j - 1]) {
+                    j -= 1;
+                }
+                Ok(j)
+            }
+            _ => Err(FrameError::Syntax { what: "expected a value", at: last }),
+        }
+    }
+
+    /// The opening quote of the string whose closing quote is at `close`: the nearest quote
+    /// before it that an even number of backslashes precedes (an odd number escapes it).
+    fn string_start_back(&self, close: usize) -> Result<usize, FrameError> {
+        let mut j = close;
+        loop {
+            j = self.b[..j].iter().rposition(|&c| c == b'"').ok_or_else(|| self.cut_off())?;
+            let backslashes = self.b[..j].iter().rev().take_while(|&&c| c == b'\\').count();
+            if backslashes % 2 == 0 {
+                return Ok(j);
+            }
         }
     }
 
@@ -162,7 +314,7 @@ impl Scanner<'_> {
                 Err(self.cut_off())
             }
             b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
-                let len = self.b[i..].iter().position(|c| !matches!(c, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.'));
+                let len = self.b[i..].iter().position(|&c| !is_scalar_byte(c));
                 // A scalar that runs to the end of the body is cut off (a body never ends in one).
                 len.map(|n| i + n).ok_or_else(|| self.cut_off())
             }
@@ -171,12 +323,18 @@ impl Scanner<'_> {
     }
 }
 
+/// A byte of a number, `true`, `false` or `null`.
+fn is_scalar_byte(c: u8) -> bool {
+    matches!(c, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::models::{PageBody, UserPage};
 
     fn members(text: &str) -> (String, Option<String>, Option<String>) {
-        let f = scan(text).unwrap();
+        let f = scan_exact(text).unwrap();
         let get = |r: Range<usize>| text[r].to_string();
         (get(f.data), f.links.map(get), f.meta.map(get))
     }
@@ -259,6 +417,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_shortcut_reads_around_data_and_leaves_odd_bodies_to_the_exact_scan() {
+        let usual = r#"{"data":[{"a":"]\\"},[1]],"links":{"next":"n\"}"},"meta":{"total":2}}"#;
+        let f = scan(usual).unwrap();
+        assert!(f.data_end_unchecked);
+        assert_eq!(&usual[f.data.clone()], r#"[{"a":"]\\"},[1]]"#);
+        assert_eq!(&usual[f.links.clone().unwrap()], r#"{"next":"n\"}"}"#);
+        assert_eq!(f, Frame { data_end_unchecked: true, ..scan_exact(usual).unwrap() });
+
+        let leading = r#"{"links":{"next":"x"}, "data" : [1] }"#;
+        assert_eq!(scan(leading).unwrap(), Frame { data_end_unchecked: true, ..scan_exact(leading).unwrap() });
+
+        // No links around data (a last page, or links elsewhere): scanned exactly.
+        for text in [r#"{"data":[1]}"#, r#"{"data":[1],"x":{"links":{}}}"#, r#"{"meta":{},"data":[]}"#] {
+            assert_eq!(scan(text).unwrap(), scan_exact(text).unwrap(), "{text}");
+            assert!(!scan(text).unwrap().data_end_unchecked);
+        }
+        // A list member after data: the guess is wrong, and the later parse finds the true end.
+        let odd = r#"{"data":[{"accountId":"a"}],"x":[2],"links":{"next":"c"}}"#;
+        let (body, f) = PageBody::frame(odd.to_string()).unwrap();
+        assert_eq!(&odd[f.links.unwrap()], r#"{"next":"c"}"#);
+        assert!(body.data_end_unchecked);
+        let page = UserPage::parse(body).unwrap();
+        assert_eq!(page.users().len(), 1);
+
+        // Cut off just after a user (whose own `links` pass for the page's): never a silent
+        // last page — the users cannot be parsed, so the read fails.
+        let cut = r#"{"data":[{"accountId":"a","groups":[],"links":{"self":"s"}},{"accountId":"b","groups":[],"links":{"self":"t"}}"#;
+        let (body, f) = PageBody::frame(cut.to_string()).unwrap();
+        assert!(f.data_end_unchecked);
+        assert!(UserPage::parse(body).unwrap_err().contains("cut off"));
     }
 
     #[test]

@@ -606,10 +606,10 @@ fn json_body<T: DeserializeOwned>(text: String) -> Result<T, String> {
 
 /// A list page whose items are left unparsed: its members located, its links read.
 fn framed_page(text: String) -> Result<FramedPage, String> {
-    let frame = frame::scan(&text).map_err(|e| e.to_string())?;
-    let links: Option<Links> = frame.links.map(|r| member(&text, r)).transpose()?.flatten();
-    let meta: Option<PageMeta> = frame.meta.map(|r| member(&text, r)).transpose()?.flatten();
-    Ok(FramedPage { body: PageBody { text, data: frame.data }, links: links.unwrap_or_default(), meta })
+    let (body, frame) = PageBody::frame(text).map_err(|e| e.to_string())?;
+    let links: Option<Links> = frame.links.map(|r| member(&body.text, r)).transpose()?.flatten();
+    let meta: Option<PageMeta> = frame.meta.map(|r| member(&body.text, r)).transpose()?.flatten();
+    Ok(FramedPage { body, links: links.unwrap_or_default(), meta })
 }
 
 /// One small member of a body (`null` is `None`).

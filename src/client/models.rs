@@ -36,9 +36,18 @@ pub struct FramedPage {
 pub struct PageBody {
     pub text: String,
     pub data: Range<usize>,
+    /// Where `data` ends was not checked (see [`super::frame::scan`]).
+    pub data_end_unchecked: bool,
 }
 
 impl PageBody {
+    /// Frames `text`: see [`super::frame::scan`].
+    pub fn frame(text: String) -> Result<(PageBody, super::frame::Frame), super::frame::FrameError> {
+        let frame = super::frame::scan(&text)?;
+        let body = PageBody { text, data: frame.data.clone(), data_end_unchecked: frame.data_end_unchecked };
+        Ok((body, frame))
+    }
+
     pub fn data(&self) -> &str {
         &self.text[self.data.clone()]
     }
@@ -58,9 +67,20 @@ self_cell::self_cell!(
 );
 
 impl UserPage {
-    pub fn parse(body: PageBody) -> Result<UserPage, (serde_json::Error, usize)> {
+    /// Parses the users of `body`. A `data` end taken from the end of the body that proves
+    /// wrong is found by an exact scan, and the users parsed from there.
+    pub fn parse(body: PageBody) -> Result<UserPage, String> {
         let len = body.text.len();
-        UserPage::try_new(body, |b| serde_json::from_str(b.data())).map_err(|e| (e, len))
+        let (mut body, error) = match UserPage::try_new_or_recover(body, |b| serde_json::from_str(b.data())) {
+            Ok(page) => return Ok(page),
+            Err(failed) => failed,
+        };
+        if !body.data_end_unchecked {
+            return Err(super::error::describe_decode(&error, len));
+        }
+        body.data = super::frame::scan_exact(&body.text).map_err(|e| e.to_string())?.data;
+        body.data_end_unchecked = false;
+        UserPage::try_new(body, |b| serde_json::from_str(b.data())).map_err(|e| super::error::describe_decode(&e, len))
     }
 
     pub fn users(&self) -> &[ApiUser<'_>] {

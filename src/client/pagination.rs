@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::error::{self, ApiError, Endpoint};
+use super::error::{ApiError, Endpoint};
 use super::frame;
 use super::models::{ApiAccount, ApiWorkspace, FramedPage, Page, PageBody, UserPage};
 use super::AtlassianClient;
@@ -159,8 +159,7 @@ fn parse_stage(endpoint: Endpoint, mut raw: mpsc::Receiver<Result<Chained<PageBo
     tokio::spawn(async move {
         while let Some(page) = raw.recv().await {
             let parsed = page.and_then(|p| {
-                let items = UserPage::parse(p.items)
-                    .map_err(|(e, len)| ApiError::Decode { endpoint, reason: error::describe_decode(&e, len) })?;
+                let items = UserPage::parse(p.items).map_err(|reason| ApiError::Decode { endpoint, reason })?;
                 Ok(Chained { items, cursor: p.cursor, next: p.next, total: p.total })
             });
             let failed = parsed.is_err();

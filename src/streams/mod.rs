@@ -65,7 +65,6 @@ mod tests {
 
     use super::workspaces::WorkspaceIndex;
     use super::*;
-    use crate::client::frame;
     use crate::client::models::{ApiWorkspace, PageBody, UserPage};
     use crate::json::WriteJson;
 
@@ -87,8 +86,8 @@ mod tests {
              "productAccess":[{"key":"jira","id":"ari:cloud:jira-software::site/s1","lastActiveTimestamp":"2026-10-21T09:34:17Z"},
                               {"key":null,"id":"elsewhere","lastActiveTimestamp":null}]},
             {"accountId":"bare"}],"links":{}}"#;
-        let f = frame::scan(body).unwrap();
-        let page = UserPage::parse(PageBody { text: body.to_string(), data: f.data }).unwrap();
+        let (body, _) = PageBody::frame(body.to_string()).unwrap();
+        let page = UserPage::parse(body).unwrap();
         let workspace: ApiWorkspace = serde_json::from_value(json!({
             "id": "ari:cloud:jira-software::site/s1",
             "attributes": {"name": "Site \"1\"", "hostUrl": "https://s1.example", "typeKey": "jira", "capacity": 5, "usage": 2,

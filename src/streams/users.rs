@@ -138,12 +138,11 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::client::frame;
     use crate::client::models::{PageBody, UserPage};
 
     fn page(body: &str) -> Result<UserPage, String> {
-        let f = frame::scan(body).map_err(|e| e.to_string())?;
-        UserPage::parse(PageBody { text: body.to_string(), data: f.data }).map_err(|(e, _)| e.to_string())
+        let (body, _) = PageBody::frame(body.to_string()).map_err(|e| e.to_string())?;
+        UserPage::parse(body)
     }
 
     #[test]
