@@ -402,6 +402,34 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Members in any order and of any value: the shortcut reads the same `links` as the
+        /// exact scan, and its `data` is the exact one or one that cannot parse (the parse then
+        /// falls back to the exact scan).
+        #[test]
+        fn the_shortcut_agrees_with_the_exact_scan(
+            members in proptest::collection::vec((proptest::sample::select(vec!["links", "meta", "x", r#"y\""#]), json_value()), 0..5),
+            at in 0usize..5,
+            items in proptest::collection::vec(json_value(), 0..3),
+            pretty: bool,
+        ) {
+            let mut page = serde_json::Map::new();
+            for (i, (key, value)) in members.into_iter().enumerate() {
+                if i == at {
+                    page.insert("data".into(), serde_json::Value::Array(items.clone()));
+                }
+                page.insert(key.to_string(), value);
+            }
+            page.entry("data").or_insert(serde_json::Value::Array(items));
+            let page = serde_json::Value::Object(page);
+            let text = if pretty { serde_json::to_string_pretty(&page).unwrap() } else { page.to_string() };
+            let (fast, exact) = (scan(&text).unwrap(), scan_exact(&text).unwrap());
+            proptest::prop_assert_eq!(&fast.links, &exact.links);
+            if fast.data != exact.data {
+                proptest::prop_assert!(fast.data_end_unchecked);
+                proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&text[fast.data]).is_err());
+            }
+        }
+
         #[test]
         fn frames_any_page_as_serde_json_reads_it(items in proptest::collection::vec(json_value(), 0..5), next in json_value(), pretty: bool) {
             let page = serde_json::json!({"meta": {"x": next}, "data": items, "links": {"next": next}});

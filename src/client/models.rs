@@ -94,9 +94,11 @@ impl UserPage {
 }
 
 /// Text of a user. Borrowed from the response body when the API wrote it without escapes,
-/// which serde_json guarantees for what it hands out borrowed: such text holds no `"`, `\`
-/// or control byte, so it is written out between quotes with no second look. Text that had
-/// escapes is decoded (owned) and escaped again when written.
+/// which serde_json guarantees for what it hands out borrowed while parsing JSON text: such
+/// text holds no `"`, `\` or control byte, so it is written out between quotes with no second
+/// look. Text that had escapes is decoded (owned) and escaped again when written. Only ever
+/// deserialize it with serde_json from text, as [`UserPage::parse`] does: other deserializers
+/// may lend strings that need escaping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Text<'a>(Cow<'a, str>);
 
