@@ -135,6 +135,16 @@ fn bulk_read_uses_one_request_per_page() {
     assert_eq!(sb.request_count(atlassian_sandbox::Endpoint::LastActiveDates), 0, "bulk: no per-user calls");
     // The budget: ceil(users / page size) + ceil(workspaces / 1000) + 2.
     assert!(sb.total_requests() <= users_pages + ws_pages + 2, "{}", sb.total_requests());
+
+    // The pass's summary (the same words as its progress lines) counts what happened.
+    let records: usize = ["users", "user_activity", "workspaces"].iter().map(|s| run.records(s).len()).sum();
+    let expected = format!(
+        "Users search done: {users_pages} pages, {} users (100 %), {records} records emitted, {} requests, 0.0 s waiting for the rate limit in ",
+        truth.users.len(),
+        sb.total_requests()
+    );
+    let logs = run.logs();
+    assert!(logs.iter().any(|l| l.level == "INFO" && l.message.starts_with(&expected)), "no {expected:?} in {logs:#?}");
 }
 
 #[test]

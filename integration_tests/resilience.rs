@@ -148,6 +148,10 @@ fn a_429_burst_with_retry_after_is_waited_out_and_announced() {
         "{warns:#?}"
     );
     assert!(took >= Duration::from_millis(600), "three waits of 0.2 s: {took:?}");
+    let logs = run.logs();
+    let done = logs.iter().find(|l| l.message.starts_with("Users search done:")).expect("the pass's summary line");
+    let waited: f64 = done.message.split(" s waiting for the rate limit").next().and_then(|m| m.rsplit(", ").next()).and_then(|n| n.parse().ok()).expect("a waiting time");
+    assert!(waited >= 0.55, "the summary counts the waits: {}", done.message);
 }
 
 #[test]

@@ -441,16 +441,12 @@ impl<'o, W: Write> Sync<'o, W> {
             bar.update(seen_users, total_users, records);
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                let percent = total_users.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", 100.0 * seen_users as f64 / t as f64)).unwrap_or_default();
-                let line = format!(
-                    "Users search: {pages} pages, {seen_users} users{percent}, {records} records emitted in {:.0} s",
-                    started.elapsed().as_secs_f64()
-                );
+                let line = format!("Users search: {} in {:.0} s", self.pass_progress(pages, seen_users, total_users), started.elapsed().as_secs_f64());
                 self.out.info(&line).map_err(SyncError::io)?;
             }
         }
         bar.finish();
-        let line = format!("Users search done: {pages} pages, {seen_users} users in {:.1} s", started.elapsed().as_secs_f64());
+        let line = format!("Users search done: {} in {:.1} s", self.pass_progress(pages, seen_users, total_users), started.elapsed().as_secs_f64());
         self.out.info(&line).map_err(SyncError::io)?;
         if self.pass.activity.is_some() && seen_users > 0 && pages_without_access == pages {
             self.out.log(LogLevel::Warn, "The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. Set activity_source to auto or per_user to read activity user by user.")
@@ -465,6 +461,18 @@ impl<'o, W: Write> Sync<'o, W> {
                 .map_err(SyncError::io)?;
         }
         self.finish_pass(pass_started)
+    }
+
+    /// Where a users pass stands: pages, users (and the share of the total, when known),
+    /// records, requests (all of the read's, retries included) and rate-limit waiting.
+    fn pass_progress(&self, pages: u64, users: u64, total_users: Option<u64>) -> String {
+        let percent = total_users.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", 100.0 * users as f64 / t as f64)).unwrap_or_default();
+        let records: u64 = self.progress.iter().map(|p| p.total).sum();
+        format!(
+            "{pages} pages, {users} users{percent}, {records} records emitted, {} requests, {:.1} s waiting for the rate limit",
+            self.client.requests_sent(),
+            self.client.rate_limit_waited().as_secs_f64()
+        )
     }
 
     /// ESTIMATE traces for the full-refresh streams of the pass once the user count is known;

@@ -20,6 +20,7 @@ pub mod models;
 pub mod pagination;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -282,6 +283,8 @@ pub struct AtlassianClient {
     budget: WaitBudget,
     pacer: Pacer,
     notices: Option<mpsc::UnboundedSender<Notice>>,
+    /// Requests sent, retries included (for progress lines).
+    requests: AtomicU64,
 }
 
 impl fmt::Debug for AtlassianClient {
@@ -338,6 +341,7 @@ impl AtlassianClient {
             budget: WaitBudget::new(config.max_rate_limit_wait),
             pacer: Pacer::default(),
             notices: None,
+            requests: AtomicU64::new(0),
         })
     }
 
@@ -369,6 +373,11 @@ impl AtlassianClient {
     /// Time spent waiting on rate limits so far.
     pub fn rate_limit_waited(&self) -> Duration {
         self.budget.spent()
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// `base` + `/admin/...` segments, each percent-encoded.
@@ -549,6 +558,7 @@ impl AtlassianClient {
         body: Option<&Value>,
         decode: fn(String) -> Result<T, String>,
     ) -> Result<T, Failure> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let mut req = self.http.request(method, url).header(AUTHORIZATION, self.auth.clone()).header(ACCEPT, "application/json");
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, "application/json").json(b);
