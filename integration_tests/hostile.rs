@@ -180,20 +180,29 @@ fn hostile_api_responses_through_the_binary_are_errors_not_panics() {
         (FaultAction::Respond { status: 418, body: json!({"errors": [{"code": huge.clone(), "title": [1, 2]}]}), headers: vec![] }, "system_error"),
         (FaultAction::RespondRaw { status: 200, body: vec![0xff, 0xfe, 0x00, 0x01] }, "system_error"),
     ];
-    for (action, failure_type) in cases {
-        sb.set_faults(Faults::one(Some(Endpoint::Workspaces), FaultTrigger::Always, action));
-        let files = Files::new();
-        let mut cfg = config_for(&sb);
-        cfg["max_retries"] = json!(1);
-        let cfg = files.json("c.json", &cfg);
-        let cat = files.json("cat.json", &catalog_of(&["workspaces"]));
-        let run = assert_clean_failure(&["read", "--config", &cfg, "--catalog", &cat]);
-        assert_eq!(run.code, 1, "{}", run.stdout);
-        let err = run.single_error();
-        assert_eq!(err.failure_type, failure_type, "{}", err.message);
-        assert!(err.message.contains("POST /admin/v2/orgs/{orgId}/workspaces"), "{}", err.message);
-        assert!(err.message.len() < 2000, "messages stay short: {} bytes", err.message.len());
+    // The workspaces list is parsed as it arrives; users-search pages are framed first and
+    // their users parsed later (client/frame.rs): both paths meet every case.
+    let endpoints = [
+        (Endpoint::Workspaces, "workspaces", "POST /admin/v2/orgs/{orgId}/workspaces"),
+        (Endpoint::UsersSearch, "users", "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search"),
+    ];
+    for (endpoint, stream, name) in endpoints {
+        for (action, failure_type) in cases.clone() {
+            sb.set_faults(Faults::one(Some(endpoint), FaultTrigger::Always, action));
+            let files = Files::new();
+            let mut cfg = config_for(&sb);
+            cfg["max_retries"] = json!(1);
+            let cfg = files.json("c.json", &cfg);
+            let cat = files.json("cat.json", &catalog_of(&[stream]));
+            let run = assert_clean_failure(&["read", "--config", &cfg, "--catalog", &cat]);
+            assert_eq!(run.code, 1, "{}", run.stdout);
+            let err = run.single_error();
+            assert_eq!(err.failure_type, failure_type, "{stream}: {}", err.message);
+            assert!(err.message.contains(name), "{}", err.message);
+            assert!(err.message.len() < 2000, "messages stay short: {} bytes", err.message.len());
+        }
     }
+    sb.set_faults(Faults::default());
     // A huge but well-formed string is data, not an attack: it is read.
     let body = json!({"data": [{"id": "w1", "attributes": {"name": huge}}], "links": {}});
     sb.set_faults(Faults::one(Some(Endpoint::Workspaces), FaultTrigger::Always, FaultAction::Respond { status: 200, body, headers: vec![] }));
@@ -203,4 +212,14 @@ fn hostile_api_responses_through_the_binary_are_errors_not_panics() {
     ]);
     assert_eq!(run.code, 0);
     assert_eq!(run.records("workspaces")[0]["name"].as_str().map(str::len), Some(5_000_000));
+
+    let body = json!({"data": [{"accountId": "a1", "name": huge, "email": "\"quoted\"\n"}], "links": {"next": null}});
+    sb.set_faults(Faults::one(Some(Endpoint::UsersSearch), FaultTrigger::Always, FaultAction::Respond { status: 200, body, headers: vec![] }));
+    let run = assert_clean_failure(&[
+        "read", "--config", &files.json("c.json", &config_for(&sb)), "--catalog", &files.json("cat.json", &catalog_of(&["users"])),
+    ]);
+    assert_eq!(run.code, 0);
+    let users = run.records("users");
+    assert_eq!(users[0]["name"].as_str().map(str::len), Some(5_000_000));
+    assert_eq!(users[0]["email"], json!("\"quoted\"\n"));
 }
