@@ -100,13 +100,10 @@ impl WriteJson for serde_json::Value {
 
 /// Appends `s` as a JSON string.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let Some(first) = first_escape(s.as_bytes()) else { return write_plain_str(out, s) };
+    out.reserve(s.len() + 8);
     out.push(b'"');
-    match first_escape(bytes) {
-        None => out.extend_from_slice(bytes),
-        Some(first) => write_escaped(out, bytes, first),
-    }
+    write_escaped(out, s.as_bytes(), first);
     out.push(b'"');
 }
 

@@ -123,8 +123,9 @@ pub fn with_per_user_activity(
         let items = first.chain(rest).flat_map(|page| {
             let items: Vec<Item> = match page {
                 Ok(p) => {
-                    let users = p.items.users().iter().map(|u| Item::User(u.account_id.to_string()));
-                    users.collect::<Vec<_>>().into_iter().chain(std::iter::once(Item::PageEnd(Box::new(p)))).collect()
+                    let mut items: Vec<Item> = p.items.users().iter().map(|u| Item::User(u.account_id.to_string())).collect();
+                    items.push(Item::PageEnd(Box::new(p)));
+                    items
                 }
                 Err(e) => vec![Item::Failed(e)],
             };

@@ -67,14 +67,9 @@ pub fn scan_exact(text: &str) -> Result<Frame, FrameError> {
         i += 1;
     } else {
         loop {
-            s.expect(i, b'"', "expected a key")?;
-            let key_end = s.string_end(i)?;
-            let key = &s.b[i + 1..key_end - 1];
-            i = s.ws(key_end)?;
-            s.expect(i, b':', "expected `:`")?;
-            let start = s.ws(i + 1)?;
+            let (key, start) = s.member_at(i)?;
             let end = s.value_end(start)?;
-            let slot = match key {
+            let slot = match &s.b[key] {
                 b"data" => Some((&mut data, "duplicate field `data`")),
                 b"links" => Some((&mut links, "duplicate field `links`")),
                 b"meta" => Some((&mut meta, "duplicate field `meta`")),
@@ -145,21 +140,15 @@ impl Scanner<'_> {
     }
 
     /// The members before `data` (key and value ranges) and where `data`'s list starts; `None`
-    /// if the body has no `data` member or it is not a list (left to [`scan_exact`] to say).
+    /// if the body has no `data` member or it is not a list, an error if it breaks off (both
+    /// left to [`scan_exact`] to judge).
     fn members_before_data(&self) -> Result<Option<(usize, Vec<(Range<usize>, Range<usize>)>)>, FrameError> {
         let mut members = Vec::new();
         let mut i = self.ws(0)?;
         self.expect(i, b'{', "expected an object")?;
         i = self.ws(i + 1)?;
         loop {
-            if self.b[i] != b'"' {
-                return Ok(None);
-            }
-            let key_end = self.string_end(i)?;
-            let key = i + 1..key_end - 1;
-            i = self.ws(key_end)?;
-            self.expect(i, b':', "expected `:`")?;
-            let start = self.ws(i + 1)?;
+            let (key, start) = self.member_at(i)?;
             if &self.b[key.clone()] == b"data" {
                 return Ok((self.b[start] == b'[').then_some((start, members)));
             }
@@ -256,6 +245,16 @@ impl Scanner<'_> {
                 return Ok(j);
             }
         }
+    }
+
+    /// The member whose key opens at `i`: the key's range (between its quotes) and where its
+    /// value starts.
+    fn member_at(&self, i: usize) -> Result<(Range<usize>, usize), FrameError> {
+        self.expect(i, b'"', "expected a key")?;
+        let key_end = self.string_end(i)?;
+        let colon = self.ws(key_end)?;
+        self.expect(colon, b':', "expected `:`")?;
+        Ok((i + 1..key_end - 1, self.ws(colon + 1)?))
     }
 
     fn expect(&self, i: usize, c: u8, what: &'static str) -> Result<(), FrameError> {

@@ -70,8 +70,11 @@ impl UserPage {
     /// Parses the users of `body`. A `data` end taken from the end of the body that proves
     /// wrong is found by an exact scan, and the users parsed from there.
     pub fn parse(body: PageBody) -> Result<UserPage, String> {
+        fn users(b: &PageBody) -> Result<UserList<'_>, serde_json::Error> {
+            serde_json::from_str(b.data())
+        }
         let len = body.text.len();
-        let (mut body, error) = match UserPage::try_new_or_recover(body, |b| serde_json::from_str(b.data())) {
+        let (mut body, error) = match UserPage::try_new_or_recover(body, users) {
             Ok(page) => return Ok(page),
             Err(failed) => failed,
         };
@@ -80,7 +83,7 @@ impl UserPage {
         }
         body.data = super::frame::scan_exact(&body.text).map_err(|e| e.to_string())?.data;
         body.data_end_unchecked = false;
-        UserPage::try_new(body, |b| serde_json::from_str(b.data())).map_err(|e| super::error::describe_decode(&e, len))
+        UserPage::try_new(body, users).map_err(|e| super::error::describe_decode(&e, len))
     }
 
     pub fn users(&self) -> &[ApiUser<'_>] {
@@ -186,54 +189,34 @@ pub struct OrgAttributes {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiUser<'a> {
+    // `borrow` here makes the whole user borrow from the body ('de: 'a).
     #[serde(borrow)]
     pub account_id: Text<'a>,
-    #[serde(borrow)]
     pub account_type: Option<Text<'a>>,
-    #[serde(borrow)]
     pub status: Option<Text<'a>>,
-    #[serde(borrow)]
     pub account_status: Option<Text<'a>>,
-    #[serde(borrow)]
     pub membership_status: Option<Text<'a>>,
-    #[serde(borrow)]
     pub added_to_org: Option<Text<'a>>,
-    #[serde(borrow)]
     pub name: Option<Text<'a>>,
-    #[serde(borrow)]
     pub nickname: Option<Text<'a>>,
-    #[serde(borrow)]
     pub email: Option<Text<'a>>,
     pub email_verified: Option<bool>,
-    #[serde(borrow)]
     pub claim_status: Option<Text<'a>>,
-    #[serde(borrow)]
     pub platform_roles: Option<Vec<Text<'a>>>,
-    #[serde(borrow)]
     pub picture: Option<Text<'a>>,
-    #[serde(borrow)]
     pub avatar: Option<Text<'a>>,
-    #[serde(borrow)]
     pub management_source: Option<Text<'a>>,
     pub mfa_enabled: Option<bool>,
-    #[serde(borrow)]
     pub job_title: Option<Text<'a>>,
-    #[serde(borrow)]
     pub department: Option<Text<'a>>,
-    #[serde(borrow)]
     pub organization: Option<Text<'a>>,
-    #[serde(borrow)]
     pub location: Option<Text<'a>>,
-    #[serde(borrow)]
     pub time_zone: Option<Text<'a>>,
     pub counts: Option<Counts>,
-    #[serde(borrow)]
     pub deactivated_on: Option<Text<'a>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub for_deletion: Option<bool>,
-    #[serde(borrow)]
     pub product_access: Option<Vec<ProductAccess<'a>>>,
-    #[serde(borrow)]
     pub groups: Option<Vec<ApiGroup<'a>>>,
 }
 
@@ -254,9 +237,7 @@ pub struct Counts {
 pub struct ProductAccess<'a> {
     #[serde(borrow)]
     pub key: Option<Text<'a>>,
-    #[serde(borrow)]
     pub id: Option<Text<'a>>,
-    #[serde(borrow)]
     pub last_active_timestamp: Option<Text<'a>>,
 }
 
@@ -264,9 +245,7 @@ pub struct ProductAccess<'a> {
 pub struct ApiGroup<'a> {
     #[serde(borrow)]
     pub id: Option<Text<'a>>,
-    #[serde(borrow)]
     pub name: Option<Text<'a>>,
-    #[serde(borrow)]
     pub description: Option<Text<'a>>,
 }
 
