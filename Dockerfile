@@ -7,9 +7,9 @@
 #
 # The conventions this file must keep (ENTRYPOINT == AIRBYTE_ENTRYPOINT, labels == metadata.yaml,
 # non-root `airbyte` user, writable /airbyte, --locked release build) are checked by
-# integration_tests/packaging.rs, since CI has no Docker engine. CI (.ci/run) builds the binary
-# this image carries with the very same cargo command, on the same target, and runs it through
-# spec/check/discover/read under PyAirbyte.
+# integration_tests/packaging.rs, since CI has no Docker engine. CI (.ci/run) and the demo build
+# the binary this image carries with the very same cargo command, on the same target, and CI runs
+# it through spec/check/discover/read under PyAirbyte.
 
 # ---- build ------------------------------------------------------------------------------------
 # Target: x86_64-unknown-linux-gnu (glibc), the host target of this amd64 builder. Not musl: a
@@ -25,7 +25,9 @@ COPY src ./src
 COPY schemas ./schemas
 COPY sandbox ./sandbox
 COPY integration_tests ./integration_tests
-RUN cargo build --release --locked -p source-atlassian-admin
+# The whole workspace, as the demo and CI build it (one feature set; the sandbox is not shipped).
+# The release profile has no debuginfo and is stripped: the image carries a small binary.
+RUN cargo build --release --locked --workspace
 
 # ---- runtime ----------------------------------------------------------------------------------
 # Same Debian release (glibc) as the builder. No extra packages: TLS uses rustls with built-in

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use atlassian_sandbox::{Sandbox, SandboxOptions};
 use serde::Deserialize;
@@ -16,15 +17,16 @@ pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn shared_dir() -> PathBuf {
-    project_dir().join("../shared")
+/// The official Airbyte schemas, vendored (see its README for source, version and licence).
+pub fn airbyte_schemas_dir() -> PathBuf {
+    project_dir().join("integration_tests/schemas/airbyte")
 }
 
 /// The official schema of an AirbyteMessage.
 fn protocol_validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let path = shared_dir().join("airbyte/airbyte_protocol.json");
+        let path = airbyte_schemas_dir().join("airbyte_protocol.json");
         let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read protocol schema")).unwrap();
         schema["$ref"] = json!("#/definitions/AirbyteMessage");
         jsonschema::validator_for(&schema).expect("protocol schema compiles")
@@ -231,8 +233,17 @@ pub const WRONG_KEY: &str = "wrong-key-7215ee9c7d9dc229d2921a40e899ec5f";
 
 /// Runs the binary with `args`, validating every stdout line against the protocol schema and
 /// the strict types, and checking that no secret leaked to stdout or stderr.
+/// A run still going after this long is a hang, whatever the machine's load: killed, and the
+/// test fails. (Tests assert counts and outcomes; this is not a speed check.)
+const HANG_AFTER: Duration = Duration::from_secs(300);
+
 pub fn run(args: &[&str]) -> Run {
-    let output = Command::new(BIN).args(args).output().expect("run connector binary");
+    run_with_env(args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = output_unless_hung(Command::new(BIN).args(args).envs(env.iter().copied()), args);
     let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
     let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
     for secret in SECRETS {
@@ -242,11 +253,39 @@ pub fn run(args: &[&str]) -> Run {
     Run { code: output.status.code().unwrap_or(-1), stdout, stderr, messages }
 }
 
-/// Runs `read` with the given config, catalog and state (written to temporary files) and
-/// asserts that it succeeded.
-pub fn read_ok(config: &Value, catalog: &Value, state: &Value) -> Run {
+/// `command`'s output; panics (after killing it) if it runs longer than [`HANG_AFTER`].
+fn output_unless_hung(command: &mut Command, args: &[&str]) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run connector binary");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the connector") {
+            break status;
+        }
+        if started.elapsed() > HANG_AFTER {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the connector hung: {args:?} still running after {HANG_AFTER:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    std::process::Output { status, stdout: stdout.join().expect("stdout reader"), stderr: stderr.join().expect("stderr reader") }
+}
+
+/// Runs `read` with the given config, catalog and state (written to temporary files).
+pub fn read_files(config: &Value, catalog: &Value, state: &Value) -> Run {
     let files = Files::new();
-    let run = run(&[
+    run(&[
         "read",
         "--config",
         &files.json("config.json", config),
@@ -254,7 +293,12 @@ pub fn read_ok(config: &Value, catalog: &Value, state: &Value) -> Run {
         &files.json("catalog.json", catalog),
         "--state",
         &files.json("state.json", state),
-    ]);
+    ])
+}
+
+/// [`read_files`], asserting that the read succeeded.
+pub fn read_ok(config: &Value, catalog: &Value, state: &Value) -> Run {
+    let run = read_files(config, catalog, state);
     assert_eq!(run.code, 0, "read failed: {:?}\n{}", run.errors(), run.stderr);
     run
 }

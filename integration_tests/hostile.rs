@@ -4,7 +4,6 @@
 //! many generated cases, and the real binary with fewer, since only it can show that no input
 //! makes the process itself panic.
 
-use std::time::{Duration, Instant};
 
 use atlassian_sandbox::{Endpoint, FaultAction, FaultTrigger, Faults};
 use proptest::prelude::*;
@@ -121,11 +120,9 @@ proptest! {
 }
 
 /// Runs the binary and checks it ended cleanly: exit 0 or 1 with protocol messages only (the
-/// harness validates every line), no panic, quickly.
+/// harness validates every line and fails a run that hangs), no panic.
 fn assert_clean_failure(args: &[&str]) -> Run {
-    let t = Instant::now();
     let run = run(args);
-    assert!(t.elapsed() < Duration::from_secs(20), "took {:?}", t.elapsed());
     assert!(!run.stderr.contains("panicked"), "the binary panicked: {}", run.stderr);
     assert!(run.code == 0 || run.code == 1, "exit {}: {}", run.code, run.stderr);
     run

@@ -309,6 +309,13 @@ fn a_rejected_resume_position_restarts_the_pass() {
 /// Reads until the `kill_after`-th STATE of `stream`, then SIGKILLs the connector; returns the
 /// messages a platform received up to that point.
 fn read_and_kill(config: &Value, state: &Value, stream: &str, kill_after: usize) -> Vec<Message> {
+    read_and_stop(config, state, stream, kill_after, None).0
+}
+
+/// Like [`read_and_kill`], with SIGKILL or the given signal (`"TERM"`, `"INT"`) sent by `kill`;
+/// after a signal the connector may still write: everything up to its exit is returned, with
+/// its exit code.
+fn read_and_stop(config: &Value, state: &Value, stream: &str, kill_after: usize, signal: Option<&str>) -> (Vec<Message>, Option<i32>) {
     let files = Files::new();
     let args = [
         "read".to_string(),
@@ -330,17 +337,48 @@ fn read_and_kill(config: &Value, state: &Value, stream: &str, kill_after: usize)
         if is_users_state {
             states += 1;
             if states == kill_after {
-                child.kill().unwrap(); // SIGKILL
-                break;
+                match signal {
+                    None => {
+                        child.kill().unwrap(); // SIGKILL
+                        break;
+                    }
+                    Some(sig) => {
+                        let sent = Command::new("kill").args([format!("-{sig}"), child.id().to_string()]).status().unwrap();
+                        assert!(sent.success(), "kill -{sig}");
+                    }
+                }
             }
         }
     }
-    child.wait().unwrap();
+    let status = child.wait().unwrap();
     assert!(states >= kill_after, "the read ended before checkpoint {kill_after}");
     for secret in SECRETS {
         assert!(!lines.contains(secret));
     }
-    decode(&lines)
+    (decode(&lines), status.code())
+}
+
+/// SIGTERM (a platform cancelling) and Ctrl-C stop a read with an ERROR trace that says how the
+/// next sync resumes, the shell's exit code, and nothing lost when it does.
+#[test]
+fn a_read_stopped_by_sigterm_or_ctrl_c_says_so_and_resumes_without_loss() {
+    let sb = Sandbox::start(SandboxOptions { users: 400, api_key: SANDBOX_KEY.into(), latency: Duration::from_millis(15), ..SandboxOptions::default() })
+        .unwrap();
+    let mut cfg = config_for(&sb);
+    cfg["page_size"] = json!(50);
+    let want_users: BTreeSet<String> = sb.truth().users.iter().map(|u| u.account_id.clone()).collect();
+    for (signal, name, code) in [("TERM", "SIGTERM", 143), ("INT", "SIGINT", 130)] {
+        let (stopped, exit) = read_and_stop(&cfg, &json!([]), "user_activity", 3, Some(signal));
+        assert_eq!(exit, Some(code), "{name}");
+        let Some(Message::Trace { trace: Trace::Error { error, .. } }) = stopped.last() else { panic!("{name}: the last message is not an ERROR trace") };
+        assert_eq!(error.failure_type, "transient_error");
+        assert!(error.message.contains(&format!("interrupted ({name}")) && error.message.contains("the next sync resumes"), "{}", error.message);
+        let resumed = read_with(&cfg, INCREMENTAL, &state_after(&stopped));
+        assert!(resumed.logs().iter().any(|l| l.message.contains("Resuming")), "{name}: resumed mid-pass");
+        let partial = Run { code, stdout: String::new(), stderr: String::new(), messages: stopped };
+        let union: BTreeSet<String> = ids(&partial, "users").union(&ids(&resumed, "users")).cloned().collect();
+        assert_eq!(union, want_users, "{name}: users lost");
+    }
 }
 
 #[test]

@@ -6,19 +6,20 @@
 //! a writable `/airbyte`, a `--locked` release build) and metadata.yaml against the official
 //! `ConnectorMetadataDefinitionV0` schema.
 //!
-//! The binary the image carries is built "the same way" in CI: `.ci/run` runs the Dockerfile's
-//! exact `cargo build` command (checked below) on the same target (x86_64-unknown-linux-gnu) with
-//! the same toolchain (checked below), producing `target/release/source-atlassian-admin`, and
-//! runs it through spec/check/discover/read twice under PyAirbyte
-//! (`integration_tests/pyairbyte/`). The other integration tests run the same file through
-//! spec/check/discover/read via `CARGO_BIN_EXE_source-atlassian-admin` (same target, profile and
-//! `--locked` lockfile; cargo test may unify a few extra dependency features into it).
+//! The binary the image carries is built "the same way" in CI and by the demo: both run the
+//! Dockerfile's exact `cargo build` command (a `--locked` release build of the whole workspace,
+//! checked below) on the same target (x86_64-unknown-linux-gnu) with the same toolchain (checked
+//! below), producing `target/release/source-atlassian-admin`. CI runs it through
+//! spec/check/discover/read twice under PyAirbyte (`integration_tests/pyairbyte/`), and the other
+//! integration tests run the same file via `CARGO_BIN_EXE_source-atlassian-admin`: `cargo test
+//! --release --workspace` builds it with the same features, so the build that follows it is a
+//! no-op.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::harness::{project_dir, shared_dir};
+use crate::harness::{airbyte_schemas_dir, project_dir};
 
 const CONNECTOR: &str = "source-atlassian-admin";
 
@@ -157,8 +158,7 @@ fn dockerfile() -> Vec<Stage> {
 }
 
 fn metadata() -> Value {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&read("metadata.yaml")).expect("metadata.yaml is YAML");
-    serde_json::to_value(yaml).expect("metadata.yaml converts to JSON")
+    serde_saphyr::from_str(&read("metadata.yaml")).expect("metadata.yaml is YAML that converts to JSON")
 }
 
 fn cargo_version() -> String {
@@ -197,8 +197,10 @@ fn dockerfile_is_multi_stage_with_a_locked_release_build_of_the_connector() {
     for flag in ["--release", "--locked"] {
         assert!(cmd.iter().any(|w| w == flag), "`cargo build` lacks {flag}: {cmd:?}");
     }
-    let package = cmd.windows(2).find(|w| w[0] == "-p" || w[0] == "--package").map(|w| w[1].as_str());
-    assert_eq!(package, Some(CONNECTOR), "builds the connector package only: {cmd:?}");
+    // The whole workspace, as the demo and CI build it: one feature set, so the dependencies
+    // are compiled once for all three (a `-p` build would unify features differently).
+    assert!(cmd.iter().any(|w| w == "--workspace"), "builds the workspace, as the demo and CI do: {cmd:?}");
+    assert!(!cmd.iter().any(|w| w == "-p" || w == "--package"), "no -p: it changes the feature set: {cmd:?}");
     // Same target as CI: the default host target of the amd64 builder, or this one spelled out.
     if let Some(t) = cmd.windows(2).find(|w| w[0] == "--target").map(|w| w[1].clone()) {
         assert_eq!(t, "x86_64-unknown-linux-gnu", "CI builds and tests x86_64-unknown-linux-gnu only");
@@ -234,13 +236,14 @@ fn dockerfile_builds_for_amd64_with_the_toolchain_ci_uses() {
 }
 
 #[test]
-fn ci_builds_the_image_binary_with_the_dockerfiles_exact_command() {
+fn ci_and_the_demo_build_the_image_binary_with_the_dockerfiles_exact_command() {
     let cmd = cargo_build_command(&dockerfile()).join(" ");
-    let ci = read(".ci/run");
-    assert!(
-        ci.lines().any(|l| !l.trim_start().starts_with('#') && l.contains(&cmd)),
-        ".ci/run must build the released binary exactly as the Dockerfile does (`{cmd}`)"
-    );
+    for script in [".ci/run", "scripts/demo.sh"] {
+        assert!(
+            read(script).lines().any(|l| !l.trim_start().starts_with('#') && l.contains(&cmd)),
+            "{script} must build the released binary exactly as the Dockerfile does (`{cmd}`)"
+        );
+    }
     // And the image copies that very file.
     let copies: Vec<String> = final_stage(&dockerfile()).all("COPY").iter().map(|c| c.args.clone()).collect();
     assert!(
@@ -374,7 +377,7 @@ fn with_type_names_as_refs(value: &mut Value, pointer: &str) {
 }
 
 fn metadata_validator() -> jsonschema::Validator {
-    let path = shared_dir().join("airbyte/metadata/ConnectorMetadataDefinitionV0.bundled.json");
+    let path = airbyte_schemas_dir().join("ConnectorMetadataDefinitionV0.bundled.json");
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read metadata schema")).unwrap();
     without_nested_ids(&mut schema, true);
     with_type_names_as_refs(&mut schema, "#");
@@ -456,6 +459,45 @@ fn changelog_has_an_entry_for_this_version() {
     let changelog = read("CHANGELOG.md");
     let heading = format!("## {}", cargo_version());
     assert!(changelog.lines().any(|l| l.starts_with(&heading)), "CHANGELOG.md has no `{heading}` entry");
+}
+
+// ---- one build for the demo, CI and the image ------------------------------------------------
+
+/// Each dependency of the workspace with the features `cargo tree` resolves for it, with
+/// (`dev`) or without the dev-dependencies' edges.
+fn resolved_features(dev: bool) -> BTreeMap<String, String> {
+    let edges = if dev { "normal,build,dev" } else { "normal,build" };
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--workspace", "--locked", "--offline", "--prefix", "none", "-e", edges, "-f", "{p} [{f}]"])
+        .current_dir(project_dir())
+        .output()
+        .expect("run cargo tree");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // `(*)` marks a package listed before.
+            let (package, features) = l.trim_end_matches(" (*)").rsplit_once(" [")?;
+            let name_version = package.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            Some((name_version, features.trim_end_matches(']').to_string()))
+        })
+        .collect()
+}
+
+/// The demo builds the workspace, CI then tests it: if a dev-dependency turned on a feature of a
+/// dependency the release build shares, `cargo test` would compile that dependency (and all
+/// that depends on it) a second time. The cure is to turn the feature on in the workspace too
+/// (as sandbox/Cargo.toml does for bitflags).
+#[test]
+fn dev_dependencies_change_no_features_of_the_release_build() {
+    let release = resolved_features(false);
+    let test = resolved_features(true);
+    assert!(release.len() > 50, "cargo tree listed too little: {release:?}");
+    let differ: Vec<String> = release
+        .iter()
+        .filter_map(|(p, f)| test.get(p).filter(|t| *t != f).map(|t| format!("{p}: [{f}] in `cargo build`, [{t}] in `cargo test`")))
+        .collect();
+    assert!(differ.is_empty(), "features that differ between the release build and the test build:\n{}", differ.join("\n"));
 }
 
 // ---- the reader itself ------------------------------------------------------------------------

@@ -14,8 +14,9 @@ for tool in cargo python3; do
 done
 [[ $users =~ ^[0-9]+$ ]] || { echo "usage: bash scripts/demo.sh [USERS]" >&2; exit 2; }
 
-echo "==> building (release; the first build takes a few minutes)"
-cargo build --release --workspace --locked --quiet
+echo "==> building (release; the first build takes 5-10 minutes on 2 cores, later ones seconds)"
+# The Dockerfile's and CI's exact command: one profile and feature set, compiled once for all three.
+cargo build --release --locked --workspace --quiet
 
 bin=target/release/source-atlassian-admin
 sandbox_bin=target/release/atlassian-sandbox

@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# Needs jq. Usage: bash scripts/measure-state.sh USERS (after cargo build --release --workspace).
-# Measures the final STATE size per stream after an incremental read of a sandbox org.
+# Measures the final STATE size per incremental stream after a first incremental read of a
+# sandbox org of USERS users, and the read's wall time and peak memory.
+# Usage: bash scripts/measure-state.sh USERS   (after `cargo build --release --workspace --locked`)
+# Needs: jq, and /usr/bin/time (Debian package `time`).
 set -euo pipefail
-users=$1
-root="$(cd "$(dirname "$0")/.." && pwd)"
-coproc SB { exec $root/target/release/atlassian-sandbox --users "$users" --exit-on-stdin-eof; }
-read -r hello <&"${SB[0]}"
-base=$(jq -r .base_url <<<"$hello"); org=$(jq -r .org_id <<<"$hello"); key=$(jq -r .api_key <<<"$hello")
-d=$(mktemp -d)
-echo "{\"api_key\":\"$key\",\"org_id\":\"$org\",\"base_url\":\"$base\"}" > $d/config.json
-jq '.streams |= map(if .stream.name != "workspaces" then .sync_mode="incremental" | .destination_sync_mode="append_dedup" else . end)' $root/integration_tests/sample_files/configured_catalog.json > $d/catalog.json
-/usr/bin/time -f "wall %e s, maxrss %M KB" $root/target/release/source-atlassian-admin read --config $d/config.json --catalog $d/catalog.json --state <(echo '[]') > $d/out.jsonl
-for s in users user_activity; do
-  grep '"type":"STATE"' $d/out.jsonl | grep "\"name\":\"$s\"" | tail -1 | jq -c .state.stream.stream_state | wc -c | xargs printf "%s final state: %s bytes\n" $s
+users=${1:?usage: bash scripts/measure-state.sh USERS}
+[[ $users =~ ^[0-9]+$ ]] || { echo "USERS must be a whole number, not '$users'" >&2; exit 2; }
+for tool in jq /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "measure-state: '$tool' is needed and not found" >&2; exit 1; }
 done
-echo "states emitted: $(grep -c '"type":"STATE"' $d/out.jsonl), stdout bytes: $(wc -c < $d/out.jsonl)"
-kill $SB_PID
+root="$(cd "$(dirname "$0")/.." && pwd)"
+connector="$root/target/release/source-atlassian-admin"
+sandbox="$root/target/release/atlassian-sandbox"
+for bin in "$connector" "$sandbox"; do
+  [[ -x $bin ]] || { echo "measure-state: $bin is missing; run cargo build --release --workspace --locked" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+sandbox_pid=""
+cleanup() {
+  if [[ -n $sandbox_pid ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The sandbox exits when its stdin closes, so it cannot outlive this script.
+coproc SB { exec "$sandbox" --users "$users" --exit-on-stdin-eof; }
+sandbox_pid=$SB_PID
+read -r -t 60 hello <&"${SB[0]}" || { echo "measure-state: the sandbox did not start" >&2; exit 1; }
+jq -n --argjson h "$hello" '{api_key: $h.api_key, org_id: $h.org_id, base_url: $h.base_url}' > "$work/config.json"
+jq '.streams |= map(if .stream.name != "workspaces" then .sync_mode = "incremental" | .destination_sync_mode = "append_dedup" else . end)' \
+  "$root/integration_tests/sample_files/configured_catalog.json" > "$work/catalog.json"
+echo '[]' > "$work/state.json"
+
+/usr/bin/time -f "wall %e s, maxrss %M KB" "$connector" read --config "$work/config.json" \
+  --catalog "$work/catalog.json" --state "$work/state.json" > "$work/out.jsonl"
+for stream in users user_activity license_assignments; do
+  bytes=$(jq -c --arg s "$stream" 'select(.type == "STATE" and .state.stream.stream_descriptor.name == $s) | .state.stream.stream_state' \
+    "$work/out.jsonl" | tail -n 1 | wc -c)
+  printf '%s final state: %s bytes\n' "$stream" "$bytes"
+done
+echo "states emitted: $(grep -c '"type":"STATE"' "$work/out.jsonl"), stdout bytes: $(wc -c < "$work/out.jsonl")"

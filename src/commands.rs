@@ -16,6 +16,8 @@ use crate::sync::Sync;
 pub const EXIT_OK: u8 = 0;
 /// Exit code of a command that failed; an ERROR trace says why.
 pub const EXIT_FAILED: u8 = 1;
+/// Retries of one call during `check`, at most.
+const CHECK_MAX_RETRIES: u32 = 2;
 
 pub fn spec<W: Write>(out: &mut Output<W>) -> anyhow::Result<u8> {
     let mut spec = config::spec().clone();
@@ -34,9 +36,11 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
             return Ok(EXIT_OK);
         }
     };
-    let retry = RetryPolicy { max_attempts: config.max_retries.min(2) + 1, ..RetryPolicy::default() };
+    // check answers a person waiting for it: at most three attempts of a call, whatever
+    // max_retries says, and a minute of rate-limit waits at most.
+    let attempts = config.max_retries.min(CHECK_MAX_RETRIES) + 1;
+    let retry = RetryPolicy { max_attempts: attempts, limit: "check makes at most 3 attempts of a call, fewer if 'max_retries' is lower", ..RetryPolicy::default() };
     let client = match AtlassianClient::new(&config) {
-        // check answers a person waiting for it: a minute of rate-limit waits at most.
         Ok(c) => c.with_retry(retry).with_rate_limit_budget(std::time::Duration::from_secs(60).min(config.max_rate_limit_wait)),
         Err(e) => return fail(out, &e.to_string(), FailureType::SystemError),
     };
@@ -96,9 +100,42 @@ pub async fn read<W: Write>(
             return Ok(EXIT_FAILED);
         }
     };
-    match sync.run().await {
-        Ok(()) => Ok(EXIT_OK),
-        Err(_) => Ok(EXIT_FAILED), // the ERROR trace is already written
+    let signal = tokio::select! {
+        result = sync.run() => return Ok(if result.is_ok() { EXIT_OK } else { EXIT_FAILED }), // a failure's ERROR trace is written
+        signal = interrupted() => signal,
+    };
+    // The read was dropped: requests in flight are cancelled, the progress bar ended its line.
+    // What was written before the last STATE is checkpointed; the next sync resumes from there.
+    let message = format!(
+        "The sync was interrupted ({}). Records before the last STATE message are checkpointed: the next sync resumes from there",
+        signal.name
+    );
+    out.error_trace(&message, None, FailureType::TransientError, None)?;
+    Ok(signal.exit_code)
+}
+
+/// A signal that stops a read, and the exit code a shell gives a process it stopped.
+struct Interruption {
+    name: &'static str,
+    exit_code: u8,
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (what a platform sends to cancel a sync).
+async fn interrupted() -> Interruption {
+    let sigint = Interruption { name: "SIGINT, Ctrl-C", exit_code: 130 };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => sigint,
+                _ = term.recv() => Interruption { name: "SIGTERM", exit_code: 143 },
+            };
+        }
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => sigint,
+        Err(_) => std::future::pending().await,
     }
 }
 

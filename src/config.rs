@@ -265,7 +265,11 @@ fn validate_against_spec(value: &Value) -> Result<(), ConfigError> {
         .map(|err| {
             let path = err.instance_path().to_string();
             let field = path.trim_start_matches('/').replace('/', ".");
-            if field.is_empty() {
+            if let jsonschema::error::ValidationErrorKind::Required { property } = err.kind() {
+                let missing = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
+                let missing = if field.is_empty() { missing } else { format!("{field}.{missing}") };
+                format!("field '{missing}' is missing: it is required")
+            } else if field.is_empty() {
                 err.to_string()
             } else if SECRET_FIELDS.iter().any(|s| field == *s || field.starts_with(&format!("{s}."))) {
                 format!("field '{field}': must be a non-empty string")

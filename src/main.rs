@@ -8,8 +8,11 @@ use clap::{Parser, Subcommand};
 use source_atlassian_admin::commands;
 use source_atlassian_admin::protocol::Output;
 
-/// Airbyte source for the Atlassian Cloud Organizations (Admin) API: users, their last
-/// activity per product site, and the product sites (workspaces) the organization pays for.
+/// Airbyte source for the Atlassian Cloud Organizations (Admin) API.
+///
+/// Streams: `users` (the directory's users), `user_activity` (each user's last activity per
+/// product site), `workspaces` (the product sites the organization pays for, with plan and seat
+/// capacity) and `license_assignments` (who holds a billable seat on which site).
 ///
 /// Every command prints Airbyte protocol messages, one JSON object per line, on stdout.
 #[derive(Parser)]

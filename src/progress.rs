@@ -43,10 +43,18 @@ impl ProgressBar {
         let _ = err.flush();
     }
 
+    /// Ends the bar's line, so what follows (or the shell prompt) starts on a fresh one.
     pub fn finish(&mut self) {
-        if self.enabled && self.last_draw.is_some() {
+        if self.enabled && self.last_draw.take().is_some() {
             let _ = std::io::stderr().write_all(b"\n");
         }
+    }
+}
+
+/// A read that is cancelled (Ctrl-C, SIGTERM) or fails leaves the terminal on a fresh line too.
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

@@ -49,6 +49,17 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// An error and its causes, one per line, for an ERROR trace's `internal_message`. Never the
+/// `Debug` form: with `RUST_BACKTRACE` set it carries a stack trace with source paths.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        text.push_str("\ncaused by: ");
+        text.push_str(&cause.to_string());
+    }
+    text
+}
+
 /// Bytes buffered before they are written out.
 const BUFFER_BYTES: usize = 64 * 1024;
 

@@ -23,7 +23,7 @@ use crate::incremental::{user_fingerprint, ActivityTracker, PassPosition, PassTr
 use crate::json::WriteJson;
 use crate::licenses::{LicenseTracker, Site};
 use crate::progress::ProgressBar;
-use crate::protocol::{now_ms, FailureType, LogLevel, Output, StreamStatus};
+use crate::protocol::{error_chain, now_ms, FailureType, LogLevel, Output, StreamStatus};
 use crate::state::StateInput;
 use crate::streams::workspaces::WorkspaceIndex;
 use crate::streams::{license_assignments, user_activity, users, workspaces};
@@ -57,7 +57,10 @@ impl SyncError {
         SyncError {
             stream: Some(stream),
             failure_type: FailureType::ConfigError,
-            source: anyhow::anyhow!("the saved state of stream '{stream}' cannot be used: {message}. Pass the state this connector emitted, or reset the stream"),
+            source: anyhow::anyhow!(
+                "the saved state of stream '{stream}' cannot be used: {}. Pass the state this connector emitted, or reset the stream",
+                message.trim_end_matches('.')
+            ),
         }
     }
 }
@@ -147,6 +150,8 @@ pub struct Sync<'o, W: Write> {
     checkpoint_interval: u64,
     /// Size of the last checkpoint's states, which spaces the next one.
     last_state_bytes: usize,
+    /// The spacing of checkpoints was explained (once a read is enough).
+    spacing_announced: bool,
     activity_source: ActivitySource,
     max_concurrency: usize,
     /// `license_assignments`, with its tracker in incremental mode.
@@ -210,6 +215,7 @@ impl<'o, W: Write> Sync<'o, W> {
             pass: UsersPass { users, activity },
             checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
             last_state_bytes: 0,
+            spacing_announced: false,
             activity_source: config.activity_source,
             max_concurrency: config.max_concurrency,
             licenses,
@@ -226,7 +232,7 @@ impl<'o, W: Write> Sync<'o, W> {
                 self.out.stream_status(p.name, StreamStatus::Incomplete).map_err(SyncError::io)?;
             }
             let message = format!("{:#}", e.source);
-            self.out.error_trace(&message, Some(&format!("{:?}", e.source)), e.failure_type, e.stream).map_err(SyncError::io)?;
+            self.out.error_trace(&message, Some(&error_chain(&e.source)), e.failure_type, e.stream).map_err(SyncError::io)?;
         }
         self.out.flush().map_err(SyncError::io)?;
         result
@@ -467,9 +473,12 @@ impl<'o, W: Write> Sync<'o, W> {
     /// records, requests (all of the read's, retries included) and rate-limit waiting.
     fn pass_progress(&self, pages: u64, users: u64, total_users: Option<u64>) -> String {
         let percent = total_users.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", 100.0 * users as f64 / t as f64)).unwrap_or_default();
-        let records: u64 = self.progress.iter().map(|p| p.total).sum();
+        let pass_streams = [self.pass.users.as_ref().map(|(i, _)| *i), self.pass.activity.as_ref().map(|(i, _)| *i)];
+        let records: Vec<String> =
+            pass_streams.into_iter().flatten().map(|i| format!("{} {}", self.progress[i].name, self.progress[i].total)).collect();
         format!(
-            "{pages} pages, {users} users{percent}, {records} records emitted, {} requests, {:.1} s waiting for the rate limit",
+            "{pages} pages, {users} users{percent}; records emitted: {}; {} requests, {:.1} s waiting for the rate limit",
+            records.join(", "),
             self.client.requests_sent(),
             self.client.rate_limit_waited().as_secs_f64()
         )
@@ -545,9 +554,10 @@ impl<'o, W: Write> Sync<'o, W> {
         }
         self.last_state_bytes = bytes;
         let after = self.effective_interval();
-        if after > before && after > self.checkpoint_interval {
+        if after > before && after > self.checkpoint_interval && !self.spacing_announced {
+            self.spacing_announced = true;
             let line = format!(
-                "The incremental state is {:.1} MB: checkpointing every {after} pages instead of every {} to keep the output small",
+                "The incremental state is {:.1} MB: checkpointing every {after} pages or more instead of every {} (the spacing grows with the state) to keep the output small",
                 bytes as f64 / 1e6,
                 self.checkpoint_interval
             );

@@ -90,9 +90,14 @@ pub enum ApiError {
     #[error("{endpoint} returned {pages} empty pages in a row, each pointing to yet another page; stopping instead of looping")]
     EmptyPages { endpoint: Endpoint, pages: u32 },
 
-    /// The last failure of a call whose retries ran out.
-    #[error("{last} (gave up after {attempts} {}; 'max_retries' sets how many)", if *attempts == 1 { "attempt" } else { "attempts" })]
-    Exhausted { attempts: u32, last: Box<ApiError> },
+    /// The last failure of a call whose retries ran out; `limit` says what sets the number
+    /// of attempts (see [`super::RetryPolicy::limit`]).
+    #[error("{last} (gave up after {attempts} {}; {limit})", if *attempts == 1 { "attempt" } else { "attempts" })]
+    Exhausted { attempts: u32, last: Box<ApiError>, limit: &'static str },
+
+    /// The configured key cannot be sent: it is not a valid HTTP header value.
+    #[error("field 'api_key': the key contains characters an HTTP header cannot carry; copy the key again")]
+    InvalidKey,
 }
 
 impl ApiError {
@@ -107,14 +112,15 @@ impl ApiError {
             | ApiError::Redirected { .. }
             | ApiError::RepeatedCursor { .. }
             | ApiError::EmptyPages { .. }
-            | ApiError::Exhausted { .. } => false,
+            | ApiError::Exhausted { .. }
+            | ApiError::InvalidKey => false,
         }
     }
 
     /// The protocol failure type: the one place errors are classified.
     pub fn failure_type(&self) -> FailureType {
         match self {
-            ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } | ApiError::OrgNotFound { .. } => {
+            ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } | ApiError::OrgNotFound { .. } | ApiError::InvalidKey => {
                 FailureType::ConfigError
             }
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } => {
@@ -143,6 +149,7 @@ impl ApiError {
             | ApiError::RepeatedCursor { endpoint }
             | ApiError::EmptyPages { endpoint, .. } => *endpoint,
             ApiError::Exhausted { last, .. } => last.endpoint(),
+            ApiError::InvalidKey => Endpoint::Org,
         }
     }
 }
@@ -290,9 +297,9 @@ mod tests {
             (ApiError::Redirected { endpoint: e, status: 307, target: "h".into() }, false, FailureType::SystemError),
             (ApiError::RepeatedCursor { endpoint: e }, false, FailureType::SystemError),
             (ApiError::EmptyPages { endpoint: e, pages: 20 }, false, FailureType::SystemError),
-            (ApiError::Exhausted { attempts: 3, last: Box::new(net()) }, false, FailureType::TransientError),
+            (ApiError::Exhausted { attempts: 3, last: Box::new(net()), limit: "x" }, false, FailureType::TransientError),
             (
-                ApiError::Exhausted { attempts: 3, last: Box::new(ApiError::Decode { endpoint: e, reason: "x".into() }) },
+                ApiError::Exhausted { attempts: 3, last: Box::new(ApiError::Decode { endpoint: e, reason: "x".into() }), limit: "x" },
                 false,
                 FailureType::SystemError,
             ),

@@ -65,11 +65,18 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// What sets `max_attempts`, for the message of a call that gave up.
+    pub limit: &'static str,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(60) }
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            limit: "'max_retries' sets how many",
+        }
     }
 }
 
@@ -323,10 +330,7 @@ impl AtlassianClient {
             .https_only(config.base_url.scheme() == "https")
             .build()
             .map_err(|e| ApiError::Network { endpoint: Endpoint::Org, reason: config.api_key.redact(&e.without_url().to_string()) })?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose())).map_err(|_| ApiError::Network {
-            endpoint: Endpoint::Org,
-            reason: "the API key contains characters an HTTP header cannot carry".into(),
-        })?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose())).map_err(|_| ApiError::InvalidKey)?;
         auth.set_sensitive(true);
         Ok(AtlassianClient {
             http,
@@ -480,7 +484,7 @@ impl AtlassianClient {
             throttled = 0;
             failures += 1;
             if failures >= self.retry.max_attempts {
-                return Err(ApiError::Exhausted { attempts: failures, last: Box::new(error) });
+                return Err(ApiError::Exhausted { attempts: failures, last: Box::new(error), limit: self.retry.limit });
             }
             let wait = self.retry.delay(failures, hint);
             let message = format!("{error}; retrying in {} (retry {failures} of {})", secs(wait), self.retry.max_attempts - 1);
@@ -748,7 +752,7 @@ mod tests {
 
     #[test]
     fn backoff_is_full_jitter_grows_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), ..RetryPolicy::default() };
         let samples: Vec<Duration> = (0..400).map(|_| p.backoff(3)).collect();
         assert!(samples.iter().all(|d| *d <= Duration::from_millis(400)));
         assert!(samples.iter().any(|d| *d < Duration::from_millis(100)), "full jitter reaches near zero");
