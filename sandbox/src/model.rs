@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A whole synthetic organization.
 #[derive(Debug, Clone, Serialize)]
@@ -155,7 +155,7 @@ pub struct SiteRole {
 pub const BILLABLE_ROLES: [&str; 2] = ["atlassian/user", "atlassian/admin"];
 
 /// Composite user status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Active,
@@ -185,7 +185,7 @@ impl UserStatus {
 }
 
 /// `accountStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
@@ -204,7 +204,7 @@ impl AccountStatus {
 }
 
 /// `membershipStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipStatus {
     Active,
@@ -223,7 +223,7 @@ impl MembershipStatus {
 }
 
 /// `claimStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
     Managed,

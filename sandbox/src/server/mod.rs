@@ -1,0 +1,96 @@
+//! The axum application: `/admin` routes mimicking the Atlassian Admin API and
+//! the unauthenticated `/__sandbox` control routes, one file per route group.
+//!
+//! Every matched `/admin` route runs behind [`gate::admin_gate`]: count the
+//! request, add the configured latency, apply the first matching fault rule,
+//! check the bearer key (gateway `401 {"code":401,"message":"Unauthorized"}`),
+//! apply the per-organization rate limit, run the handler, then apply the faults
+//! that alter a real response (truncation, a repeated cursor). Application errors
+//! use the `{"errors":[{id,status,code,title,detail}]}` body. Requests are decoded
+//! by typed extractors ([`extract`]) whose rejections are such error bodies too,
+//! so bad input never panics and never gets a plain-text answer.
+
+mod control;
+mod directory;
+mod extract;
+mod filter;
+mod gate;
+mod last_active;
+mod orgs;
+mod state;
+mod workspaces;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub(crate) use control::stats_json;
+pub(crate) use state::{Config, Shared};
+
+use crate::Endpoint;
+
+type AppState = std::sync::Arc<Shared>;
+
+/// What a handler answers: an error response leaves through `?`.
+type Reply = Result<Response, Response>;
+
+/// The `/admin` routes: path template, endpoint, method.
+pub(crate) const ROUTES: [(&str, Endpoint, &str); 6] = [
+    ("/admin/v1/orgs", Endpoint::Orgs, "GET"),
+    ("/admin/v1/orgs/{org_id}", Endpoint::Org, "GET"),
+    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/search", Endpoint::UsersSearch, "POST"),
+    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/count", Endpoint::UsersCount, "GET"),
+    ("/admin/v2/orgs/{org_id}/workspaces", Endpoint::Workspaces, "POST"),
+    ("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates", Endpoint::LastActiveDates, "GET"),
+];
+
+/// The template of `endpoint`'s route.
+fn route_of(endpoint: Endpoint) -> &'static str {
+    ROUTES.iter().find(|r| r.1 == endpoint).map(|r| r.0).unwrap_or("/")
+}
+
+/// Build the router.
+pub(crate) fn router(shared: AppState) -> Router {
+    let admin = Router::new()
+        .route(route_of(Endpoint::Orgs), get(orgs::list))
+        .route(route_of(Endpoint::Org), get(orgs::get_one))
+        .route(route_of(Endpoint::UsersSearch), post(directory::users_search))
+        .route(route_of(Endpoint::UsersCount), get(directory::users_count))
+        .route(route_of(Endpoint::Workspaces), post(workspaces::search))
+        .route(route_of(Endpoint::LastActiveDates), get(last_active::dates))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), gate::admin_gate));
+    Router::new()
+        .merge(admin)
+        .merge(control::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+async fn not_found(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    s.error(StatusCode::NOT_FOUND, "ADMIN-404-1", "Not Found", "Unknown resource")
+}
+
+async fn method_not_allowed(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    s.error(StatusCode::METHOD_NOT_ALLOWED, "ADMIN-405-1", "Method Not Allowed", "Method not supported")
+}
+
+fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
+    json_bytes(status, serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+fn ok_json(v: &impl serde::Serialize) -> Reply {
+    Ok(json_response(StatusCode::OK, v))
+}
+
+fn add_header(resp: &mut Response, k: &str, v: &str) {
+    if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+        resp.headers_mut().insert(k, v);
+    }
+}
