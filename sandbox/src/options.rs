@@ -1,0 +1,56 @@
+//! [`SandboxOptions`]: everything a sandbox is started with.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::faults::{Faults, RateLimit};
+use crate::org::default_now;
+use crate::ProductAccessMode;
+
+/// Sandbox configuration. Use `..Default::default()` for forward compatibility.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub seed: u64,
+    pub users: usize,
+    pub api_key: String,
+    /// 0 = pick a free port.
+    pub port: u16,
+    pub product_access_mode: ProductAccessMode,
+    /// Maximum `limit` of the users search (larger -> 400).
+    pub search_max_limit: usize,
+    /// `GET /v1/orgs` returns 200 with an empty list (scoped keys).
+    pub orgs_list_empty: bool,
+    /// Entries per page of last-active-dates.
+    pub last_active_page_size: usize,
+    /// Added to every `/admin` response.
+    pub latency: Duration,
+    /// Fixed "now" of the generated org (default 2026-11-01T00:00:00Z).
+    pub now: DateTime<Utc>,
+    /// Salt of the opaque cursors; `None` = random per server instance.
+    pub cursor_salt: Option<u64>,
+    /// Initial fault rules (none by default).
+    pub faults: Faults,
+    /// A real per-organization rate limit over all `/admin` endpoints (none by default).
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            seed: 42,
+            users: 1000,
+            api_key: "sandbox-key-7f3c9a1e5b2d4c6f".to_string(),
+            port: 0,
+            product_access_mode: ProductAccessMode::Supported,
+            search_max_limit: 100,
+            orgs_list_empty: false,
+            last_active_page_size: 10,
+            latency: Duration::ZERO,
+            now: default_now(),
+            cursor_salt: None,
+            faults: Faults::none(),
+            rate_limit: None,
+        }
+    }
+}
