@@ -360,7 +360,7 @@ impl FromStr for FaultRule {
                 Endpoint::ALL
                     .into_iter()
                     .find(|e| e.as_str() == name)
-                    .ok_or_else(|| format!("unknown endpoint '{name}' (users_search|workspaces|org|orgs|users_count|last_active_dates|*)"))?,
+                    .ok_or_else(|| format!("unknown endpoint '{name}' ({}|*)", Endpoint::names().join("|")))?,
             ),
         };
         Ok(FaultRule { endpoint, when, action: action.parse()? })

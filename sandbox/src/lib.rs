@@ -20,6 +20,8 @@
 //! - `GET  /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count`
 //! - `POST /admin/v2/orgs/{orgId}/workspaces`
 //! - `GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates`
+//! - `GET  /admin/v1/orgs/{orgId}/users` (managed accounts, 50 a page, `links` as URLs;
+//!   see [`render::ManagedUserView`] for the shape)
 //! - control, no auth: `GET /__sandbox/stats`, `POST /__sandbox/stats/reset`,
 //!   `GET /__sandbox/truth`.
 //!
@@ -38,6 +40,7 @@ pub mod model;
 pub mod org;
 pub mod render;
 pub mod rng;
+pub mod routes;
 mod options;
 mod sandbox;
 mod server;
@@ -52,6 +55,7 @@ pub use model::{
 };
 pub use options::SandboxOptions;
 pub use org::{default_now, generate_org, generate_org_at, OrgSpec};
+pub use routes::{Route, ROUTES};
 pub use sandbox::Sandbox;
 
 /// How `expand: ["productAccess"]` behaves on the users search (unconfirmed upstream).
@@ -89,17 +93,25 @@ pub enum Endpoint {
     Orgs = 3,
     UsersCount = 4,
     LastActiveDates = 5,
+    /// `GET /v1/orgs/{orgId}/users` (managed accounts).
+    ManagedUsers = 6,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 7] = [
         Endpoint::UsersSearch,
         Endpoint::Workspaces,
         Endpoint::Org,
         Endpoint::Orgs,
         Endpoint::UsersCount,
         Endpoint::LastActiveDates,
+        Endpoint::ManagedUsers,
     ];
+    /// Every endpoint's name, in [`Endpoint::ALL`] order.
+    pub fn names() -> Vec<&'static str> {
+        Endpoint::ALL.iter().map(|e| e.as_str()).collect()
+    }
+
     /// Name used in `/__sandbox/stats`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +121,7 @@ impl Endpoint {
             Endpoint::Orgs => "orgs",
             Endpoint::UsersCount => "users_count",
             Endpoint::LastActiveDates => "last_active_dates",
+            Endpoint::ManagedUsers => "managed_users",
         }
     }
 }

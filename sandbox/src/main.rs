@@ -8,8 +8,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use atlassian_sandbox::{FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
-use clap::Parser;
+use atlassian_sandbox::routes::routes_help;
+use atlassian_sandbox::{Endpoint, FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
 #[derive(Parser, Debug)]
@@ -17,30 +18,7 @@ use clap::Parser;
     name = "atlassian-sandbox",
     version,
     about,
-    long_about = None,
-    after_help = "Once listening, prints ONE JSON line to stdout:\n  {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\nRoutes (Authorization: Bearer <api_key>):\n  GET  /admin/v1/orgs\n  GET  /admin/v1/orgs/{orgId}\n  POST /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search\n  GET  /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/count\n  POST /admin/v2/orgs/{orgId}/workspaces\n  GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates\nControl (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
-Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
-ENDPOINT  users_search | workspaces | org | orgs | users_count | last_active_dates | *\n  \
-ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]\n            \
-gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
-truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
-400..599  an error with that status (5xx: ADMIN-500-1)\n            \
-reset           drop the connection without a complete response\n            \
-delay=DUR       answer normally after DUR (e.g. longer than the client's timeout)\n            \
-truncate[=N]    answer normally, body cut to N bytes (default: half)\n            \
-malformed       200 with a body that is not JSON\n            \
-wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
-repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
-revoke-key      revoke the API key: 401 for this and every later request\n            \
-redirect=URL    307 to URL\n  \
-WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
-DUR       200ms | 1.5s | 2m | 1h\n\
-Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
---fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
-Rate limit (--rate-limit LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]):\n  \
-a fixed window of LIMIT requests per WINDOW over all /admin endpoints of the org; every\n  \
-response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; requests\n  \
-over the limit get 429 (with Retry-After when asked). Examples: 100/s, 200/min, 5/500ms,retry-after"
+    long_about = None
 )]
 struct Cli {
     /// Seed of the synthetic organization (same seed + users = same org).
@@ -84,8 +62,53 @@ struct Cli {
     exit_on_stdin_eof: bool,
 }
 
+/// The text after the options in `--help`: output, routes, faults, rate limits.
+fn after_help() -> String {
+    let mut h = String::from(
+        "Once listening, prints ONE JSON line to stdout:\n  \
+{\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\n\
+Routes (Authorization: Bearer <api_key>; directoryId may be '-'):\n",
+    );
+    h.push_str(&routes_help());
+    h.push_str(
+        "  GET /v1/orgs/{orgId}/users lists managed accounts only, 50 a page, links as URLs; a product\n  \
+instance without a host URL is listed without 'url'.\n\
+Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n",
+    );
+    h.push_str(&format!(
+        "Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
+ENDPOINT  {} | *\n",
+        Endpoint::names().join(" | ")
+    ));
+    h.push_str(FAULTS_HELP);
+    h
+}
+
+const FAULTS_HELP: &str = "  \
+ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]\n            \
+gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
+truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
+400..599  an error with that status (5xx: ADMIN-500-1)\n            \
+reset           drop the connection without a complete response\n            \
+delay=DUR       answer normally after DUR (e.g. longer than the client's timeout)\n            \
+truncate[=N]    answer normally, body cut to N bytes (default: half)\n            \
+malformed       200 with a body that is not JSON\n            \
+wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
+repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
+revoke-key      revoke the API key: 401 for this and every later request\n            \
+redirect=URL    307 to URL\n  \
+WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
+DUR       200ms | 1.5s | 2m | 1h\n\
+Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
+--fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
+Rate limit (--rate-limit LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]):\n  \
+a fixed window of LIMIT requests per WINDOW over all /admin endpoints of the org; every\n  \
+response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; requests\n  \
+over the limit get 429 (with Retry-After when asked). Examples: 100/s, 200/min, 5/500ms,retry-after";
+
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().after_help(after_help()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let opts = SandboxOptions {
         seed: cli.seed,
         users: cli.users,

@@ -45,6 +45,12 @@ impl Org {
         self.users.iter_mut().find(|u| u.account_id == account_id)
     }
 
+    /// A user's activity entries with their workspaces; entries whose workspace index is
+    /// not valid (e.g. a test removed the workspace) are skipped.
+    pub fn activity<'a>(&'a self, u: &'a User) -> impl Iterator<Item = (&'a Workspace, &'a ProductAccess)> + 'a {
+        u.product_access.iter().filter_map(|p| self.workspaces.get(p.workspace).map(|w| (w, p)))
+    }
+
     /// Number of users holding one of `role_ids` on workspace `ws` (seat counting).
     pub fn count_with_roles(&self, ws: usize, role_ids: &[&str]) -> usize {
         self.users
@@ -327,5 +333,15 @@ impl User {
     /// Most recent activity over all workspaces.
     pub fn last_active(&self) -> Option<DateTime<Utc>> {
         self.product_access.iter().map(|p| p.last_active).max()
+    }
+
+    /// A managed account (on the org's verified domains): the users `GET /v1/orgs/{orgId}/users` lists.
+    pub fn is_managed(&self) -> bool {
+        self.claim_status == ClaimStatus::Managed
+    }
+
+    /// v1 `access_billable`: the user holds a seat-consuming role ([`BILLABLE_ROLES`]) on some workspace.
+    pub fn access_billable(&self) -> bool {
+        self.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref()))
     }
 }

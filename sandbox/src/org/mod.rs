@@ -18,6 +18,7 @@ use crate::model::*;
 use crate::rng::{mix64, uuid_from};
 
 pub use sites::capacity_tier;
+pub(crate) use sites::product_name;
 use sites::slug;
 pub(crate) use user::gen_user;
 use sites::workspaces;

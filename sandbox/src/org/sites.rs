@@ -73,6 +73,18 @@ impl Product {
     }
 }
 
+/// The v1 product `name` of a v1 product key (the key itself when unknown).
+pub(crate) fn product_name(v1_key: &str) -> &str {
+    match PRODUCTS.iter().find(|p| p.v1_key == v1_key) {
+        Some(p) => p.name,
+        None => match v1_key {
+            "jira-core" => "Jira Work Management",
+            "statuspage" => "Statuspage",
+            other => other,
+        },
+    }
+}
+
 /// What distinguishes one product instance from another.
 pub(crate) struct SiteSpec {
     pub product: &'static Product,

@@ -15,13 +15,15 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::{add_header, json_bytes, json_response, AppState, Shared, ROUTES};
+use super::{add_header, json_bytes, json_response, AppState, Shared};
+use crate::routes::ROUTES;
 use crate::faults::{format_retry_after, FaultAction, Throttle};
 
 /// Everything an `/admin` request meets before and after its handler (see the module doc).
 pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let Some(ep) = ROUTES.iter().find(|r| Some(r.0) == route.as_deref() && r.2 == req.method().as_str()).map(|r| r.1)
+    let Some(ep) =
+        ROUTES.iter().find(|r| Some(r.path) == route.as_deref() && r.method == req.method().as_str()).map(|r| r.endpoint)
     else {
         // A wrong method on a known path: the handler's 405, uncounted.
         return next.run(req).await;

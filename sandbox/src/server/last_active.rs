@@ -31,8 +31,7 @@ pub(super) async fn dates(
             _ => return Err(s.invalid_cursor()),
         },
     };
-    let entries: Vec<_> =
-        u.product_access.iter().filter_map(|p| org.workspaces.get(p.workspace).map(|w| (w, p))).collect();
+    let entries: Vec<_> = org.activity(u).collect();
     let size = s.cfg.last_active_page_size.max(1);
     let page: Vec<Value> = entries
         .iter()

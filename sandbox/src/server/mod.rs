@@ -16,6 +16,7 @@ mod extract;
 mod filter;
 mod gate;
 mod last_active;
+mod managed_users;
 mod orgs;
 mod state;
 mod workspaces;
@@ -29,6 +30,7 @@ use axum::Router;
 pub(crate) use control::stats_json;
 pub(crate) use state::{Config, Shared};
 
+use crate::routes::Route;
 use crate::Endpoint;
 
 type AppState = std::sync::Arc<Shared>;
@@ -36,19 +38,9 @@ type AppState = std::sync::Arc<Shared>;
 /// What a handler answers: an error response leaves through `?`.
 type Reply = Result<Response, Response>;
 
-/// The `/admin` routes: path template, endpoint, method.
-pub(crate) const ROUTES: [(&str, Endpoint, &str); 6] = [
-    ("/admin/v1/orgs", Endpoint::Orgs, "GET"),
-    ("/admin/v1/orgs/{org_id}", Endpoint::Org, "GET"),
-    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/search", Endpoint::UsersSearch, "POST"),
-    ("/admin/v2/orgs/{org_id}/directories/{dir_id}/users/count", Endpoint::UsersCount, "GET"),
-    ("/admin/v2/orgs/{org_id}/workspaces", Endpoint::Workspaces, "POST"),
-    ("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates", Endpoint::LastActiveDates, "GET"),
-];
-
 /// The template of `endpoint`'s route.
 fn route_of(endpoint: Endpoint) -> &'static str {
-    ROUTES.iter().find(|r| r.1 == endpoint).map(|r| r.0).unwrap_or("/")
+    Route::of(endpoint).path
 }
 
 /// Build the router.
@@ -60,6 +52,7 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route(route_of(Endpoint::UsersCount), get(directory::users_count))
         .route(route_of(Endpoint::Workspaces), post(workspaces::search))
         .route(route_of(Endpoint::LastActiveDates), get(last_active::dates))
+        .route(route_of(Endpoint::ManagedUsers), get(managed_users::list))
         .route_layer(middleware::from_fn_with_state(shared.clone(), gate::admin_gate));
     Router::new()
         .merge(admin)
@@ -92,5 +85,55 @@ fn ok_json(v: &impl serde::Serialize) -> Reply {
 fn add_header(resp: &mut Response, k: &str, v: &str) {
     if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
         resp.headers_mut().insert(k, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::{Error as _, Visitor};
+
+    use super::extract::CursorQuery;
+    use super::filter::FilterParams;
+    use crate::routes::{Route, ROUTES, USERS_COUNT_PARAMS};
+    use crate::Endpoint;
+
+    /// The field names a derived `Deserialize` struct reads (serde hands them to `deserialize_struct`).
+    fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+        struct Fields<'a>(&'a mut &'static [&'static str]);
+        impl<'de> serde::Deserializer<'de> for Fields<'_> {
+            type Error = serde::de::value::Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+                Err(Self::Error::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Self::Error> {
+                *self.0 = fields;
+                Err(Self::Error::custom("fields taken"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+                unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Fields(&mut fields));
+        fields
+    }
+
+    #[test]
+    fn the_route_table_names_what_the_extractors_read() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            assert_eq!(r.endpoint as usize, i, "ROUTES is in Endpoint::ALL order");
+            assert_eq!(Route::of(Endpoint::ALL[i]), r);
+        }
+        assert_eq!(field_names::<FilterParams>(), USERS_COUNT_PARAMS);
+        assert_eq!(field_names::<CursorQuery>(), ["cursor"]);
+        for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
+            assert_eq!(Route::of(ep).query, ["cursor"]);
+        }
     }
 }

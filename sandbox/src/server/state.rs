@@ -36,6 +36,8 @@ pub(crate) struct OrgState {
     /// `(sort key, user index)` sorted by `(key, account id)`.
     pub order: Vec<(u64, u32)>,
     order_salt: u64,
+    /// Managed accounts (v1 users `meta.total`), counted at each reindex.
+    pub managed_total: usize,
 }
 
 /// One page of users walked along the order index.
@@ -50,7 +52,7 @@ pub(crate) struct UserPage {
 
 impl OrgState {
     pub fn new(org: Org, order_salt: u64) -> Self {
-        let mut s = OrgState { org, order: Vec::new(), order_salt };
+        let mut s = OrgState { org, order: Vec::new(), order_salt, managed_total: 0 };
         s.reindex();
         s
     }
@@ -65,6 +67,7 @@ impl OrgState {
             a.0.cmp(&b.0).then_with(|| users[a.1 as usize].account_id.cmp(&users[b.1 as usize].account_id))
         });
         self.order = order;
+        self.managed_total = users.iter().filter(|u| u.is_managed()).count();
     }
 
     pub fn key_of(&self, account_id: &str) -> u64 {

@@ -104,6 +104,24 @@ impl<'a> Api<'a> {
         }
         self.get(&p)
     }
+    /// Walk `GET /v1/orgs/{orgId}/users` by its `links.next` URLs; returns `(path, page)` pairs.
+    pub fn managed_pages(&self) -> Vec<(String, Value)> {
+        let mut path = format!("/admin/v1/orgs/{}/users", self.org);
+        let mut out = Vec::new();
+        loop {
+            let r = self.get(&path);
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            let page = r.json();
+            let next = page["links"].get("next").and_then(|n| n.as_str()).map(str::to_owned);
+            out.push((path, page));
+            let Some(next) = next else { break };
+            let rest = next.strip_prefix(&self.base).unwrap_or_else(|| panic!("links.next leaves the sandbox: {next}"));
+            path = rest.to_string();
+            assert!(out.len() < 100_000, "pagination does not terminate");
+        }
+        out
+    }
+
     /// Walk the whole users search; returns every user object.
     pub fn search_all(&self, mut body: Value) -> Vec<Value> {
         let mut out = Vec::new();
