@@ -13,8 +13,10 @@ pub(super) async fn list(State(s): State<AppState>, ApiQuery(q): ApiQuery<Cursor
         return Err(s.invalid_cursor());
     }
     let st = s.read();
-    let data = if s.cfg.orgs_list_empty { vec![] } else { vec![render::org_json(&st.org, &s.cfg.base_url, false)] };
-    ok_json(&json!({"data": data, "links": {"self": format!("{}/admin/v1/orgs", s.cfg.base_url), "next": null}}))
+    // List items carry `relationships` too: the official `OrgModel` requires it.
+    let data = if s.cfg.orgs_list_empty { vec![] } else { vec![render::org_json(&st.org, &s.cfg.base_url, true)] };
+    // No `next` on the last page: the official `LinkPageModel` types it as a string, not null.
+    ok_json(&json!({"data": data, "links": {"self": format!("{}/admin/v1/orgs", s.cfg.base_url)}}))
 }
 
 pub(super) async fn get_one(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>) -> Reply {
