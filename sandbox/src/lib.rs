@@ -95,10 +95,12 @@ pub enum Endpoint {
     LastActiveDates = 5,
     /// `GET /v1/orgs/{orgId}/users` (managed accounts).
     ManagedUsers = 6,
+    /// `GET /v2/orgs/{orgId}/directories`.
+    Directories = 7,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::UsersSearch,
         Endpoint::Workspaces,
         Endpoint::Org,
@@ -106,6 +108,7 @@ impl Endpoint {
         Endpoint::UsersCount,
         Endpoint::LastActiveDates,
         Endpoint::ManagedUsers,
+        Endpoint::Directories,
     ];
     /// Every endpoint's name, in [`Endpoint::ALL`] order.
     pub fn names() -> Vec<&'static str> {
@@ -122,6 +125,13 @@ impl Endpoint {
             Endpoint::UsersCount => "users_count",
             Endpoint::LastActiveDates => "last_active_dates",
             Endpoint::ManagedUsers => "managed_users",
+            Endpoint::Directories => "directories",
         }
+    }
+
+    /// One of the v2 directory endpoints (users search, users count, directories): the
+    /// ones a key without directory scopes is refused.
+    pub fn is_v2_directory(self) -> bool {
+        matches!(self, Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::Directories)
     }
 }

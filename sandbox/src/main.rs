@@ -45,6 +45,16 @@ struct Cli {
     /// GET /v1/orgs returns an empty list (like a key created with scopes).
     #[arg(long = "orgs-list-empty")]
     orgs_list_empty: bool,
+    /// GET /v1/orgs also lists N other organizations the key cannot read (pages of 20, links.next URLs).
+    #[arg(long = "extra-orgs", default_value_t = 0, value_name = "N")]
+    extra_orgs: usize,
+    /// The v2 directory endpoints (users search, users count, directories) answer 403 ADMIN-403-3, like a
+    /// key whose scopes do not reach the directory; v1 users, orgs, workspaces, last-active-dates still work.
+    #[arg(long = "v2-directory-forbidden")]
+    v2_directory_forbidden: bool,
+    /// meta.total (v1 users, workspaces) and counts.resources (users search) answer -1.
+    #[arg(long = "negative-estimates")]
+    negative_estimates: bool,
     /// Latency added to every /admin response, in milliseconds.
     #[arg(long = "latency-ms", default_value_t = 0)]
     latency_ms: u64,
@@ -122,6 +132,9 @@ fn main() {
         cursor_salt: cli.cursor_salt,
         faults: Faults { rules: cli.faults },
         rate_limit: cli.rate_limit,
+        extra_orgs: cli.extra_orgs,
+        directory_forbidden: cli.v2_directory_forbidden,
+        negative_estimates: cli.negative_estimates,
         ..Default::default()
     };
     let sandbox = match Sandbox::start(opts) {

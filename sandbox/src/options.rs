@@ -33,6 +33,19 @@ pub struct SandboxOptions {
     pub faults: Faults,
     /// A real per-organization rate limit over all `/admin` endpoints (none by default).
     pub rate_limit: Option<RateLimit>,
+    /// A key whose scopes do not reach the directory: the v2 directory endpoints (users
+    /// search, users count, directories) answer `403 ADMIN-403-3`; v1 users, orgs,
+    /// workspaces and last-active-dates keep working. Switchable later with
+    /// [`crate::Sandbox::set_directory_forbidden`].
+    pub directory_forbidden: bool,
+    /// `GET /v1/orgs` also lists this many other organizations, which the key cannot read
+    /// (their `GET /v1/orgs/{orgId}` is a 404); the list pages 20 at a time with `links.next`
+    /// URLs. `orgs_list_empty` still wins.
+    pub extra_orgs: usize,
+    /// The integer estimates the official schema types as plain `integer` answer `-1`:
+    /// `meta.total` of v1 users and of workspaces, `counts.resources` of the users search.
+    /// (`users/count`'s `count` is not an estimate and stays exact.)
+    pub negative_estimates: bool,
 }
 
 impl Default for SandboxOptions {
@@ -51,6 +64,9 @@ impl Default for SandboxOptions {
             cursor_salt: None,
             faults: Faults::none(),
             rate_limit: None,
+            directory_forbidden: false,
+            extra_orgs: 0,
+            negative_estimates: false,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct UserView<'a> {
     pub self_link: String,
     /// Add truth-only fields (`siteRoles`, `managed`, `accessBillable`, `quirks`, always `productAccess`).
     pub truth: bool,
+    /// `counts.resources` is `-1` ([`crate::SandboxOptions::negative_estimates`]).
+    pub negative_estimates: bool,
 }
 
 struct PaList<'a>(&'a Org, &'a User);
@@ -114,7 +116,8 @@ impl Serialize for UserView<'_> {
         opt!("location", u.location.as_ref());
         opt!("timeZone", u.time_zone.as_ref());
         if self.expand.counts_resources {
-            m.serialize_entry("counts", &json!({"resources": u.resource_count()}))?;
+            let resources = if self.negative_estimates { -1 } else { u.resource_count() as i64 };
+            m.serialize_entry("counts", &json!({"resources": resources}))?;
         }
         opt!("deactivatedOn", u.deactivated_on.as_ref().map(ts_millis));
         m.serialize_entry("forDeletion", &u.for_deletion)?;
@@ -259,16 +262,24 @@ pub fn workspace_json(w: &Workspace, base_url: &str, org_id: &str) -> Value {
 
 /// The org object of `GET /v1/orgs/{orgId}`.
 pub fn org_json(org: &Org, base_url: &str, with_relationships: bool) -> Value {
-    let mut v = json!({
-        "id": org.id,
-        "type": "orgs",
-        "attributes": {"name": org.name},
-        "links": {"self": format!("{base_url}/admin/v1/orgs/{}", org.id)},
-    });
-    if with_relationships {
-        v["relationships"] = json!({});
+    let mut v = org_entry(&org.id, &org.name, base_url);
+    if !with_relationships {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("relationships");
+        }
     }
     v
+}
+
+/// Any organization as the v1 org endpoints show it (the official `OrgModel`).
+pub fn org_entry(id: &str, name: &str, base_url: &str) -> Value {
+    json!({
+        "id": id,
+        "type": "orgs",
+        "attributes": {"name": name},
+        "relationships": {},
+        "links": {"self": format!("{base_url}/admin/v1/orgs/{id}")},
+    })
 }
 
 /// The whole org for `/__sandbox/truth`.
@@ -317,6 +328,7 @@ impl Serialize for TruthView<'_> {
                         product_access_mode: ProductAccessMode::Supported,
                         self_link: (self.0.self_link)(u),
                         truth: true,
+                        negative_estimates: false,
                     })?;
                 }
                 seq.end()

@@ -50,6 +50,7 @@ pub const ROUTES: [Route; Endpoint::ALL.len()] = [
         &["cursor"],
     ),
     route("GET", "/admin/v1/orgs/{orgId}/users", Endpoint::ManagedUsers, &["cursor"]),
+    route("GET", "/admin/v2/orgs/{orgId}/directories", Endpoint::Directories, &["cursor", "limit"]),
 ];
 
 impl Route {

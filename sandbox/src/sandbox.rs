@@ -54,7 +54,11 @@ impl Sandbox {
             last_active_page_size: opts.last_active_page_size.max(1),
             latency: opts.latency,
             base_url: format!("http://{addr}"),
+            extra_orgs: opts.extra_orgs,
+            negative_estimates: opts.negative_estimates,
+            seed: opts.seed,
         };
+        let directory_forbidden = opts.directory_forbidden;
         let shared = Arc::new(server::Shared::new(
             cfg,
             org,
@@ -63,6 +67,7 @@ impl Sandbox {
             opts.faults.clone(),
             opts.rate_limit.clone(),
         ));
+        shared.directory_forbidden.store(directory_forbidden, Ordering::SeqCst);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let app = server::router(shared.clone());
@@ -199,6 +204,12 @@ impl Sandbox {
     /// Accept the API key again.
     pub fn restore_key(&self) {
         self.shared.revoked.store(false, Ordering::SeqCst);
+    }
+
+    /// Switch the 403 of the v2 directory endpoints on or off (see
+    /// [`SandboxOptions::directory_forbidden`]), as if the key's scopes changed.
+    pub fn set_directory_forbidden(&self, forbidden: bool) {
+        self.shared.directory_forbidden.store(forbidden, Ordering::SeqCst);
     }
 
     pub fn key_revoked(&self) -> bool {

@@ -189,6 +189,13 @@ fn v1_org_responses_match_the_document() {
     sb.set_faults(Faults::none());
     let empty = Sandbox::start(SandboxOptions { users: 5, orgs_list_empty: true, ..Default::default() }).unwrap();
     spec.assert_response("GET", list, &Api::new(&empty).get("/admin/v1/orgs"));
+    // Several organizations, every page.
+    let many = Sandbox::start(SandboxOptions { users: 5, extra_orgs: 30, ..Default::default() }).unwrap();
+    let api = Api::new(&many);
+    let first = api.get("/admin/v1/orgs");
+    spec.assert_response("GET", list, &first);
+    let next = first.json()["links"]["next"].as_str().unwrap().trim_start_matches(&api.base).to_string();
+    spec.assert_response("GET", list, &api.get(&next));
 }
 
 #[test]
@@ -211,6 +218,11 @@ fn v1_users_and_last_active_dates_match_the_document() {
         spec.assert_response("GET", users, &api.get(&base));
     }
     sb.set_faults(Faults::none());
+    // Negative estimates are still integers.
+    let neg = Sandbox::start(SandboxOptions { users: 60, negative_estimates: true, ..Default::default() }).unwrap();
+    let neg_api = Api::new(&neg);
+    spec.assert_response("GET", users, &neg_api.get(&format!("/admin/v1/orgs/{}/users", neg_api.org)));
+    spec.assert_response("POST", "/v2/orgs/{orgId}/workspaces", &neg_api.workspaces(&json!({})));
     // An undocumented parameter changes nothing.
     assert_eq!(api.get(&format!("{base}?limit=5")).json()["data"], api.get(&base).json()["data"]);
 

@@ -15,6 +15,17 @@ use crate::model::Org;
 use crate::render::{Expand, UserView};
 use crate::ProductAccessMode;
 
+/// `GET /v2/orgs/{orgId}/directories` query.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DirectoriesQuery {
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+impl Rejects for DirectoriesQuery {
+    const CODE: &'static str = "ADMIN-400-24";
+}
+
 /// Cursor kind of the users search.
 pub(super) const SEARCH_CURSOR: &str = "u";
 
@@ -131,6 +142,7 @@ pub(super) async fn users_search(
             product_access_mode: s.cfg.product_access_mode,
             self_link: link(i),
             truth: false,
+            negative_estimates: s.cfg.negative_estimates,
         })
         .collect();
     ok_json(&json!({"data": data, "links": links}))
@@ -148,4 +160,25 @@ pub(super) async fn users_count(
     let filter = params.compile(&st.org).map_err(|d| s.bad_request("ADMIN-400-4", &d))?;
     let n = st.org.users.iter().filter(|u| filter.matches(u)).count();
     ok_json(&json!({"count": n}))
+}
+
+/// `GET /v2/orgs/{orgId}/directories`: the org's one directory (never a second page).
+pub(super) async fn directories(
+    State(s): State<AppState>,
+    ApiPath(org_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DirectoriesQuery>,
+) -> Reply {
+    let st = s.read();
+    let org = &st.org;
+    s.check_org(org, &org_id)?;
+    if q.cursor.is_some_and(|c| !c.is_empty()) {
+        return Err(s.invalid_cursor());
+    }
+    if q.limit.is_some_and(|l| !(1..=100).contains(&l)) {
+        return Err(s.bad_request("ADMIN-400-24", "'limit' must be an integer between 1 and 100"));
+    }
+    ok_json(&json!({
+        "data": [{"directoryId": org.directory_id, "name": org.directory_name, "icon": null}],
+        "links": {},
+    }))
 }

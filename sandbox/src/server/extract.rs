@@ -122,6 +122,19 @@ impl CursorQuery {
     pub fn given(&self) -> Option<&str> {
         self.cursor.as_deref().filter(|c| !c.is_empty())
     }
+
+    /// The URL of the page this query asked for (`links.self` of the v1 lists).
+    pub fn page_url(&self, base: &str) -> String {
+        cursor_url(base, self.given())
+    }
+}
+
+/// A v1 list URL: `base`, with `?cursor=` when there is one (cursors are URL-safe base64).
+pub(super) fn cursor_url(base: &str, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!("{base}?cursor={c}"),
+        None => base.to_string(),
+    }
 }
 
 /// For `#[serde(default, deserialize_with = "present")]` on an `Option<T>` whose `T` may

@@ -69,7 +69,16 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         Ok(h) => h,
         Err(resp) => return resp,
     };
-    let mut resp = next.run(req).await;
+    let mut resp = if ep.is_v2_directory() && s.directory_forbidden.load(Ordering::SeqCst) {
+        s.error(
+            StatusCode::FORBIDDEN,
+            "ADMIN-403-3",
+            "Forbidden",
+            "The API key does not grant access to the directory (scope read:directories:admin)",
+        )
+    } else {
+        next.run(req).await
+    };
     match &fault {
         Some(FaultAction::Truncate { keep }) => {
             resp = rewrite_body(resp, |b| {

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use serde_json::{json, Map};
 
-use super::extract::{ApiPath, ApiQuery, CursorQuery};
+use super::extract::{cursor_url, ApiPath, ApiQuery, CursorQuery};
 use super::{ok_json, AppState, Reply};
 use crate::model::User;
 use crate::render::ManagedUserView;
@@ -30,9 +30,9 @@ pub(super) async fn list(
     };
     let page = st.page(start, MANAGED_PAGE_SIZE, User::is_managed);
     let base = format!("{}/admin/v1/orgs/{}/users", s.cfg.base_url, org.id);
-    let url_at = |i: usize| format!("{base}?cursor={}", st.cursor_at(&s.codec, MANAGED_CURSOR, &org.users[i]));
+    let url_at = |i: usize| cursor_url(&base, Some(&st.cursor_at(&s.codec, MANAGED_CURSOR, &org.users[i])));
     let mut links = Map::new();
-    links.insert("self".into(), json!(q.given().map_or_else(|| base.clone(), |c| format!("{base}?cursor={c}"))));
+    links.insert("self".into(), json!(q.page_url(&base)));
     if let Some(p) = page.prev {
         links.insert("prev".into(), json!(url_at(p)));
     }
@@ -40,5 +40,5 @@ pub(super) async fn list(
         links.insert("next".into(), json!(url_at(n)));
     }
     let data: Vec<ManagedUserView> = page.items.iter().map(|&i| ManagedUserView { org, user: &org.users[i] }).collect();
-    ok_json(&json!({"data": data, "links": links, "meta": {"total": st.managed_total}}))
+    ok_json(&json!({"data": data, "links": links, "meta": {"total": s.cfg.estimate(st.managed_total)}}))
 }

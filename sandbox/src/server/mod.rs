@@ -53,6 +53,7 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route(route_of(Endpoint::Workspaces), post(workspaces::search))
         .route(route_of(Endpoint::LastActiveDates), get(last_active::dates))
         .route(route_of(Endpoint::ManagedUsers), get(managed_users::list))
+        .route(route_of(Endpoint::Directories), get(directory::directories))
         .route_layer(middleware::from_fn_with_state(shared.clone(), gate::admin_gate));
     Router::new()
         .merge(admin)
@@ -132,6 +133,7 @@ mod tests {
         }
         assert_eq!(field_names::<FilterParams>(), USERS_COUNT_PARAMS);
         assert_eq!(field_names::<CursorQuery>(), ["cursor"]);
+        assert_eq!(field_names::<super::directory::DirectoriesQuery>(), Route::of(Endpoint::Directories).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }

@@ -28,6 +28,21 @@ pub(crate) struct Config {
     pub last_active_page_size: usize,
     pub latency: Duration,
     pub base_url: String,
+    pub extra_orgs: usize,
+    pub negative_estimates: bool,
+    /// The org's seed (places the real org among the extra ones).
+    pub seed: u64,
+}
+
+impl Config {
+    /// An estimate as served: the true value, or `-1` with `negative_estimates`.
+    pub fn estimate(&self, n: usize) -> i64 {
+        if self.negative_estimates {
+            -1
+        } else {
+            n as i64
+        }
+    }
 }
 
 /// The org plus its user order index (the order every users list pages in).
@@ -139,6 +154,8 @@ pub(crate) struct Shared {
     err_seq: AtomicU64,
     /// Set by [`crate::FaultAction::RevokeKey`]: the configured key is refused from then on.
     pub revoked: AtomicBool,
+    /// The v2 directory endpoints answer 403 ([`crate::SandboxOptions::directory_forbidden`]).
+    pub directory_forbidden: AtomicBool,
     pub rate_limit: RwLock<Option<RateLimit>>,
     /// The current rate-limit window: its start and the requests counted in it.
     pub window: Mutex<(DateTime<Utc>, u64)>,
@@ -165,6 +182,7 @@ impl Shared {
             codec: CursorCodec::new(cursor_salt),
             err_seq: AtomicU64::new(0),
             revoked: AtomicBool::new(false),
+            directory_forbidden: AtomicBool::new(false),
             rate_limit: RwLock::new(rate_limit),
             window: Mutex::new((Utc::now(), 0)),
             throttled: AtomicU64::new(0),

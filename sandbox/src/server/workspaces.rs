@@ -200,6 +200,6 @@ pub(super) async fn search(
     ok_json(&json!({
         "data": data,
         "links": links,
-        "meta": {"pageSize": page.l, "startIndex": si, "endIndex": ei, "total": total},
+        "meta": {"pageSize": page.l, "startIndex": si, "endIndex": ei, "total": s.cfg.estimate(total)},
     }))
 }
