@@ -38,6 +38,7 @@ pub mod cursor;
 pub mod faults;
 pub mod model;
 pub mod org;
+pub mod ratelimit;
 pub mod render;
 pub mod rng;
 pub mod routes;
@@ -54,6 +55,7 @@ pub use model::{
     BILLABLE_ROLES,
 };
 pub use options::SandboxOptions;
+pub use ratelimit::{Decision, RateLimitWindow, RateLimiter, WindowStart};
 pub use org::{default_now, generate_org, generate_org_at, OrgSpec};
 pub use routes::{Route, ROUTES};
 pub use sandbox::Sandbox;

@@ -64,7 +64,7 @@ struct Cli {
     /// Inject a fault: ENDPOINT:ACTION[:WHEN] (repeatable; see below).
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
-    /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute].
+    /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,start=..][,reset-precision=..][,reset-skew=DUR] (see below).
     #[arg(long = "rate-limit", value_name = "SPEC")]
     rate_limit: Option<RateLimit>,
     /// Exit when stdin reaches EOF.
@@ -95,7 +95,7 @@ ENDPOINT  {} | *\n",
 }
 
 const FAULTS_HELP: &str = "  \
-ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]\n            \
+ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=us|ms|s|minute]\n            \
 gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
 truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
 400..599  an error with that status (5xx: ADMIN-500-1)\n            \
@@ -111,10 +111,22 @@ WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpo
 DUR       200ms | 1.5s | 2m | 1h\n\
 Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
 --fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
-Rate limit (--rate-limit LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]):\n  \
-a fixed window of LIMIT requests per WINDOW over all /admin endpoints of the org; every\n  \
-response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; requests\n  \
-over the limit get 429 (with Retry-After when asked). Examples: 100/s, 200/min, 5/500ms,retry-after";
+Rate limit (--rate-limit LIMIT/WINDOW[,OPTION]...): LIMIT requests per WINDOW over all /admin\n  \
+endpoints of the org; every response carries X-RateLimit-Limit, X-RateLimit-Remaining and\n  \
+X-RateLimit-Reset; requests over the limit get the gateway 429. OPTIONs:\n  \
+retry-after                  429s carry Retry-After (until the reported reset)\n  \
+start=set|first-request|aligned\n                               \
+when a window opens: set = at start, then at the first request after the\n                               \
+previous window ended (default); first-request = every window, the first too,\n                               \
+at the first request after the previous one ended; aligned = at wall-clock\n                               \
+multiples of WINDOW (100/min resets every whole minute)\n  \
+reset-precision=us|ms|s|minute  how X-RateLimit-Reset is written (truncated; default ms);\n                               \
+minute (2023-10-11T12:34Z) may lie in the past\n  \
+reset-skew=DUR               each response reports the true reset plus its own skew of up to\n                               \
++/-DUR, like gateway nodes computing the header per response\n  \
+skew-seed=N                  seed of the skew sequence (default 0; deterministic)\n  \
+Examples: 100/s, 200/min, 5/500ms,retry-after, 100/s,start=first-request,reset-precision=us,reset-skew=1s,\n            \
+100/s,start=first-request,reset-precision=minute";
 
 fn main() {
     let matches = Cli::command().after_help(after_help()).get_matches();

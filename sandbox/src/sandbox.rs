@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::faults::{Faults, RateLimit};
+use crate::ratelimit::RateLimitWindow;
 use crate::model::Org;
 use crate::org::{generate_org_at, OrgSpec};
 use crate::{rng, server, Endpoint, SandboxOptions};
@@ -192,7 +193,13 @@ impl Sandbox {
 
     /// Replace the rate limit (`None` = unlimited); the current window starts afresh.
     pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
-        self.shared.set_rate_limit(rate_limit);
+        self.shared.limiter().set(rate_limit, chrono::Utc::now());
+    }
+
+    /// The rate-limit window being counted (its true start and reset, and the requests in
+    /// it), or `None` without a limit or before a `first-request` window opened.
+    pub fn rate_limit_window(&self) -> Option<RateLimitWindow> {
+        self.shared.limiter().window()
     }
 
     /// Refuse the API key from now on (every `/admin` request gets the gateway 401), as if
@@ -219,6 +226,11 @@ impl Sandbox {
     /// 429 responses served so far, by the rate limit or a fault rule.
     pub fn throttled_count(&self) -> u64 {
         self.shared.throttled.load(Ordering::Relaxed)
+    }
+
+    /// 429 responses served so far to `endpoint`, by the rate limit or a fault rule.
+    pub fn throttled_count_for(&self, endpoint: Endpoint) -> u64 {
+        self.shared.throttled_by[endpoint as usize].load(Ordering::Relaxed)
     }
 
     /// The same JSON as `GET /__sandbox/stats`.

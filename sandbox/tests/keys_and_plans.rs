@@ -4,8 +4,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use atlassian_sandbox::*;
@@ -129,15 +127,8 @@ fn negative_estimates_answer_minus_one_where_the_schema_has_a_plain_integer() {
 
 #[test]
 fn command_line_switches_for_keys_and_plans() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox"))
-        .args(["--users", "30", "--v2-directory-forbidden", "--extra-orgs", "2", "--negative-estimates", "--exit-on-stdin-eof"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let (mut child, info) =
+        spawn_cli(&["--users", "30", "--v2-directory-forbidden", "--extra-orgs", "2", "--negative-estimates"]);
     let (base, key, org) = (info["base_url"].as_str().unwrap(), info["api_key"].as_str().unwrap(), info["org_id"].as_str().unwrap());
     let search = format!("/admin/v2/orgs/{org}/directories/-/users/search");
     assert_app_error(&request(base, "POST", &search, Some(key), Some("{}")), 403, "ADMIN-403-3");
@@ -146,8 +137,7 @@ fn command_line_switches_for_keys_and_plans() {
     assert_eq!(users["meta"]["total"], -1);
     drop(child.stdin.take());
     let _ = child.wait();
-    let help = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox")).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help_text();
     for word in ["--v2-directory-forbidden", "--extra-orgs", "--negative-estimates", "/admin/v2/orgs/{orgId}/directories", "directories"] {
         assert!(help.contains(word), "--help mentions {word}");
     }

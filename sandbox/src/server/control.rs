@@ -22,14 +22,16 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 pub(crate) fn stats_json(s: &Shared) -> Value {
-    let mut by = Map::new();
-    let mut total = 0;
-    for ep in Endpoint::ALL {
-        let n = s.counters[ep as usize].load(Ordering::SeqCst);
-        total += n;
-        by.insert(ep.as_str().into(), json!(n));
-    }
-    json!({"total": total, "by_endpoint": by, "throttled": s.throttled.load(Ordering::Relaxed)})
+    let by = |counters: &[std::sync::atomic::AtomicU64]| -> Map<String, Value> {
+        Endpoint::ALL.iter().map(|ep| (ep.as_str().to_string(), json!(counters[*ep as usize].load(Ordering::SeqCst)))).collect()
+    };
+    let total: u64 = s.counters.iter().map(|c| c.load(Ordering::SeqCst)).sum();
+    json!({
+        "total": total,
+        "by_endpoint": by(&s.counters),
+        "throttled": s.throttled.load(Ordering::Relaxed),
+        "throttled_by_endpoint": by(&s.throttled_by),
+    })
 }
 
 async fn stats(State(s): State<AppState>) -> Reply {

@@ -5,7 +5,6 @@
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
@@ -17,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::{add_header, json_bytes, json_response, AppState, Shared};
 use crate::routes::ROUTES;
+use crate::Endpoint;
 use crate::faults::{format_retry_after, FaultAction, Throttle};
 
 /// Everything an `/admin` request meets before and after its handler (see the module doc).
@@ -39,7 +39,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
     match &fault {
         Some(FaultAction::Respond { status, body, headers }) => {
             if *status == 429 {
-                s.throttled.fetch_add(1, Ordering::Relaxed);
+                s.count_throttled(ep);
             }
             let mut resp = json_response(status_or_500(*status), body);
             for (k, v) in headers {
@@ -49,7 +49,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         }
         Some(FaultAction::RespondRaw { status, body }) => return json_bytes(status_or_500(*status), body.clone()),
         Some(FaultAction::TooManyRequests(t)) => {
-            s.throttled.fetch_add(1, Ordering::Relaxed);
+            s.count_throttled(ep);
             return throttle_fault(t);
         }
         Some(FaultAction::ResetConnection) => return Response::new(Body::new(Aborted)),
@@ -65,7 +65,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
     if !s.authorized(req.headers()) {
         return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
     }
-    let quota = match take_quota(&s) {
+    let quota = match take_quota(&s, ep) {
         Ok(h) => h,
         Err(resp) => return resp,
     };
@@ -122,35 +122,15 @@ fn status_or_500(status: u16) -> StatusCode {
 }
 
 /// Counts one request against the rate limit: `Ok` with the headers to add, or the 429.
-fn take_quota(s: &Shared) -> Result<Vec<(&'static str, String)>, Response> {
-    let Some(rl) = s.rate_limit.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+fn take_quota(s: &Shared, ep: Endpoint) -> Result<Vec<(&'static str, String)>, Response> {
+    let Some(decision) = s.limiter().take(Utc::now()) else {
         return Ok(Vec::new());
     };
-    let now = Utc::now();
-    let window = chrono::Duration::from_std(rl.window).unwrap_or(chrono::Duration::MAX);
-    let (reset, used) = {
-        let mut w = s.window.lock().unwrap_or_else(|e| e.into_inner());
-        if now >= w.0 + window {
-            *w = (now, 0);
-        }
-        w.1 += 1;
-        (w.0 + window, w.1)
-    };
-    let headers = vec![
-        ("X-RateLimit-Limit", rl.limit.to_string()),
-        ("X-RateLimit-Remaining", rl.limit.saturating_sub(used).to_string()),
-        ("X-RateLimit-Reset", rl.reset_precision.format(reset)),
-    ];
-    if used <= rl.limit {
-        return Ok(headers);
+    if decision.allowed {
+        return Ok(decision.headers());
     }
-    let mut resp = throttled_response(headers);
-    if rl.retry_after {
-        let wait = (reset - now).to_std().unwrap_or(Duration::ZERO);
-        add_header(&mut resp, "Retry-After", &format_retry_after(wait));
-    }
-    s.throttled.fetch_add(1, Ordering::Relaxed);
-    Err(resp)
+    s.count_throttled(ep);
+    Err(throttled_response(decision.headers()))
 }
 
 /// Replaces a response's body by `f(body)`, keeping status and headers (the length is reset).

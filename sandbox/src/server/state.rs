@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use super::json_response;
 use crate::cursor::{CursorCodec, UsersCursor};
-use crate::faults::{Faults, RateLimit};
+use crate::faults::Faults;
+use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::model::{Org, User};
 use crate::rng::{hash_str, mix64, uuid_from};
 use crate::{Endpoint, ProductAccessMode};
@@ -156,11 +157,11 @@ pub(crate) struct Shared {
     pub revoked: AtomicBool,
     /// The v2 directory endpoints answer 403 ([`crate::SandboxOptions::directory_forbidden`]).
     pub directory_forbidden: AtomicBool,
-    pub rate_limit: RwLock<Option<RateLimit>>,
-    /// The current rate-limit window: its start and the requests counted in it.
-    pub window: Mutex<(DateTime<Utc>, u64)>,
+    pub limiter: Mutex<RateLimiter>,
     /// 429s served, by the rate limit or a fault.
     pub throttled: AtomicU64,
+    /// The same, per endpoint.
+    pub throttled_by: [AtomicU64; Endpoint::ALL.len()],
     /// The `links.next` each endpoint handed out last (kept only while a rule may repeat it).
     pub last_next: Mutex<[Option<String>; Endpoint::ALL.len()]>,
 }
@@ -183,9 +184,9 @@ impl Shared {
             err_seq: AtomicU64::new(0),
             revoked: AtomicBool::new(false),
             directory_forbidden: AtomicBool::new(false),
-            rate_limit: RwLock::new(rate_limit),
-            window: Mutex::new((Utc::now(), 0)),
+            limiter: Mutex::new(RateLimiter::new(rate_limit, Utc::now())),
             throttled: AtomicU64::new(0),
+            throttled_by: Default::default(),
             last_next: Mutex::new(Default::default()),
         }
     }
@@ -194,9 +195,14 @@ impl Shared {
         self.faults.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
-        *self.rate_limit.write().unwrap_or_else(|e| e.into_inner()) = rate_limit;
-        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = (Utc::now(), 0);
+    pub fn limiter(&self) -> std::sync::MutexGuard<'_, RateLimiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a 429 served to `endpoint`.
+    pub fn count_throttled(&self, endpoint: Endpoint) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        self.throttled_by[endpoint as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn authorized(&self, headers: &HeaderMap) -> bool {

@@ -152,3 +152,28 @@ pub fn assert_app_error(r: &Resp, status: u16, code: &str) {
     assert!(e["id"].as_str().is_some_and(|s| !s.is_empty()));
     assert!(e["title"].is_string() && e["detail"].is_string());
 }
+
+/// Starts the sandbox binary with `args` (and `--exit-on-stdin-eof`: dropping the child's
+/// stdin stops it); returns the child and its announced JSON line.
+pub fn spawn_cli(args: &[&str]) -> (std::process::Child, Value) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox"))
+        .args(args)
+        .arg("--exit-on-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sandbox");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, info)
+}
+
+/// The binary's `--help` text.
+pub fn help_text() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox")).arg("--help").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
