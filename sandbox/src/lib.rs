@@ -37,6 +37,7 @@
 pub mod cursor;
 pub mod faults;
 pub mod model;
+pub mod mutations;
 pub mod org;
 pub mod ratelimit;
 pub mod render;
@@ -54,6 +55,7 @@ pub use model::{
     ProductAccess, SiteRole, User, UserQuirks, UserStatus, Workspace, WorkspaceStatus,
     BILLABLE_ROLES,
 };
+pub use mutations::{ActivityChange, Mutation, MutationError, MutationReport, MUTATIONS};
 pub use options::SandboxOptions;
 pub use ratelimit::{Decision, RateLimitWindow, RateLimiter, WindowStart};
 pub use org::{default_now, generate_org, generate_org_at, OrgSpec};

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use atlassian_sandbox::routes::routes_help;
-use atlassian_sandbox::{Endpoint, FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
+use atlassian_sandbox::{Endpoint, FaultRule, MUTATIONS, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
@@ -83,8 +83,16 @@ Routes (Authorization: Bearer <api_key>; directoryId may be '-'):\n",
     h.push_str(
         "  GET /v1/orgs/{orgId}/users lists managed accounts only, 50 a page, links as URLs; a product\n  \
 instance without a host URL is listed without 'url'.\n\
-Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n",
+Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
+Mutations (no auth): POST /__sandbox/mutations/{name} with a JSON object of fields (absent = the\n  \
+default shown), answers what changed (users_added, users_removed, users_changed, workspaces_added,\n  \
+workspaces_changed, activity, now); GET /__sandbox/mutations lists them. Targets are drawn from\n  \
+the seed, times are relative to the org's now; every endpoint and the truth see the change:\n",
     );
+    for (name, fields, what) in MUTATIONS {
+        h.push_str(&format!("  {name:<14} {fields}\n  {:<14} {what}\n", ""));
+    }
+    h.push('\n');
     h.push_str(&format!(
         "Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
 ENDPOINT  {} | *\n",

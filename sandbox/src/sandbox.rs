@@ -15,7 +15,7 @@ use crate::{rng, server, Endpoint, SandboxOptions};
 
 /// A running sandbox server. Dropping it shuts the server down.
 pub struct Sandbox {
-    shared: Arc<server::Shared>,
+    pub(crate) shared: Arc<server::Shared>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,

@@ -18,8 +18,7 @@ use crate::model::*;
 use crate::rng::{mix64, uuid_from};
 
 pub use sites::capacity_tier;
-pub(crate) use sites::product_name;
-use sites::slug;
+pub(crate) use sites::{entitlement, product_name, site, slug, Product, SiteSpec};
 pub(crate) use user::gen_user;
 use sites::workspaces;
 
@@ -96,13 +95,18 @@ fn account_id(seed: u64, i: usize) -> String {
         format!("{:012x}{:012x}", (a >> 16) & 0xffff_ffff_ffff, b & 0xffff_ffff_ffff)
     }
 }
+
+/// The company name and managed (verified) email domain of the org generated from `seed`.
+pub(crate) fn identity(seed: u64) -> (&'static str, &'static str) {
+    let k = (mix64(seed) % COMPANIES.len() as u64) as usize;
+    (COMPANIES[k], DOMAINS[k])
+}
+
 /// Generate the org for `spec` relative to the given fixed `now`.
 pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
     let seed = spec.seed;
-    let company = COMPANIES[(mix64(seed) % COMPANIES.len() as u64) as usize];
-    let company_slug = slug(company);
-    let managed_domain: &'static str = DOMAINS[(mix64(seed) % COMPANIES.len() as u64) as usize];
-    debug_assert!(managed_domain.starts_with(&company_slug));
+    let (company, managed_domain) = identity(seed);
+    debug_assert!(managed_domain.starts_with(&slug(company)));
     let id = org_id(seed);
     let mut ws = workspaces(seed, now, company, &id);
     let groups: Vec<Group> = GROUPS

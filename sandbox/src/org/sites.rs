@@ -68,6 +68,11 @@ pub(crate) const PRODUCTS: [Product; 6] = [
 ];
 
 impl Product {
+    /// The product whose type key, v1 key or v2 key is `key`.
+    pub fn find(key: &str) -> Option<&'static Product> {
+        PRODUCTS.iter().find(|p| p.type_key == key || p.v1_key == key || p.access_key == key)
+    }
+
     pub fn host_url(&self, host: &str) -> String {
         format!("{}{host}{}", self.host.0, self.host.1)
     }

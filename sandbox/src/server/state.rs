@@ -16,6 +16,7 @@ use crate::cursor::{CursorCodec, UsersCursor};
 use crate::faults::Faults;
 use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::model::{Org, User};
+use crate::mutations::{Mutation, MutationError, MutationReport, MutationState};
 use crate::rng::{hash_str, mix64, uuid_from};
 use crate::{Endpoint, ProductAccessMode};
 
@@ -54,6 +55,8 @@ pub(crate) struct OrgState {
     order_salt: u64,
     /// Managed accounts (v1 users `meta.total`), counted at each reindex.
     pub managed_total: usize,
+    /// The seeded state of the named mutations.
+    pub mutations: MutationState,
 }
 
 /// One page of users walked along the order index.
@@ -67,8 +70,9 @@ pub(crate) struct UserPage {
 }
 
 impl OrgState {
-    pub fn new(org: Org, order_salt: u64) -> Self {
-        let mut s = OrgState { org, order: Vec::new(), order_salt, managed_total: 0 };
+    pub fn new(org: Org, order_salt: u64, seed: u64) -> Self {
+        let mutations = MutationState::new(seed, &org);
+        let mut s = OrgState { org, order: Vec::new(), order_salt, managed_total: 0, mutations };
         s.reindex();
         s
     }
@@ -176,8 +180,8 @@ impl Shared {
         rate_limit: Option<RateLimit>,
     ) -> Self {
         Shared {
+            state: RwLock::new(OrgState::new(org, order_salt, cfg.seed)),
             cfg,
-            state: RwLock::new(OrgState::new(org, order_salt)),
             counters: Default::default(),
             faults: RwLock::new(faults),
             codec: CursorCodec::new(cursor_salt),
@@ -223,6 +227,15 @@ impl Shared {
 
     pub fn write(&self) -> RwLockWriteGuard<'_, OrgState> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Apply a named mutation to the org and reindex.
+    pub fn mutate(&self, m: &Mutation) -> Result<MutationReport, MutationError> {
+        let mut st = self.write();
+        let st = &mut *st;
+        let report = st.mutations.apply(&mut st.org, m)?;
+        st.reindex();
+        Ok(report)
     }
 
     /// An application error response.
