@@ -12,25 +12,81 @@
 //! // ... call it with `Authorization: Bearer {sb.api_key()}` ...
 //! assert_eq!(sb.request_count(Endpoint::Org), 0);
 //! sb.with_org_mut(|org| org.users[0].name = "Renamed".into());
+//! let report = sb.add_users(10, 400).unwrap(); // a named mutation, see below
+//! assert_eq!(report.users_added.len(), 10);
 //! ```
 //!
-//! Routes (all `/admin/...` need `Authorization: Bearer <api_key>`):
-//! - `GET  /admin/v1/orgs` and `GET /admin/v1/orgs/{orgId}`
-//! - `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search`
-//! - `GET  /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count`
-//! - `POST /admin/v2/orgs/{orgId}/workspaces`
-//! - `GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates`
-//! - `GET  /admin/v1/orgs/{orgId}/users` (managed accounts, 50 a page, `links` as URLs;
-//!   see [`render::ManagedUserView`] for the shape)
-//! - control, no auth: `GET /__sandbox/stats`, `POST /__sandbox/stats/reset`,
-//!   `GET /__sandbox/truth`.
+//! # Routes
+//! All `/admin/...` routes need `Authorization: Bearer <api_key>` (else the gateway's
+//! `401 {"code":401,"message":"Unauthorized"}`); each is counted as an [`Endpoint`]
+//! (the name in `/__sandbox/stats` and in `--fault`). The table is [`ROUTES`].
 //!
-//! Misbehaviour on demand (see [`faults`]): [`Sandbox::set_faults`] /
-//! [`Sandbox::with_faults_mut`] (429 bursts, 5xx, resets, slow and truncated
-//! responses, repeated cursors, a key revoked mid-sync, redirects),
-//! [`Sandbox::set_rate_limit`] (a real per-organization limit with the three
-//! `X-RateLimit-*` headers) and [`Sandbox::revoke_key`]; the binary's `--fault`
-//! and `--rate-limit` flags take the same rules as text.
+//! | route | endpoint | notes |
+//! |---|---|---|
+//! | `GET /admin/v1/orgs` | `orgs` | `?cursor`; the org alone, none (`orgs_list_empty`), or among `extra_orgs` others, 20 a page, `links.next` a URL |
+//! | `GET /admin/v1/orgs/{orgId}` | `org` | `404 ADMIN-404-2` for any other id |
+//! | `GET /admin/v1/orgs/{orgId}/users` | `managed_users` | managed accounts only, 50 a page, `links` URLs with `?cursor` ([`render::ManagedUserView`]) |
+//! | `GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates` | `last_active_dates` | `?cursor`, bare cursors, `last_active_page_size` a page |
+//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search` | `users_search` | `directoryId` may be `-`; bare cursors; `expand` |
+//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | the search's filters as query parameters |
+//! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | the org's one directory |
+//! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | query/sort/limit, or `{"cursor"}` alone |
+//!
+//! Requests are decoded by typed extractors; whatever does not fit is answered with the
+//! API's `{"errors":[{id,status,code,title,detail}]}` body, never a panic. The v1 routes,
+//! last-active-dates and workspaces conform to Atlassian's OpenAPI document (tested
+//! against a copy in `tests/fixtures/`).
+//!
+//! **v1 users and sites without a host URL.** `product_access` of `GET
+//! /v1/orgs/{orgId}/users` carries exactly the activity of the v2 `productAccess` (same
+//! workspaces, same timestamps), keyed by host URL and v1 product key. A workspace
+//! without a host URL keeps its entry, without `url` (the schema does not require it),
+//! so no activity fact is lost; such entries can only be joined by product key.
+//! `access_billable` = the user holds a billable role ([`BILLABLE_ROLES`]) on some site.
+//!
+//! Control routes, no auth, not counted: `GET /__sandbox/stats` (requests and 429s per
+//! endpoint), `POST /__sandbox/stats/reset`, `GET /__sandbox/truth` (the whole org, with
+//! `siteRoles`, `managed`, `accessBillable` and rendering quirks per user),
+//! `GET /__sandbox/mutations`, `POST /__sandbox/mutations/{name}`.
+//!
+//! # Options
+//! [`SandboxOptions`] (the binary's flag in brackets): `seed` (`--seed`), `users`
+//! (`--users`), `api_key` (`--api-key`), `port` (`--port`), `product_access_mode`
+//! (`--product-access supported|rejected|omitted`), `search_max_limit`
+//! (`--search-max-limit`), `orgs_list_empty` (`--orgs-list-empty`), `extra_orgs`
+//! (`--extra-orgs N`), `directory_forbidden` (`--v2-directory-forbidden`: the v2 directory
+//! endpoints answer `403 ADMIN-403-3`, the rest works), `negative_estimates`
+//! (`--negative-estimates`: `meta.total` of v1 users and workspaces and `counts.resources`
+//! answer `-1`), `last_active_page_size` (`--last-active-page-size`), `latency`
+//! (`--latency-ms`), `now`, `cursor_salt` (`--cursor-salt`), `faults` (`--fault`),
+//! `rate_limit` (`--rate-limit`).
+//!
+//! # Misbehaviour on demand
+//! Faults (see [`faults`]): [`Sandbox::set_faults`] / [`Sandbox::with_faults_mut`] (429
+//! bursts, 5xx, resets, slow and truncated responses, repeated cursors, a key revoked
+//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::set_directory_forbidden`];
+//! the binary's `--fault ENDPOINT:ACTION[:WHEN]` takes the same rules as text.
+//!
+//! Rate limits (see [`ratelimit`]): [`Sandbox::set_rate_limit`] / `--rate-limit`
+//! `LIMIT/WINDOW[,retry-after][,start=set|first-request|aligned]
+//! [,reset-precision=us|ms|s|minute][,reset-skew=DUR][,skew-seed=N]`, one limit over all
+//! `/admin` endpoints with `X-RateLimit-Limit`, `-Remaining` and `-Reset` on every
+//! response. [`WindowStart`] says when a window opens (when set, at the first request
+//! after the previous one ended, or on wall-clock multiples), [`ResetPrecision`] how the
+//! reset is written (microseconds to minutes, truncated), `reset_skew` adds a seeded
+//! per-response skew to the reported reset. [`Sandbox::rate_limit_window`] tells the true
+//! window; [`Sandbox::throttled_count_for`] counts 429s per endpoint.
+//!
+//! # Mutations
+//! Named, seeded changes to the org, each a method on [`Sandbox`] and
+//! `POST /__sandbox/mutations/{name}` with a JSON object of fields; each answers a
+//! [`MutationReport`] and every endpoint sees it (see [`mutations`] and [`Mutation`]):
+//! `add_users {count, last_active_days_ago}`, `link_site {product, users,
+//! last_active_days_ago}`, `revoke_access {count, account_ids, workspace}`,
+//! `remove_users {count}`, `suspend_users {count}` (roles and product access removed:
+//! Atlassian suspends access to every product), `late_activity {count, days_ago}`,
+//! `new_activity {count}`, `rename_site {workspace, name}`, `advance_clock {days}`.
+//! [`Sandbox::with_org_mut`] remains for any other change.
 
 #![allow(clippy::manual_is_multiple_of, clippy::result_large_err)]
 

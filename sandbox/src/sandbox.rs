@@ -203,7 +203,7 @@ impl Sandbox {
     }
 
     /// Refuse the API key from now on (every `/admin` request gets the gateway 401), as if
-    /// an admin revoked it; [`FaultAction::RevokeKey`] does the same from inside a request.
+    /// an admin revoked it; [`crate::FaultAction::RevokeKey`] does the same from inside a request.
     pub fn revoke_key(&self) {
         self.shared.revoked.store(true, Ordering::SeqCst);
     }
