@@ -38,6 +38,14 @@ pub struct LastActiveCursor {
     pub o: usize,
 }
 
+/// Position in the organizations list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OrgsCursor {
+    pub t: String,
+    /// Offset of the first organization of the page.
+    pub o: usize,
+}
+
 /// Workspaces page: the original request plus the offset.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct WorkspacesCursor {

@@ -1,4 +1,4 @@
-//! Fault injection and a real per-organization rate limit.
+//! Fault injection (the rate limit itself is in [`crate::ratelimit`]).
 //!
 //! Every `/admin` request passes through the server's gate with its endpoint and its 1-based
 //! per-endpoint request number (the stats counter, so [`crate::Sandbox::reset_counts`] restarts
@@ -11,9 +11,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{json, Value};
 
+pub use crate::ratelimit::{floor_minute, format_retry_after, RateLimit, ResetPrecision};
 use crate::Endpoint;
 
 /// The set of active fault rules (empty = no faults).
@@ -53,42 +53,6 @@ impl FaultTrigger {
             FaultTrigger::Nth(v) => v.contains(&n),
             FaultTrigger::EveryNth(k) => *k > 0 && n % *k == 0,
             FaultTrigger::From(k) => n >= *k,
-        }
-    }
-}
-
-/// How precisely an `X-RateLimit-Reset` time is written. Coarser forms are truncated, as the
-/// real API's minute-precision values (`2023-10-11T12:34Z`) appear to be — so the written
-/// time can lie in the past, which a client must survive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResetPrecision {
-    /// `2023-10-11T12:34:56.789Z`
-    #[default]
-    Millis,
-    /// `2023-10-11T12:34:56Z`
-    Seconds,
-    /// `2023-10-11T12:34Z`
-    Minutes,
-}
-
-impl ResetPrecision {
-    pub fn format(self, t: DateTime<Utc>) -> String {
-        match self {
-            ResetPrecision::Millis => t.to_rfc3339_opts(SecondsFormat::Millis, true),
-            ResetPrecision::Seconds => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-            ResetPrecision::Minutes => t.format("%Y-%m-%dT%H:%MZ").to_string(),
-        }
-    }
-}
-
-impl FromStr for ResetPrecision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ms" | "millis" => Ok(ResetPrecision::Millis),
-            "s" | "seconds" => Ok(ResetPrecision::Seconds),
-            "m" | "min" | "minute" | "minutes" => Ok(ResetPrecision::Minutes),
-            o => Err(format!("unknown reset precision '{o}' (ms|s|minute)")),
         }
     }
 }
@@ -203,39 +167,6 @@ impl Faults {
     }
 }
 
-/// A real fixed-window rate limit shared by every `/admin` endpoint of the organization:
-/// `limit` requests per `window`. Every authenticated response carries `X-RateLimit-Limit`,
-/// `X-RateLimit-Remaining` (after this request) and `X-RateLimit-Reset` (the window's end);
-/// a request over the limit gets the gateway 429, with `Retry-After` when `retry_after`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RateLimit {
-    pub limit: u64,
-    pub window: Duration,
-    pub retry_after: bool,
-    pub reset_precision: ResetPrecision,
-}
-
-impl RateLimit {
-    pub fn new(limit: u64, window: Duration) -> Self {
-        RateLimit { limit, window, retry_after: false, reset_precision: ResetPrecision::Millis }
-    }
-}
-
-/// `Retry-After` in seconds: an integer when whole, else up to millisecond decimals.
-pub fn format_retry_after(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        d.as_secs().to_string()
-    } else {
-        let s = format!("{:.3}", d.as_secs_f64());
-        s.trim_end_matches('0').to_string()
-    }
-}
-
-/// Truncates `t` to whole minutes (what [`ResetPrecision::Minutes`] writes).
-pub fn floor_minute(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t)
-}
-
 /// `200ms`, `1.5s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -257,7 +188,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_u64(s: &str, what: &str) -> Result<u64, String> {
+pub(crate) fn parse_u64(s: &str, what: &str) -> Result<u64, String> {
     s.trim().parse().map_err(|_| format!("{what}: '{s}' is not a whole number"))
 }
 
@@ -360,39 +291,10 @@ impl FromStr for FaultRule {
                 Endpoint::ALL
                     .into_iter()
                     .find(|e| e.as_str() == name)
-                    .ok_or_else(|| format!("unknown endpoint '{name}' (users_search|workspaces|org|orgs|users_count|last_active_dates|*)"))?,
+                    .ok_or_else(|| format!("unknown endpoint '{name}' ({}|*)", Endpoint::names().join("|")))?,
             ),
         };
         Ok(FaultRule { endpoint, when, action: action.parse()? })
-    }
-}
-
-impl FromStr for RateLimit {
-    type Err = String;
-    /// `LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]`, e.g. `100/s`, `200/min`,
-    /// `5/500ms,retry-after`. A bare window unit means one of it (`s` = `1s`).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut parts = s.split(',');
-        let head = parts.next().unwrap_or_default();
-        let (n, w) = head.split_once('/').ok_or_else(|| format!("rate limit '{s}': expected LIMIT/WINDOW such as 100/s"))?;
-        let limit = parse_u64(n, "rate limit")?;
-        if limit == 0 {
-            return Err("rate limit: LIMIT must be at least 1".into());
-        }
-        let w = w.trim();
-        let window = if w.starts_with(|c: char| c.is_ascii_digit() || c == '.') { parse_duration(w)? } else { parse_duration(&format!("1{w}"))? };
-        if window.is_zero() {
-            return Err("rate limit: WINDOW must be longer than zero".into());
-        }
-        let mut rl = RateLimit::new(limit, window);
-        for o in parts {
-            match o.split_once('=') {
-                None if o == "retry-after" => rl.retry_after = true,
-                Some(("reset-precision", v)) => rl.reset_precision = v.parse()?,
-                _ => return Err(format!("unknown rate limit option '{o}' (retry-after|reset-precision=ms|s|minute)")),
-            }
-        }
-        Ok(rl)
     }
 }
 
@@ -422,29 +324,6 @@ mod tests {
         for bad in ["", "users_search", "nope:500", "org:999", "org:500:sometimes", "org:delay", "org:429,bogus=1", "org:reset,x"] {
             assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn parses_rate_limits() {
-        assert_eq!("100/s".parse::<RateLimit>().unwrap(), RateLimit::new(100, Duration::from_secs(1)));
-        assert_eq!("200/min".parse::<RateLimit>().unwrap().window, Duration::from_secs(60));
-        let rl: RateLimit = "5/500ms,retry-after,reset-precision=s".parse().unwrap();
-        assert_eq!((rl.limit, rl.window, rl.retry_after, rl.reset_precision), (5, Duration::from_millis(500), true, ResetPrecision::Seconds));
-        for bad in ["", "100", "0/s", "x/s", "5/0s", "5/s,nope"] {
-            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn formats_headers() {
-        assert_eq!(format_retry_after(Duration::from_secs(2)), "2");
-        assert_eq!(format_retry_after(Duration::from_millis(200)), "0.2");
-        assert_eq!(format_retry_after(Duration::from_millis(1250)), "1.25");
-        let t = DateTime::parse_from_rfc3339("2023-10-11T12:34:56.789Z").unwrap().with_timezone(&Utc);
-        assert_eq!(ResetPrecision::Minutes.format(t), "2023-10-11T12:34Z");
-        assert_eq!(ResetPrecision::Seconds.format(t), "2023-10-11T12:34:56Z");
-        assert_eq!(ResetPrecision::Millis.format(t), "2023-10-11T12:34:56.789Z");
-        assert_eq!(ResetPrecision::Minutes.format(floor_minute(t)), "2023-10-11T12:34Z");
     }
 
     #[test]

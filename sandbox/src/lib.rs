@@ -12,41 +12,97 @@
 //! // ... call it with `Authorization: Bearer {sb.api_key()}` ...
 //! assert_eq!(sb.request_count(Endpoint::Org), 0);
 //! sb.with_org_mut(|org| org.users[0].name = "Renamed".into());
+//! let report = sb.add_users(10, 400).unwrap(); // a named mutation, see below
+//! assert_eq!(report.users_added.len(), 10);
 //! ```
 //!
-//! Routes (all `/admin/...` need `Authorization: Bearer <api_key>`):
-//! - `GET  /admin/v1/orgs` and `GET /admin/v1/orgs/{orgId}`
-//! - `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search`
-//! - `GET  /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count`
-//! - `POST /admin/v2/orgs/{orgId}/workspaces`
-//! - `GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates`
-//! - control, no auth: `GET /__sandbox/stats`, `POST /__sandbox/stats/reset`,
-//!   `GET /__sandbox/truth`.
+//! # Routes
+//! All `/admin/...` routes need `Authorization: Bearer <api_key>` (else the gateway's
+//! `401 {"code":401,"message":"Unauthorized"}`); each is counted as an [`Endpoint`]
+//! (the name in `/__sandbox/stats` and in `--fault`). The table is [`ROUTES`].
 //!
-//! Misbehaviour on demand (see [`faults`]): [`Sandbox::set_faults`] /
-//! [`Sandbox::with_faults_mut`] (429 bursts, 5xx, resets, slow and truncated
-//! responses, repeated cursors, a key revoked mid-sync, redirects),
-//! [`Sandbox::set_rate_limit`] (a real per-organization limit with the three
-//! `X-RateLimit-*` headers) and [`Sandbox::revoke_key`]; the binary's `--fault`
-//! and `--rate-limit` flags take the same rules as text.
+//! | route | endpoint | notes |
+//! |---|---|---|
+//! | `GET /admin/v1/orgs` | `orgs` | `?cursor`; the org alone, none (`orgs_list_empty`), or among `extra_orgs` others, 20 a page, `links.next` a URL |
+//! | `GET /admin/v1/orgs/{orgId}` | `org` | `404 ADMIN-404-2` for any other id |
+//! | `GET /admin/v1/orgs/{orgId}/users` | `managed_users` | managed accounts only, 50 a page, `links` URLs with `?cursor` ([`render::ManagedUserView`]) |
+//! | `GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates` | `last_active_dates` | `?cursor`, bare cursors, `last_active_page_size` a page |
+//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search` | `users_search` | `directoryId` may be `-`; bare cursors; `expand` |
+//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | the search's filters as query parameters |
+//! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | the org's one directory |
+//! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | query/sort/limit, or `{"cursor"}` alone |
+//!
+//! Requests are decoded by typed extractors; whatever does not fit is answered with the
+//! API's `{"errors":[{id,status,code,title,detail}]}` body, never a panic. The v1 routes,
+//! last-active-dates and workspaces conform to Atlassian's OpenAPI document (tested
+//! against a copy in `tests/fixtures/`).
+//!
+//! **v1 users and sites without a host URL.** `product_access` of `GET
+//! /v1/orgs/{orgId}/users` carries exactly the activity of the v2 `productAccess` (same
+//! workspaces, same timestamps), keyed by host URL and v1 product key. A workspace
+//! without a host URL keeps its entry, without `url` (the schema does not require it),
+//! so no activity fact is lost; such entries can only be joined by product key.
+//! `access_billable` = the user holds a billable role ([`BILLABLE_ROLES`]) on some site.
+//!
+//! Control routes, no auth, not counted: `GET /__sandbox/stats` (requests and 429s per
+//! endpoint), `POST /__sandbox/stats/reset`, `GET /__sandbox/truth` (the whole org, with
+//! `siteRoles`, `managed`, `accessBillable` and rendering quirks per user),
+//! `GET /__sandbox/mutations`, `POST /__sandbox/mutations/{name}`.
+//!
+//! # Options
+//! [`SandboxOptions`] (the binary's flag in brackets): `seed` (`--seed`), `users`
+//! (`--users`), `api_key` (`--api-key`), `port` (`--port`), `product_access_mode`
+//! (`--product-access supported|rejected|omitted`), `search_max_limit`
+//! (`--search-max-limit`), `orgs_list_empty` (`--orgs-list-empty`), `extra_orgs`
+//! (`--extra-orgs N`), `directory_forbidden` (`--v2-directory-forbidden`: the v2 directory
+//! endpoints answer `403 ADMIN-403-3`, the rest works), `negative_estimates`
+//! (`--negative-estimates`: `meta.total` of v1 users and workspaces and `counts.resources`
+//! answer `-1`), `last_active_page_size` (`--last-active-page-size`), `latency`
+//! (`--latency-ms`), `now`, `cursor_salt` (`--cursor-salt`), `faults` (`--fault`),
+//! `rate_limit` (`--rate-limit`).
+//!
+//! # Misbehaviour on demand
+//! Faults (see [`faults`]): [`Sandbox::set_faults`] / [`Sandbox::with_faults_mut`] (429
+//! bursts, 5xx, resets, slow and truncated responses, repeated cursors, a key revoked
+//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::set_directory_forbidden`];
+//! the binary's `--fault ENDPOINT:ACTION[:WHEN]` takes the same rules as text.
+//!
+//! Rate limits (see [`ratelimit`]): [`Sandbox::set_rate_limit`] / `--rate-limit`
+//! `LIMIT/WINDOW[,retry-after][,start=set|first-request|aligned]
+//! [,reset-precision=us|ms|s|minute][,reset-skew=DUR][,skew-seed=N]`, one limit over all
+//! `/admin` endpoints with `X-RateLimit-Limit`, `-Remaining` and `-Reset` on every
+//! response. [`WindowStart`] says when a window opens (when set, at the first request
+//! after the previous one ended, or on wall-clock multiples), [`ResetPrecision`] how the
+//! reset is written (microseconds to minutes, truncated), `reset_skew` adds a seeded
+//! per-response skew to the reported reset. [`Sandbox::rate_limit_window`] tells the true
+//! window; [`Sandbox::throttled_count_for`] counts 429s per endpoint.
+//!
+//! # Mutations
+//! Named, seeded changes to the org, each a method on [`Sandbox`] and
+//! `POST /__sandbox/mutations/{name}` with a JSON object of fields; each answers a
+//! [`MutationReport`] and every endpoint sees it (see [`mutations`] and [`Mutation`]):
+//! `add_users {count, last_active_days_ago}`, `link_site {product, users,
+//! last_active_days_ago}`, `revoke_access {count, account_ids, workspace}`,
+//! `remove_users {count}`, `suspend_users {count}` (roles and product access removed:
+//! Atlassian suspends access to every product), `late_activity {count, days_ago}`,
+//! `new_activity {count}`, `rename_site {workspace, name}`, `advance_clock {days}`.
+//! [`Sandbox::with_org_mut`] remains for any other change.
 
 #![allow(clippy::manual_is_multiple_of, clippy::result_large_err)]
 
 pub mod cursor;
 pub mod faults;
 pub mod model;
+pub mod mutations;
 pub mod org;
+pub mod ratelimit;
 pub mod render;
 pub mod rng;
+pub mod routes;
+mod options;
+mod sandbox;
 mod server;
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use faults::{FaultAction, FaultRule, FaultTrigger, Faults, RateLimit, ResetPrecision, Throttle};
@@ -55,7 +111,12 @@ pub use model::{
     ProductAccess, SiteRole, User, UserQuirks, UserStatus, Workspace, WorkspaceStatus,
     BILLABLE_ROLES,
 };
+pub use mutations::{ActivityChange, Mutation, MutationError, MutationReport, MUTATIONS};
+pub use options::SandboxOptions;
+pub use ratelimit::{Decision, RateLimitWindow, RateLimiter, WindowStart};
 pub use org::{default_now, generate_org, generate_org_at, OrgSpec};
+pub use routes::{Route, ROUTES};
+pub use sandbox::Sandbox;
 
 /// How `expand: ["productAccess"]` behaves on the users search (unconfirmed upstream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -92,17 +153,28 @@ pub enum Endpoint {
     Orgs = 3,
     UsersCount = 4,
     LastActiveDates = 5,
+    /// `GET /v1/orgs/{orgId}/users` (managed accounts).
+    ManagedUsers = 6,
+    /// `GET /v2/orgs/{orgId}/directories`.
+    Directories = 7,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::UsersSearch,
         Endpoint::Workspaces,
         Endpoint::Org,
         Endpoint::Orgs,
         Endpoint::UsersCount,
         Endpoint::LastActiveDates,
+        Endpoint::ManagedUsers,
+        Endpoint::Directories,
     ];
+    /// Every endpoint's name, in [`Endpoint::ALL`] order.
+    pub fn names() -> Vec<&'static str> {
+        Endpoint::ALL.iter().map(|e| e.as_str()).collect()
+    }
+
     /// Name used in `/__sandbox/stats`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -112,268 +184,14 @@ impl Endpoint {
             Endpoint::Orgs => "orgs",
             Endpoint::UsersCount => "users_count",
             Endpoint::LastActiveDates => "last_active_dates",
-        }
-    }
-}
-
-/// Sandbox configuration. Use `..Default::default()` for forward compatibility.
-#[derive(Debug, Clone)]
-pub struct SandboxOptions {
-    pub seed: u64,
-    pub users: usize,
-    pub api_key: String,
-    /// 0 = pick a free port.
-    pub port: u16,
-    pub product_access_mode: ProductAccessMode,
-    /// Maximum `limit` of the users search (larger -> 400).
-    pub search_max_limit: usize,
-    /// `GET /v1/orgs` returns 200 with an empty list (scoped keys).
-    pub orgs_list_empty: bool,
-    /// Entries per page of last-active-dates.
-    pub last_active_page_size: usize,
-    /// Added to every `/admin` response.
-    pub latency: Duration,
-    /// Fixed "now" of the generated org (default 2026-11-01T00:00:00Z).
-    pub now: DateTime<Utc>,
-    /// Salt of the opaque cursors; `None` = random per server instance.
-    pub cursor_salt: Option<u64>,
-    /// Initial fault rules (none by default).
-    pub faults: Faults,
-    /// A real per-organization rate limit over all `/admin` endpoints (none by default).
-    pub rate_limit: Option<RateLimit>,
-}
-
-impl Default for SandboxOptions {
-    fn default() -> Self {
-        SandboxOptions {
-            seed: 42,
-            users: 1000,
-            api_key: "sandbox-key-7f3c9a1e5b2d4c6f".to_string(),
-            port: 0,
-            product_access_mode: ProductAccessMode::Supported,
-            search_max_limit: 100,
-            orgs_list_empty: false,
-            last_active_page_size: 10,
-            latency: Duration::ZERO,
-            now: default_now(),
-            cursor_salt: None,
-            faults: Faults::none(),
-            rate_limit: None,
-        }
-    }
-}
-
-/// A running sandbox server. Dropping it shuts the server down.
-pub struct Sandbox {
-    shared: Arc<server::Shared>,
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-fn random_salt() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
-}
-
-impl Sandbox {
-    /// Generate the org from `opts.seed`/`opts.users` and start serving it.
-    /// Blocks until the listener is bound.
-    pub fn start(opts: SandboxOptions) -> std::io::Result<Sandbox> {
-        let org = generate_org_at(&OrgSpec { seed: opts.seed, users: opts.users }, opts.now);
-        Self::start_with_org(opts, org)
-    }
-
-    /// Serve a caller-provided org (`opts.seed`/`users`/`now` are then unused
-    /// except `seed`, which still salts the user order).
-    pub fn start_with_org(opts: SandboxOptions, org: Org) -> std::io::Result<Sandbox> {
-        let listener = TcpListener::bind(("127.0.0.1", opts.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let cfg = server::Config {
-            api_key: opts.api_key.clone(),
-            product_access_mode: opts.product_access_mode,
-            search_max_limit: opts.search_max_limit.max(1),
-            orgs_list_empty: opts.orgs_list_empty,
-            last_active_page_size: opts.last_active_page_size.max(1),
-            latency: opts.latency,
-            base_url: format!("http://{addr}"),
-        };
-        let shared = Arc::new(server::Shared::new(
-            cfg,
-            org,
-            rng::mix64(opts.seed ^ 0x0de5),
-            opts.cursor_salt.unwrap_or_else(random_salt),
-            opts.faults.clone(),
-            opts.rate_limit.clone(),
-        ));
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
-        let app = server::router(shared.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("atlassian-sandbox-{}", addr.port()))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .thread_name("atlassian-sandbox-worker")
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    // Like any production HTTP front end: no Nagle delay on responses.
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => axum::serve::ListenerExt::tap_io(l, |tcp| {
-                            let _ = tcp.set_nodelay(true);
-                        }),
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let notify = Arc::new(tokio::sync::Notify::new());
-                    let n2 = notify.clone();
-                    let serve = axum::serve(listener, app)
-                        .with_graceful_shutdown(async move { n2.notified().await });
-                    let handle = tokio::spawn(async move {
-                        let _ = serve.await;
-                    });
-                    let _ = ready_tx.send(Ok(()));
-                    let _ = stop_rx.await;
-                    notify.notify_one();
-                    let _ = tokio::time::timeout(Duration::from_secs(2), handle).await;
-                });
-                rt.shutdown_timeout(Duration::from_millis(200));
-            })?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(e);
-            }
-            Err(_) => {
-                let _ = thread.join();
-                return Err(std::io::Error::other("sandbox server thread exited"));
-            }
-        }
-        Ok(Sandbox { shared, addr, shutdown: Some(stop_tx), thread: Some(thread) })
-    }
-
-    /// `http://127.0.0.1:PORT`
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    pub fn org_id(&self) -> String {
-        self.shared.read().org.id.clone()
-    }
-
-    pub fn directory_id(&self) -> String {
-        self.shared.read().org.directory_id.clone()
-    }
-
-    pub fn api_key(&self) -> &str {
-        &self.shared.cfg.api_key
-    }
-
-    /// Snapshot (clone) of the current organization.
-    pub fn truth(&self) -> Org {
-        self.shared.read().org.clone()
-    }
-
-    /// Run `f` on the org read-only without cloning it.
-    pub fn with_org<R>(&self, f: impl FnOnce(&Org) -> R) -> R {
-        f(&self.shared.read().org)
-    }
-
-    /// Mutate the org; later responses see the change (the user order index
-    /// is rebuilt afterwards, existing cursors stay valid).
-    pub fn with_org_mut<R>(&self, f: impl FnOnce(&mut Org) -> R) -> R {
-        let mut st = self.shared.write();
-        let r = f(&mut st.org);
-        st.reindex();
-        r
-    }
-
-    /// Requests that reached `endpoint` (including errors) since the last reset.
-    pub fn request_count(&self, endpoint: Endpoint) -> u64 {
-        self.shared.counters[endpoint as usize].load(Ordering::SeqCst)
-    }
-
-    pub fn total_requests(&self) -> u64 {
-        Endpoint::ALL.iter().map(|e| self.request_count(*e)).sum()
-    }
-
-    pub fn reset_counts(&self) {
-        for c in &self.shared.counters {
-            c.store(0, Ordering::SeqCst);
+            Endpoint::ManagedUsers => "managed_users",
+            Endpoint::Directories => "directories",
         }
     }
 
-    /// Replace the fault rules.
-    pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
-    }
-
-    /// Mutate the fault rules in place.
-    pub fn with_faults_mut<R>(&self, f: impl FnOnce(&mut Faults) -> R) -> R {
-        f(&mut self.shared.faults.write().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// Replace the rate limit (`None` = unlimited); the current window starts afresh.
-    pub fn set_rate_limit(&self, rate_limit: Option<RateLimit>) {
-        self.shared.set_rate_limit(rate_limit);
-    }
-
-    /// Refuse the API key from now on (every `/admin` request gets the gateway 401), as if
-    /// an admin revoked it; [`FaultAction::RevokeKey`] does the same from inside a request.
-    pub fn revoke_key(&self) {
-        self.shared.revoked.store(true, Ordering::SeqCst);
-    }
-
-    /// Accept the API key again.
-    pub fn restore_key(&self) {
-        self.shared.revoked.store(false, Ordering::SeqCst);
-    }
-
-    pub fn key_revoked(&self) -> bool {
-        self.shared.revoked.load(Ordering::SeqCst)
-    }
-
-    /// 429 responses served so far, by the rate limit or a fault rule.
-    pub fn throttled_count(&self) -> u64 {
-        self.shared.throttled.load(Ordering::Relaxed)
-    }
-
-    /// The same JSON as `GET /__sandbox/stats`.
-    pub fn stats_json(&self) -> serde_json::Value {
-        server::stats_json(&self.shared)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    /// One of the v2 directory endpoints (users search, users count, directories): the
+    /// ones a key without directory scopes is refused.
+    pub fn is_v2_directory(self) -> bool {
+        matches!(self, Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::Directories)
     }
 }

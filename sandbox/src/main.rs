@@ -8,8 +8,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use atlassian_sandbox::{FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
-use clap::Parser;
+use atlassian_sandbox::routes::routes_help;
+use atlassian_sandbox::{Endpoint, FaultRule, MUTATIONS, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
 #[derive(Parser, Debug)]
@@ -17,30 +18,7 @@ use clap::Parser;
     name = "atlassian-sandbox",
     version,
     about,
-    long_about = None,
-    after_help = "Once listening, prints ONE JSON line to stdout:\n  {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\nRoutes (Authorization: Bearer <api_key>):\n  GET  /admin/v1/orgs\n  GET  /admin/v1/orgs/{orgId}\n  POST /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search\n  GET  /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/count\n  POST /admin/v2/orgs/{orgId}/workspaces\n  GET  /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates\nControl (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
-Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
-ENDPOINT  users_search | workspaces | org | orgs | users_count | last_active_dates | *\n  \
-ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]\n            \
-gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
-truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
-400..599  an error with that status (5xx: ADMIN-500-1)\n            \
-reset           drop the connection without a complete response\n            \
-delay=DUR       answer normally after DUR (e.g. longer than the client's timeout)\n            \
-truncate[=N]    answer normally, body cut to N bytes (default: half)\n            \
-malformed       200 with a body that is not JSON\n            \
-wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
-repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
-revoke-key      revoke the API key: 401 for this and every later request\n            \
-redirect=URL    307 to URL\n  \
-WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
-DUR       200ms | 1.5s | 2m | 1h\n\
-Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
---fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
-Rate limit (--rate-limit LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute]):\n  \
-a fixed window of LIMIT requests per WINDOW over all /admin endpoints of the org; every\n  \
-response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; requests\n  \
-over the limit get 429 (with Retry-After when asked). Examples: 100/s, 200/min, 5/500ms,retry-after"
+    long_about = None
 )]
 struct Cli {
     /// Seed of the synthetic organization (same seed + users = same org).
@@ -67,6 +45,16 @@ struct Cli {
     /// GET /v1/orgs returns an empty list (like a key created with scopes).
     #[arg(long = "orgs-list-empty")]
     orgs_list_empty: bool,
+    /// GET /v1/orgs also lists N other organizations the key cannot read (pages of 20, links.next URLs).
+    #[arg(long = "extra-orgs", default_value_t = 0, value_name = "N")]
+    extra_orgs: usize,
+    /// The v2 directory endpoints (users search, users count, directories) answer 403 ADMIN-403-3, like a
+    /// key whose scopes do not reach the directory; v1 users, orgs, workspaces, last-active-dates still work.
+    #[arg(long = "v2-directory-forbidden")]
+    v2_directory_forbidden: bool,
+    /// meta.total (v1 users, workspaces) and counts.resources (users search) answer -1.
+    #[arg(long = "negative-estimates")]
+    negative_estimates: bool,
     /// Latency added to every /admin response, in milliseconds.
     #[arg(long = "latency-ms", default_value_t = 0)]
     latency_ms: u64,
@@ -76,7 +64,7 @@ struct Cli {
     /// Inject a fault: ENDPOINT:ACTION[:WHEN] (repeatable; see below).
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
-    /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,reset-precision=ms|s|minute].
+    /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,start=..][,reset-precision=..][,reset-skew=DUR] (see below).
     #[arg(long = "rate-limit", value_name = "SPEC")]
     rate_limit: Option<RateLimit>,
     /// Exit when stdin reaches EOF.
@@ -84,8 +72,73 @@ struct Cli {
     exit_on_stdin_eof: bool,
 }
 
+/// The text after the options in `--help`: output, routes, faults, rate limits.
+fn after_help() -> String {
+    let mut h = String::from(
+        "Once listening, prints ONE JSON line to stdout:\n  \
+{\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\n\
+Routes (Authorization: Bearer <api_key>; directoryId may be '-'):\n",
+    );
+    h.push_str(&routes_help());
+    h.push_str(
+        "  GET /v1/orgs/{orgId}/users lists managed accounts only, 50 a page, links as URLs; a product\n  \
+instance without a host URL is listed without 'url'.\n\
+Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
+Mutations (no auth): POST /__sandbox/mutations/{name} with a JSON object of fields (absent = the\n  \
+default shown), answers what changed (users_added, users_removed, users_changed, workspaces_added,\n  \
+workspaces_changed, activity, now); GET /__sandbox/mutations lists them. Targets are drawn from\n  \
+the seed, times are relative to the org's now; every endpoint and the truth see the change:\n",
+    );
+    for (name, fields, what) in MUTATIONS {
+        h.push_str(&format!("  {name:<14} {fields}\n  {:<14} {what}\n", ""));
+    }
+    h.push('\n');
+    h.push_str(&format!(
+        "Faults (--fault ENDPOINT:ACTION[:WHEN], repeatable; the first matching rule wins):\n  \
+ENDPOINT  {} | *\n",
+        Endpoint::names().join(" | ")
+    ));
+    h.push_str(FAULTS_HELP);
+    h
+}
+
+const FAULTS_HELP: &str = "  \
+ACTION    429[,retry-after=SECS][,reset-in=DUR][,reset-precision=us|ms|s|minute]\n            \
+gateway 429; Retry-After may be fractional (0.2); X-RateLimit-Reset = now + reset-in,\n            \
+truncated to the precision (minute: 2023-10-11T12:34Z, which may lie in the past)\n            \
+400..599  an error with that status (5xx: ADMIN-500-1)\n            \
+reset           drop the connection without a complete response\n            \
+delay=DUR       answer normally after DUR (e.g. longer than the client's timeout)\n            \
+truncate[=N]    answer normally, body cut to N bytes (default: half)\n            \
+malformed       200 with a body that is not JSON\n            \
+wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
+repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
+revoke-key      revoke the API key: 401 for this and every later request\n            \
+redirect=URL    307 to URL\n  \
+WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
+DUR       200ms | 1.5s | 2m | 1h\n\
+Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \
+--fault users_search:revoke-key:nth=5   --fault workspaces:truncate:first=1\n\n\
+Rate limit (--rate-limit LIMIT/WINDOW[,OPTION]...): LIMIT requests per WINDOW over all /admin\n  \
+endpoints of the org; every response carries X-RateLimit-Limit, X-RateLimit-Remaining and\n  \
+X-RateLimit-Reset; requests over the limit get the gateway 429. OPTIONs:\n  \
+retry-after                  429s carry Retry-After (until the reported reset)\n  \
+start=set|first-request|aligned\n                               \
+when a window opens: set = at start, then at the first request after the\n                               \
+previous window ended (default); first-request = every window, the first too,\n                               \
+at the first request after the previous one ended; aligned = at wall-clock\n                               \
+multiples of WINDOW (100/min resets every whole minute)\n  \
+reset-precision=us|ms|s|minute  how X-RateLimit-Reset is written (truncated; default ms);\n                               \
+minute (2023-10-11T12:34Z) may lie in the past\n  \
+reset-skew=DUR               each response reports the true reset plus its own skew of up to\n                               \
++/-DUR, like gateway nodes computing the header per response\n  \
+skew-seed=N                  seed of the skew sequence (default 0; deterministic)\n  \
+Examples: 100/s, 200/min, 5/500ms,retry-after, 100/s,start=first-request,reset-precision=us,reset-skew=1s,\n            \
+100/s,start=first-request,reset-precision=minute";
+
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().after_help(after_help()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let opts = SandboxOptions {
         seed: cli.seed,
         users: cli.users,
@@ -99,6 +152,9 @@ fn main() {
         cursor_salt: cli.cursor_salt,
         faults: Faults { rules: cli.faults },
         rate_limit: cli.rate_limit,
+        extra_orgs: cli.extra_orgs,
+        directory_forbidden: cli.v2_directory_forbidden,
+        negative_estimates: cli.negative_estimates,
         ..Default::default()
     };
     let sandbox = match Sandbox::start(opts) {

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A whole synthetic organization.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,12 @@ impl Org {
     /// Mutable access to the user with this account id.
     pub fn user_mut(&mut self, account_id: &str) -> Option<&mut User> {
         self.users.iter_mut().find(|u| u.account_id == account_id)
+    }
+
+    /// A user's activity entries with their workspaces; entries whose workspace index is
+    /// not valid (e.g. a test removed the workspace) are skipped.
+    pub fn activity<'a>(&'a self, u: &'a User) -> impl Iterator<Item = (&'a Workspace, &'a ProductAccess)> + 'a {
+        u.product_access.iter().filter_map(|p| self.workspaces.get(p.workspace).map(|w| (w, p)))
     }
 
     /// Number of users holding one of `role_ids` on workspace `ws` (seat counting).
@@ -155,7 +161,7 @@ pub struct SiteRole {
 pub const BILLABLE_ROLES: [&str; 2] = ["atlassian/user", "atlassian/admin"];
 
 /// Composite user status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Active,
@@ -185,7 +191,7 @@ impl UserStatus {
 }
 
 /// `accountStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
@@ -204,7 +210,7 @@ impl AccountStatus {
 }
 
 /// `membershipStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipStatus {
     Active,
@@ -223,7 +229,7 @@ impl MembershipStatus {
 }
 
 /// `claimStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
     Managed,
@@ -327,5 +333,15 @@ impl User {
     /// Most recent activity over all workspaces.
     pub fn last_active(&self) -> Option<DateTime<Utc>> {
         self.product_access.iter().map(|p| p.last_active).max()
+    }
+
+    /// A managed account (on the org's verified domains): the users `GET /v1/orgs/{orgId}/users` lists.
+    pub fn is_managed(&self) -> bool {
+        self.claim_status == ClaimStatus::Managed
+    }
+
+    /// v1 `access_billable`: the user holds a seat-consuming role ([`BILLABLE_ROLES`]) on some workspace.
+    pub fn access_billable(&self) -> bool {
+        self.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref()))
     }
 }

@@ -62,25 +62,19 @@ pub struct UserView<'a> {
     pub product_access_mode: ProductAccessMode,
     /// `links.self` value.
     pub self_link: String,
-    /// Add truth-only fields (`siteRoles`, `quirks`, always `productAccess`).
+    /// Add truth-only fields (`siteRoles`, `managed`, `accessBillable`, `quirks`, always `productAccess`).
     pub truth: bool,
+    /// `counts.resources` is `-1` ([`crate::SandboxOptions::negative_estimates`]).
+    pub negative_estimates: bool,
 }
 
-struct PaList<'a>(&'a Org, &'a [ProductAccess]);
+struct PaList<'a>(&'a Org, &'a User);
 
 impl Serialize for PaList<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for pa in self.1 {
-            if let Some(w) = self.0.workspaces.get(pa.workspace) {
-                seq.serialize_element(&json!({
-                    "key": w.product_access_key,
-                    "id": w.id,
-                    "lastActiveTimestamp": ts_secs(&pa.last_active),
-                }))?;
-            }
-        }
-        seq.end()
+        s.collect_seq(self.0.activity(self.1).map(|(w, pa)| {
+            json!({"key": w.product_access_key, "id": w.id, "lastActiveTimestamp": ts_secs(&pa.last_active)})
+        }))
     }
 }
 
@@ -122,14 +116,15 @@ impl Serialize for UserView<'_> {
         opt!("location", u.location.as_ref());
         opt!("timeZone", u.time_zone.as_ref());
         if self.expand.counts_resources {
-            m.serialize_entry("counts", &json!({"resources": u.resource_count()}))?;
+            let resources = if self.negative_estimates { -1 } else { u.resource_count() as i64 };
+            m.serialize_entry("counts", &json!({"resources": resources}))?;
         }
         opt!("deactivatedOn", u.deactivated_on.as_ref().map(ts_millis));
         m.serialize_entry("forDeletion", &u.for_deletion)?;
         let pa_wanted = self.truth
             || (self.expand.product_access && self.product_access_mode == ProductAccessMode::Supported);
         if pa_wanted && (self.truth || !u.product_access.is_empty() || !u.quirks.omit_empty_product_access) {
-            m.serialize_entry("productAccess", &PaList(self.org, &u.product_access))?;
+            m.serialize_entry("productAccess", &PaList(self.org, u))?;
         }
         if self.expand.groups {
             let groups: Vec<Value> = u
@@ -153,6 +148,8 @@ impl Serialize for UserView<'_> {
                 })
                 .collect();
             m.serialize_entry("siteRoles", &roles)?;
+            m.serialize_entry("managed", &u.is_managed())?;
+            m.serialize_entry("accessBillable", &u.access_billable())?;
             m.serialize_entry(
                 "quirks",
                 &json!({
@@ -162,6 +159,58 @@ impl Serialize for UserView<'_> {
                 }),
             )?;
         }
+        m.end()
+    }
+}
+
+/// A managed account as `GET /v1/orgs/{orgId}/users` returns it (the official `User`
+/// schema, snake_case). `product_access` carries exactly the activity of v2
+/// `productAccess` (same workspaces, same timestamps) in the v1 vocabulary: `key` is the
+/// older product key, `name` the product's name, `url` the workspace's host URL. A
+/// workspace without a host URL keeps its entry, without `url` (the schema does not
+/// require it), so no activity fact is lost; such entries can only be joined to
+/// workspaces by key.
+pub struct ManagedUserView<'a> {
+    pub org: &'a Org,
+    pub user: &'a User,
+}
+
+struct V1ProductList<'a>(&'a Org, &'a User);
+
+impl Serialize for V1ProductList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.activity(self.1).map(|(w, pa)| {
+            let mut e = json!({
+                "key": w.last_active_key,
+                "name": crate::org::product_name(&w.last_active_key),
+                "last_active": ts_secs(&pa.last_active),
+            });
+            if let Some(url) = &w.host_url {
+                e["url"] = json!(url);
+            }
+            e
+        }))
+    }
+}
+
+impl Serialize for ManagedUserView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (org, u) = (self.org, self.user);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("account_id", &u.account_id)?;
+        m.serialize_entry("account_type", &u.account_type)?;
+        m.serialize_entry("account_status", u.account_status.as_str())?;
+        m.serialize_entry("name", &u.name)?;
+        m.serialize_entry("picture", &avatar_url(&u.account_id, 128))?;
+        if let Some(e) = &u.email {
+            m.serialize_entry("email", e)?;
+        }
+        m.serialize_entry("access_billable", &u.access_billable())?;
+        let last = org.activity(u).map(|(_, p)| p.last_active).max();
+        if let Some(t) = last {
+            m.serialize_entry("last_active", &ts_secs(&t))?;
+        }
+        m.serialize_entry("product_access", &V1ProductList(org, u))?;
         m.end()
     }
 }
@@ -213,16 +262,24 @@ pub fn workspace_json(w: &Workspace, base_url: &str, org_id: &str) -> Value {
 
 /// The org object of `GET /v1/orgs/{orgId}`.
 pub fn org_json(org: &Org, base_url: &str, with_relationships: bool) -> Value {
-    let mut v = json!({
-        "id": org.id,
-        "type": "orgs",
-        "attributes": {"name": org.name},
-        "links": {"self": format!("{base_url}/admin/v1/orgs/{}", org.id)},
-    });
-    if with_relationships {
-        v["relationships"] = json!({});
+    let mut v = org_entry(&org.id, &org.name, base_url);
+    if !with_relationships {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("relationships");
+        }
     }
     v
+}
+
+/// Any organization as the v1 org endpoints show it (the official `OrgModel`).
+pub fn org_entry(id: &str, name: &str, base_url: &str) -> Value {
+    json!({
+        "id": id,
+        "type": "orgs",
+        "attributes": {"name": name},
+        "relationships": {},
+        "links": {"self": format!("{base_url}/admin/v1/orgs/{id}")},
+    })
 }
 
 /// The whole org for `/__sandbox/truth`.
@@ -271,6 +328,7 @@ impl Serialize for TruthView<'_> {
                         product_access_mode: ProductAccessMode::Supported,
                         self_link: (self.0.self_link)(u),
                         truth: true,
+                        negative_estimates: false,
                     })?;
                 }
                 seq.end()

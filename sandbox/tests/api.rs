@@ -507,3 +507,38 @@ fn large_org_serves_pages_quickly() {
         assert!(paging < Duration::from_secs(2), "20 pages took {paging:?}");
     }
 }
+
+#[test]
+fn malformed_requests_get_api_error_bodies() {
+    let sb = start(30);
+    let api = Api::new(&sb);
+    let org = &api.org;
+    // Query strings: a repeated cursor, broken percent-encoding, an enum value that does not exist.
+    assert_app_error(&api.get("/admin/v1/orgs?cursor=a&cursor=b"), 400, "ADMIN-400-1");
+    assert_app_error(&api.get("/admin/v1/orgs?cursor=%ZZ%"), 400, "ADMIN-400-1");
+    let id = sb.truth().users[0].account_id.clone();
+    assert_app_error(&api.get(&format!("/admin/v1/orgs/{org}/directory/users/{id}/last-active-dates?cursor=x&cursor=y")), 400, "ADMIN-400-1");
+    assert_eq!(api.get(&format!("/admin/v1/orgs/{org}/directory/users/{id}/last-active-dates?cursor=&other=%E2%82")).status, 200);
+    assert_app_error(&api.get(&format!("/admin/v2/orgs/{org}/directories/-/users/count?status=act%FFive")), 400, "ADMIN-400-24");
+    assert_app_error(&api.get(&format!("/admin/v2/orgs/{org}/directories/-/users/count?resourceIds=nope")), 400, "ADMIN-400-4");
+    let r = api.get(&format!("/admin/v2/orgs/{org}/directories/-/users/count?searchTerm=a+b&claimStatus=managed%2Cunmanaged"));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // Paths that are not UTF-8 once decoded.
+    assert_app_error(&api.get("/admin/v1/orgs/%FF%FE"), 400, "ADMIN-400-4");
+    // Bodies: trailing garbage, not an object, wrong types, a cursor that is not a string.
+    let search = format!("/admin/v2/orgs/{org}/directories/-/users/search");
+    for bad in ["{} x", "[]", "null", "{\"status\": [1]}", "{\"expand\": {}}", "{\"searchTerm\": 5}"] {
+        let r = request(&api.base, "POST", &search, Some(api.key), Some(bad));
+        assert_app_error(&r, 400, "ADMIN-400-24");
+        assert!(r.json()["errors"][0]["detail"].as_str().unwrap().contains("Invalid request body"), "{bad}");
+    }
+    assert_app_error(&api.search(&json!({"cursor": {"x": 1}})), 400, "ADMIN-400-1");
+    assert_eq!(api.search(&json!({"expand": "groups", "status": "active", "limit": null, "cursor": null})).status, 200);
+    let ws = format!("/admin/v2/orgs/{org}/workspaces");
+    for bad in ["{\"limit\": \"5\"}", "7", "{\"cursor\": \"c\", \"limit\": null}"] {
+        assert_app_error(&request(&api.base, "POST", &ws, Some(api.key), Some(bad)), 400, "ADMIN-400-4");
+    }
+    assert_app_error(&api.workspaces(&json!({"cursor": 5})), 400, "ADMIN-400-1");
+    assert_eq!(api.workspaces(&json!({"cursor": null, "limit": null, "sort": null})).status, 200);
+    assert_eq!(request(&api.base, "POST", &ws, Some(api.key), Some("  \n")).status, 200);
+}

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atlassian_sandbox::{
@@ -177,22 +177,6 @@ fn raw_wrong_shape_and_redirect_responses() {
     assert_eq!(api.workspaces(&json!({})).status, 200);
 }
 
-/// Starts the sandbox binary with `args`; returns the child and its announced JSON line.
-fn spawn_cli(args: &[&str]) -> (std::process::Child, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox"))
-        .args(args)
-        .arg("--exit-on-stdin-eof")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sandbox");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (child, info)
-}
-
 #[test]
 fn command_line_faults_and_rate_limit() {
     let (mut child, info) = spawn_cli(&[
@@ -243,8 +227,7 @@ fn command_line_rejects_a_bad_fault_with_a_clear_message() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{flag} {value}: {err}");
     }
-    let help = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox")).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help_text();
     for word in ["--fault", "--rate-limit", "repeat-cursor", "revoke-key", "reset-precision", "first=N"] {
         assert!(help.contains(word), "--help mentions {word}");
     }

@@ -104,6 +104,24 @@ impl<'a> Api<'a> {
         }
         self.get(&p)
     }
+    /// Walk `GET /v1/orgs/{orgId}/users` by its `links.next` URLs; returns `(path, page)` pairs.
+    pub fn managed_pages(&self) -> Vec<(String, Value)> {
+        let mut path = format!("/admin/v1/orgs/{}/users", self.org);
+        let mut out = Vec::new();
+        loop {
+            let r = self.get(&path);
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            let page = r.json();
+            let next = page["links"].get("next").and_then(|n| n.as_str()).map(str::to_owned);
+            out.push((path, page));
+            let Some(next) = next else { break };
+            let rest = next.strip_prefix(&self.base).unwrap_or_else(|| panic!("links.next leaves the sandbox: {next}"));
+            path = rest.to_string();
+            assert!(out.len() < 100_000, "pagination does not terminate");
+        }
+        out
+    }
+
     /// Walk the whole users search; returns every user object.
     pub fn search_all(&self, mut body: Value) -> Vec<Value> {
         let mut out = Vec::new();
@@ -133,4 +151,29 @@ pub fn assert_app_error(r: &Resp, status: u16, code: &str) {
     assert_eq!(e["status"], status.to_string());
     assert!(e["id"].as_str().is_some_and(|s| !s.is_empty()));
     assert!(e["title"].is_string() && e["detail"].is_string());
+}
+
+/// Starts the sandbox binary with `args` (and `--exit-on-stdin-eof`: dropping the child's
+/// stdin stops it); returns the child and its announced JSON line.
+pub fn spawn_cli(args: &[&str]) -> (std::process::Child, Value) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox"))
+        .args(args)
+        .arg("--exit-on-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sandbox");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, info)
+}
+
+/// The binary's `--help` text.
+pub fn help_text() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox")).arg("--help").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -1,0 +1,275 @@
+//! Named, documented changes to the org, for convergence tests that run a client
+//! between mutations and compare what it read with the truth.
+//!
+//! Each [`Mutation`] is a method on [`Sandbox`] (e.g. [`Sandbox::add_users`]) and an
+//! unauthenticated control route, `POST /__sandbox/mutations/{name}` with the fields as a
+//! JSON object (absent fields take the defaults in [`MUTATIONS`]); `GET
+//! /__sandbox/mutations` lists them. A mutation changes the truth, so every endpoint
+//! (v2 search with `productAccess`, v1 users, last-active-dates, users count, the
+//! role-filtered search used for seats, workspaces, `/__sandbox/truth`) shows it at once.
+//! Targets are picked deterministically: the n-th mutation applied to a sandbox draws
+//! from a stream seeded by the sandbox's seed and n, so the same options and the same
+//! sequence of mutations give the same org. Times are relative to the org's "now"
+//! ([`crate::Org::now`]), which [`Mutation::AdvanceClock`] moves. Every mutation answers a
+//! [`MutationReport`] naming what it changed.
+
+mod apply;
+
+pub(crate) use apply::MutationState;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Sandbox;
+
+const fn one() -> usize {
+    1
+}
+const fn one_day() -> u32 {
+    1
+}
+const fn days_90() -> u32 {
+    90
+}
+const fn days_60() -> u32 {
+    60
+}
+const fn days_7() -> u32 {
+    7
+}
+const fn five() -> usize {
+    5
+}
+fn confluence() -> String {
+    "confluence".into()
+}
+
+/// A named change to the org (the JSON form is `{"mutation": NAME, ...fields}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mutation", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Mutation {
+    /// `count` new active users (managed and unmanaged, drawn like the generator's), each
+    /// with a billable role (`atlassian/user`) and activity on 1–3 online, non-sandbox sites,
+    /// all dated `last_active_days_ago` days before now. A site whose billable users
+    /// outgrow its capacity moves up a tier.
+    AddUsers {
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(default = "days_90")]
+        last_active_days_ago: u32,
+    },
+    /// A new online, non-sandbox product instance of `product` (`jira-software`,
+    /// `confluence`, `jira-servicedesk`, `bitbucket`, `trello`, `opsgenie`, or their v1/v2
+    /// keys) linked to the org — new ARI, host URL, capacity, plan — on which `users`
+    /// active users get a billable role and activity dated `last_active_days_ago` days ago.
+    LinkSite {
+        #[serde(default = "confluence")]
+        product: String,
+        #[serde(default = "five")]
+        users: usize,
+        #[serde(default = "days_60")]
+        last_active_days_ago: u32,
+    },
+    /// Removes users' access to one site: their roles there and their activity there.
+    /// `workspace` (an ARI) defaults to a site with billable users; `account_ids`
+    /// default to `count` users who have a role or activity on it.
+    RevokeAccess {
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(default)]
+        account_ids: Option<Vec<String>>,
+        #[serde(default)]
+        workspace: Option<String>,
+    },
+    /// `count` users deleted from the directory: gone from every endpoint.
+    RemoveUsers {
+        #[serde(default = "one")]
+        count: usize,
+    },
+    /// `count` active users suspended (`status` and `membershipStatus` `suspended`). Atlassian
+    /// suspends access to every product, so their site roles and their product access
+    /// (activity) are removed too.
+    SuspendUsers {
+        #[serde(default = "one")]
+        count: usize,
+    },
+    /// Activity reported late: `count` existing (active user, site) pairs whose last active
+    /// is older get it set to `days_ago` days before now — later than before, but older
+    /// than the org's newest activity, so an incremental cursor on last active has passed it.
+    LateActivity {
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(default = "days_7")]
+        days_ago: u32,
+    },
+    /// Ordinary fresh activity: `count` active users get their last active on one site
+    /// (one they hold a role on, else any online site: possibly a new pair) set to now.
+    NewActivity {
+        #[serde(default = "one")]
+        count: usize,
+    },
+    /// A workspace renamed: `workspace` (an ARI, default: one drawn) to `name` (default:
+    /// the old name with a suffix).
+    RenameSite {
+        #[serde(default)]
+        workspace: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The org's clock moves `days` forward; later mutations date things from the new now.
+    AdvanceClock {
+        #[serde(default = "one_day")]
+        days: u32,
+    },
+}
+
+/// Every mutation: name, fields with their defaults, what it does (for `--help` and
+/// `GET /__sandbox/mutations`).
+pub const MUTATIONS: [(&str, &str, &str); 9] = [
+    ("add_users", r#"{"count":1,"last_active_days_ago":90}"#, "new active users with billable seats and old activity"),
+    ("link_site", r#"{"product":"confluence","users":5,"last_active_days_ago":60}"#, "a new site; users get a billable role and past activity on it"),
+    ("revoke_access", r#"{"count":1,"account_ids":null,"workspace":null}"#, "users lose their role and activity on one site"),
+    ("remove_users", r#"{"count":1}"#, "users deleted from the directory"),
+    ("suspend_users", r#"{"count":1}"#, "active users suspended; roles and product access removed"),
+    ("late_activity", r#"{"count":1,"days_ago":7}"#, "older pairs' last active moved to days_ago (behind the newest)"),
+    ("new_activity", r#"{"count":1}"#, "pairs' last active set to now (possibly new pairs)"),
+    ("rename_site", r#"{"workspace":null,"name":null}"#, "a workspace renamed"),
+    ("advance_clock", r#"{"days":1}"#, "the org's now moves forward"),
+];
+
+/// One (user, site) activity change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityChange {
+    pub account_id: String,
+    /// The workspace ARI.
+    pub workspace: String,
+    /// The new last active; `None` = the pair was removed.
+    pub last_active: Option<DateTime<Utc>>,
+    /// The last active before; `None` = a new pair.
+    pub previous: Option<DateTime<Utc>>,
+}
+
+/// What a mutation changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MutationReport {
+    /// The mutation's name.
+    pub mutation: String,
+    /// The org's now after the mutation.
+    pub now: DateTime<Utc>,
+    pub users_added: Vec<String>,
+    pub users_removed: Vec<String>,
+    /// Users whose status, roles or activity changed (not the added or removed ones).
+    pub users_changed: Vec<String>,
+    /// ARIs of new workspaces.
+    pub workspaces_added: Vec<String>,
+    /// ARIs of workspaces renamed, whose capacity moved, or whose access was revoked.
+    pub workspaces_changed: Vec<String>,
+    pub activity: Vec<ActivityChange>,
+}
+
+/// Why a mutation could not be applied (nothing was changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MutationError(pub String);
+
+impl std::fmt::Display for MutationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MutationError {}
+
+impl Mutation {
+    /// The snake_case name (`add_users`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::AddUsers { .. } => "add_users",
+            Mutation::LinkSite { .. } => "link_site",
+            Mutation::RevokeAccess { .. } => "revoke_access",
+            Mutation::RemoveUsers { .. } => "remove_users",
+            Mutation::SuspendUsers { .. } => "suspend_users",
+            Mutation::LateActivity { .. } => "late_activity",
+            Mutation::NewActivity { .. } => "new_activity",
+            Mutation::RenameSite { .. } => "rename_site",
+            Mutation::AdvanceClock { .. } => "advance_clock",
+        }
+    }
+
+    /// The mutation `name` with the fields of `body` (a JSON object; empty = defaults).
+    /// `Ok(None)` = no mutation has that name.
+    pub fn from_request(name: &str, body: &[u8]) -> Result<Option<Mutation>, MutationError> {
+        if !MUTATIONS.iter().any(|m| m.0 == name) {
+            return Ok(None);
+        }
+        let mut fields = if body.iter().all(u8::is_ascii_whitespace) {
+            Map::new()
+        } else {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err(MutationError("the body must be a JSON object of the mutation's fields".into())),
+                Err(e) => return Err(MutationError(format!("the body is not JSON: {e}"))),
+            }
+        };
+        fields.insert("mutation".into(), Value::String(name.into()));
+        serde_json::from_value(Value::Object(fields)).map(Some).map_err(|e| MutationError(format!("{name}: {e}")))
+    }
+}
+
+impl Sandbox {
+    /// Apply one mutation (see [`Mutation`]); every endpoint sees it from the next request.
+    pub fn mutate(&self, mutation: &Mutation) -> Result<MutationReport, MutationError> {
+        self.shared.mutate(mutation)
+    }
+
+    /// [`Mutation::AddUsers`].
+    pub fn add_users(&self, count: usize, last_active_days_ago: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::AddUsers { count, last_active_days_ago })
+    }
+
+    /// [`Mutation::LinkSite`].
+    pub fn link_site(&self, product: &str, users: usize, last_active_days_ago: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::LinkSite { product: product.into(), users, last_active_days_ago })
+    }
+
+    /// [`Mutation::RevokeAccess`] of `count` users on a site drawn by the sandbox.
+    pub fn revoke_access(&self, count: usize) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::RevokeAccess { count, account_ids: None, workspace: None })
+    }
+
+    /// [`Mutation::RevokeAccess`] of these users on this site (an ARI).
+    pub fn revoke_access_of(&self, account_ids: &[&str], workspace: &str) -> Result<MutationReport, MutationError> {
+        let account_ids = Some(account_ids.iter().map(|a| a.to_string()).collect());
+        self.mutate(&Mutation::RevokeAccess { count: 0, account_ids, workspace: Some(workspace.into()) })
+    }
+
+    /// [`Mutation::RemoveUsers`].
+    pub fn remove_users(&self, count: usize) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::RemoveUsers { count })
+    }
+
+    /// [`Mutation::SuspendUsers`].
+    pub fn suspend_users(&self, count: usize) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::SuspendUsers { count })
+    }
+
+    /// [`Mutation::LateActivity`].
+    pub fn late_activity(&self, count: usize, days_ago: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::LateActivity { count, days_ago })
+    }
+
+    /// [`Mutation::NewActivity`].
+    pub fn new_activity(&self, count: usize) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::NewActivity { count })
+    }
+
+    /// [`Mutation::RenameSite`] (`None`s: a drawn site, a derived name).
+    pub fn rename_site(&self, workspace: Option<&str>, name: Option<&str>) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::RenameSite { workspace: workspace.map(str::to_string), name: name.map(str::to_string) })
+    }
+
+    /// [`Mutation::AdvanceClock`].
+    pub fn advance_clock(&self, days: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::AdvanceClock { days })
+    }
+}

@@ -1,0 +1,72 @@
+//! [`SandboxOptions`]: everything a sandbox is started with.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::faults::{Faults, RateLimit};
+use crate::org::default_now;
+use crate::ProductAccessMode;
+
+/// Sandbox configuration. Use `..Default::default()` for forward compatibility.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub seed: u64,
+    pub users: usize,
+    pub api_key: String,
+    /// 0 = pick a free port.
+    pub port: u16,
+    pub product_access_mode: ProductAccessMode,
+    /// Maximum `limit` of the users search (larger -> 400).
+    pub search_max_limit: usize,
+    /// `GET /v1/orgs` returns 200 with an empty list (scoped keys).
+    pub orgs_list_empty: bool,
+    /// Entries per page of last-active-dates.
+    pub last_active_page_size: usize,
+    /// Added to every `/admin` response.
+    pub latency: Duration,
+    /// Fixed "now" of the generated org (default 2026-11-01T00:00:00Z).
+    pub now: DateTime<Utc>,
+    /// Salt of the opaque cursors; `None` = random per server instance.
+    pub cursor_salt: Option<u64>,
+    /// Initial fault rules (none by default).
+    pub faults: Faults,
+    /// A real per-organization rate limit over all `/admin` endpoints (none by default).
+    pub rate_limit: Option<RateLimit>,
+    /// A key whose scopes do not reach the directory: the v2 directory endpoints (users
+    /// search, users count, directories) answer `403 ADMIN-403-3`; v1 users, orgs,
+    /// workspaces and last-active-dates keep working. Switchable later with
+    /// [`crate::Sandbox::set_directory_forbidden`].
+    pub directory_forbidden: bool,
+    /// `GET /v1/orgs` also lists this many other organizations, which the key cannot read
+    /// (their `GET /v1/orgs/{orgId}` is a 404); the list pages 20 at a time with `links.next`
+    /// URLs. `orgs_list_empty` still wins.
+    pub extra_orgs: usize,
+    /// The integer estimates the official schema types as plain `integer` answer `-1`:
+    /// `meta.total` of v1 users and of workspaces, `counts.resources` of the users search.
+    /// (`users/count`'s `count` is not an estimate and stays exact.)
+    pub negative_estimates: bool,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            seed: 42,
+            users: 1000,
+            api_key: "sandbox-key-7f3c9a1e5b2d4c6f".to_string(),
+            port: 0,
+            product_access_mode: ProductAccessMode::Supported,
+            search_max_limit: 100,
+            orgs_list_empty: false,
+            last_active_page_size: 10,
+            latency: Duration::ZERO,
+            now: default_now(),
+            cursor_salt: None,
+            faults: Faults::none(),
+            rate_limit: None,
+            directory_forbidden: false,
+            extra_orgs: 0,
+            negative_estimates: false,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The gate in front of every `/admin` route: request counting, latency, fault
+//! rules, the bearer key, the rate limit, and the faults that rewrite a real
+//! response afterwards.
+
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::{add_header, json_bytes, json_response, AppState, Shared};
+use crate::routes::ROUTES;
+use crate::Endpoint;
+use crate::faults::{format_retry_after, FaultAction, Throttle};
+
+/// Everything an `/admin` request meets before and after its handler (see the module doc).
+pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let Some(ep) =
+        ROUTES.iter().find(|r| Some(r.path) == route.as_deref() && r.method == req.method().as_str()).map(|r| r.endpoint)
+    else {
+        // A wrong method on a known path: the handler's 405, uncounted.
+        return next.run(req).await;
+    };
+    let n = s.counters[ep as usize].fetch_add(1, Ordering::SeqCst) + 1;
+    if !s.cfg.latency.is_zero() {
+        tokio::time::sleep(s.cfg.latency).await;
+    }
+    let (fault, remember_next) = {
+        let f = s.faults();
+        (f.check(ep, n).cloned(), f.repeats_cursor(ep))
+    };
+    match &fault {
+        Some(FaultAction::Respond { status, body, headers }) => {
+            if *status == 429 {
+                s.count_throttled(ep);
+            }
+            let mut resp = json_response(status_or_500(*status), body);
+            for (k, v) in headers {
+                add_header(&mut resp, k, v);
+            }
+            return resp;
+        }
+        Some(FaultAction::RespondRaw { status, body }) => return json_bytes(status_or_500(*status), body.clone()),
+        Some(FaultAction::TooManyRequests(t)) => {
+            s.count_throttled(ep);
+            return throttle_fault(t);
+        }
+        Some(FaultAction::ResetConnection) => return Response::new(Body::new(Aborted)),
+        Some(FaultAction::Redirect { status, location }) => {
+            let mut resp = StatusCode::from_u16(*status).unwrap_or(StatusCode::TEMPORARY_REDIRECT).into_response();
+            add_header(&mut resp, "Location", location);
+            return resp;
+        }
+        Some(FaultAction::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(FaultAction::RevokeKey) => s.revoked.store(true, Ordering::SeqCst),
+        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor) | None => {}
+    }
+    if !s.authorized(req.headers()) {
+        return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
+    }
+    let quota = match take_quota(&s, ep) {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
+    let mut resp = if ep.is_v2_directory() && s.directory_forbidden.load(Ordering::SeqCst) {
+        s.error(
+            StatusCode::FORBIDDEN,
+            "ADMIN-403-3",
+            "Forbidden",
+            "The API key does not grant access to the directory (scope read:directories:admin)",
+        )
+    } else {
+        next.run(req).await
+    };
+    match &fault {
+        Some(FaultAction::Truncate { keep }) => {
+            resp = rewrite_body(resp, |b| {
+                let keep = keep.unwrap_or(b.len() / 2).min(b.len().saturating_sub(1));
+                b[..keep].to_vec()
+            })
+            .await;
+        }
+        Some(FaultAction::RepeatCursor) => {
+            let previous = s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone();
+            resp = rewrite_body(resp, |b| match (serde_json::from_slice::<Value>(&b), previous) {
+                (Ok(mut v), Some(prev)) if v.get("links").is_some_and(Value::is_object) => {
+                    v["links"]["next"] = json!(prev);
+                    serde_json::to_vec(&v).unwrap_or(b)
+                }
+                _ => b,
+            })
+            .await;
+        }
+        _ if remember_next && resp.status().is_success() => {
+            let mut seen = None;
+            resp = rewrite_body(resp, |b| {
+                seen = serde_json::from_slice::<Value>(&b)
+                    .ok()
+                    .and_then(|v| v.pointer("/links/next").and_then(Value::as_str).map(str::to_owned));
+                b
+            })
+            .await;
+            s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize] = seen;
+        }
+        _ => {}
+    }
+    for (k, v) in quota {
+        add_header(&mut resp, k, &v);
+    }
+    resp
+}
+
+fn status_or_500(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Counts one request against the rate limit: `Ok` with the headers to add, or the 429.
+fn take_quota(s: &Shared, ep: Endpoint) -> Result<Vec<(&'static str, String)>, Response> {
+    let Some(decision) = s.limiter().take(Utc::now()) else {
+        return Ok(Vec::new());
+    };
+    if decision.allowed {
+        return Ok(decision.headers());
+    }
+    s.count_throttled(ep);
+    Err(throttled_response(decision.headers()))
+}
+
+/// Replaces a response's body by `f(body)`, keeping status and headers (the length is reset).
+async fn rewrite_body(resp: Response, f: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(f(bytes)))
+}
+
+/// The gateway's 429 (`ProxyError` body) with the given headers.
+fn throttled_response(headers: Vec<(&str, String)>) -> Response {
+    let mut resp = json_response(StatusCode::TOO_MANY_REQUESTS, &json!({"code": 429, "message": "Too many requests"}));
+    for (k, v) in headers {
+        add_header(&mut resp, k, &v);
+    }
+    resp
+}
+
+fn throttle_fault(t: &Throttle) -> Response {
+    let mut headers = vec![("X-RateLimit-Remaining", "0".to_string())];
+    if let Some(d) = t.reset_in {
+        let at = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero());
+        headers.push(("X-RateLimit-Reset", t.reset_precision.format(at)));
+    }
+    if let Some(d) = t.retry_after {
+        headers.push(("Retry-After", format_retry_after(d)));
+    }
+    throttled_response(headers)
+}
+
+/// A body that fails at once: hyper then drops the connection without completing the
+/// response, which the client sees as a reset connection.
+struct Aborted;
+
+impl HttpBody for Aborted {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sandbox fault: connection reset"))))
+    }
+}
