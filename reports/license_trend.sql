@@ -93,7 +93,7 @@ SELECT s.type_key                      AS product,
        d.day                           AS day,
        COALESCE(pd.seats_assigned, 0)  AS seats_assigned,
        COALESCE(pd.seats_active, 0)    AS seats_active,
-       s.capacity                      AS seats_paid_now,
+       CASE WHEN s.paid_site THEN s.capacity END AS seats_paid_now,
        s.workspace_id                  AS workspace_id
 FROM sites s
 CROSS JOIN days d

@@ -132,6 +132,7 @@ def connect_duckdb(path: Path, schema: str = "main"):
     if not path.exists():
         raise SystemExit(f"{path}: no such DuckDB file")
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # timestamptz columns cast to UTC times
     con.execute(f"ATTACH {quote(str(path))} AS src (READ_ONLY)")
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' AND table_schema = ?", [schema]).fetchall()}

@@ -73,19 +73,19 @@ def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
     print(f"Seats per site{as_of}: reports/license_utilization.sql")
     cur = total["currency"] or ""
     body = [[r["site_name"] or r["workspace_id"], r["product"] or "", r["plan"] or "", "yes" if r["paid_site"] else "no",
-             fmt(r["seats_paid"]), fmt(r["seats_assigned"]), fmt(r["active_30d"]), fmt(r["reclaimable"]),
+             fmt(r["seats_paid"]) if r["paid_site"] else "-", fmt(r["seats_assigned"]), fmt(r["active_30d"]), fmt(r["reclaimable"]),
              fmt(r["right_tier"]) if r["paid_site"] else "", money(r["cost_reclaimable_month"])]
-            for r in sorted(sites, key=lambda r: (not r["paid_site"], -(r["seats_paid"] or 0), r["site_name"] or ""))]
+            for r in sorted(sites, key=lambda r: (not r["paid_site"], -(r["capacity"] or 0), r["site_name"] or ""))]
     print(table(["site", "product", "plan", "paid site", "seats paid", "assigned", "active 30 d", "reclaimable",
                  "right tier", f"reclaimable/month {cur}".strip()], body, "<<<<>>>>>>"))
     n_paid = sum(1 for r in sites if r["paid_site"])
     print(f"    paid sites ({n_paid}): {fmt(total['seats_paid'])} seats paid, {fmt(total['seats_assigned'])} assigned, "
           f"{fmt(total['active_30d'])} active in the last 30 days, {fmt(total['reclaimable'])} reclaimable "
-          f"(not used for 90 days, or never); the right tiers hold {fmt(total['tier_saving_seats'])} seats fewer")
+          f"(not used for 90 days, or never); {fmt(total['tier_saving_seats'])} seats above the right tiers (products with a tier list)")
     if total["pricing"] in ("priced", "partly priced"):
-        which = "EXAMPLE prices of reports/seat_prices.csv: replace them with yours" if example else "prices of seat_prices"
-        print(f"    a month, {which}: {cur} {money(total['cost_paid_month'])} paid, {money(total['cost_assigned_month'])} assigned, "
-              f"{money(total['cost_reclaimable_month'])} reclaimable, {money(total['tier_saving_month'])} saved at the right tiers")
+        which = "the EXAMPLE prices of reports/seat_prices.csv: replace them" if example else "seat_prices"
+        print(f"    a month ({which}): {cur} {money(total['cost_paid_month'])} paid, {cur} {money(total['cost_assigned_month'])} assigned, "
+              f"{cur} {money(total['cost_reclaimable_month'])} reclaimable; {cur} {money(total['tier_saving_month'])} less at the right tiers")
     else:
         print(f"    money: {total['pricing']} (fill in reports/seat_prices.csv for the cost figures)")
     listed = {r["workspace_id"] for r in sites}

@@ -101,7 +101,7 @@ def history_page(history, tmp_path_factory):
         loader.execute(f'CREATE TABLE f.main."{stream}" AS SELECT * FROM "{stream}"')
     loader.execute("DETACH f")
     loader.close()
-    return render(licence_report.connect_duckdb(db_file), d / "licence-report.html", str(db_file))
+    return render(licence_report.connect_duckdb(db_file), d / "licence-report.html", f"{db_file.name} (the test's four syncs)")
 
 
 def number(text: str):

@@ -72,7 +72,7 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
         saving = None if capacity is None or right is None else capacity - right
         sites[w["id"]] = {
             "product": a.get("typeKey"), "site_name": a.get("name"), "site_url": a.get("hostUrl"), "plan": plan,
-            "paid_site": paid, "seats_paid": capacity, "seats_assigned": assigned, "active_30d": n_recent,
+            "paid_site": paid, "capacity": capacity, "seats_paid": capacity if paid else None, "seats_assigned": assigned, "active_30d": n_recent,
             "active_90d": n_active, "reclaimable": assigned - n_active,
             "never_active": sum(1 for la, _, _ in holders.values() if la is None),
             "utilization": None if not capacity else round(assigned / capacity, 3),
@@ -103,7 +103,7 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
     one_currency = len(currencies) == 1
     total_row = {
         "site_name": "Total (paid sites)", "paid_site": True, "row_type": "total", "workspace_id": None,
-        **{k: total(k) for k in ("seats_paid", "seats_assigned", "active_30d", "active_90d", "reclaimable", "never_active",
+        **{k: total(k) for k in ("capacity", "seats_paid", "seats_assigned", "active_30d", "active_90d", "reclaimable", "never_active",
                                  "seats_unassigned", "seats_needed", "right_tier", "tier_saving_seats")},
         "utilization": round(total("seats_assigned", [s for s in paid_sites if s["seats_paid"] is not None]) / total("seats_paid"), 3),
         "currency": next(iter(currencies)) if one_currency else None,
