@@ -53,7 +53,7 @@ stop_sandbox() {
     sandbox_pid=""
   fi
 }
-trap 'if [[ -n ${sandbox_pid:-} ]]; then kill "$sandbox_pid" 2>/dev/null || true; fi' EXIT
+trap 'if [[ -n ${sandbox_pid:-} ]]; then kill "$sandbox_pid" 2>/dev/null || true; fi; if [[ -n ${venv_pid:-} ]]; then kill "$venv_pid" 2>/dev/null || true; fi' EXIT
 read -r -t 30 hello <&"${SANDBOX[0]}" || { echo "the sandbox did not start" >&2; exit 1; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$hello" "$1"; }
 base_url=$(field base_url); org_id=$(field org_id); api_key=$(field api_key)
@@ -91,6 +91,7 @@ if ! wait "$venv_pid"; then
   echo "demo: could not set up $venv (python3 -m venv, pip install -r $venv_req; above)" >&2
   exit 1
 fi
+venv_pid=""
 echo
 "$venv/bin/python" scripts/summary.py "$out/messages.jsonl" --records-dir "$out/records" --sandbox-url "$base_url" --read-seconds "$seconds"
 stop_sandbox
