@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Summarise a read: records per stream, and per site seats paid vs used.
+"""Summarise a read: records per stream, and per site seats paid vs assigned vs active.
 
     python3 scripts/summary.py output/messages.jsonl [--records-dir output/records]
                                [--sandbox-url http://127.0.0.1:PORT] [--read-seconds 1.23]
+                               [--prices reports/seat_prices.csv | --prices none]
 
 Reads the Airbyte messages a `read` printed (one JSON object per line), writes the records of
 each stream as plain JSON lines to RECORDS_DIR/<stream>.jsonl (when --records-dir is given), and
-prints a summary a person reads at a glance. Python 3.8+ standard library only.
+prints a summary a person reads at a glance.
 
-"Active" = distinct users with `last_active` on that site within ACTIVE_DAYS days of the newest
-`last_active` in the data (not of today: Atlassian's activity data lags, and the sandbox org is
-dated). Seats paid = the workspace's `capacity`.
+The per-site figures and the totals are the rows of reports/license_utilization.sql, run in
+DuckDB by scripts/licence_report.py over those records: the same SQL, and so the same
+definition of a paid site, as the report and the HTML page (docs/license-report.md). They need
+the `duckdb` Python package (scripts/demo.sh installs it in .venv-demo/); without it the
+summary prints the records per stream and says so.
 """
 
 from __future__ import annotations
@@ -18,22 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import urllib.request
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
 from pathlib import Path
 
-STREAMS = ("users", "user_activity", "workspaces", "license_assignments")
-ACTIVE_DAYS = 30
+import licence_report
 
-
-def parse_ts(value):
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+STREAMS = licence_report.STREAMS
 
 
 def load(messages_path: Path):
@@ -54,50 +49,58 @@ def load(messages_path: Path):
     return records, errors
 
 
-def seats_assigned(workspace: dict, records: dict):
-    """Billable seats assigned on the site (the "assigned" column): distinct users holding a
-    billable role there, from `license_assignments`. None (printed "n/a") when that stream was
-    not read, or the site is not searched (sandbox and offline sites)."""
-    if "license_assignments" not in records:
-        return None
-    holders = {
-        a.get("account_id")
-        for a in records["license_assignments"]
-        if a.get("workspace_id") == workspace.get("id") and a.get("billable") and not a.get("_ab_cdc_deleted_at")
-    }
-    if not holders and (workspace.get("sandbox_type") == "CHILD" or workspace.get("status") == "offline"):
-        return None
-    return len(holders)
+def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
+    """Per site and in total, the rows of reports/license_utilization.sql over these records."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("Seats per site: needs the duckdb Python package (pip install duckdb; bash scripts/demo.sh installs it)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        if records_dir is None:
+            records_dir = Path(tmp)
+            for stream in STREAMS:
+                with open(records_dir / f"{stream}.jsonl", "w", encoding="utf-8") as f:
+                    f.writelines(json.dumps(d) + "\n" for d in records.get(stream, []))
+        con = licence_report.connect_records(records_dir)
+        n_prices = licence_report.load_reference(con, "seat_prices", None if prices.lower() == "none" else Path(prices))
+        licence_report.load_reference(con, "user_tiers", licence_report.DEFAULT_TIERS)
+        example = n_prices and con.execute("SELECT COUNT(*) FROM seat_prices WHERE UPPER(note) LIKE '%EXAMPLE%'").fetchone()[0]
+        rows = licence_report.report_rows(con, "license_utilization.sql")
+    sites = [r for r in rows if r["row_type"] == "site"]
+    total = next(r for r in rows if r["row_type"] == "total")
+    as_of = f" (as of {total['as_of'][:10]}, the newest activity)" if total["as_of"] else ""
+    print(f"Seats per site{as_of}: reports/license_utilization.sql")
+    cur = total["currency"] or ""
+    body = [[r["site_name"] or r["workspace_id"], r["product"] or "", r["plan"] or "", "yes" if r["paid_site"] else "no",
+             fmt(r["seats_paid"]) if r["paid_site"] else "-", fmt(r["seats_assigned"]), fmt(r["active_30d"]), fmt(r["reclaimable"]),
+             fmt(r["right_tier"]) if r["paid_site"] else "", money(r["cost_reclaimable_month"])]
+            for r in sorted(sites, key=lambda r: (not r["paid_site"], -(r["capacity"] or 0), r["site_name"] or ""))]
+    print(table(["site", "product", "plan", "paid site", "seats paid", "assigned", "active 30 d", "reclaimable",
+                 "right tier", f"reclaimable/month {cur}".strip()], body, "<<<<>>>>>>"))
+    n_paid = sum(1 for r in sites if r["paid_site"])
+    print(f"    paid sites ({n_paid}): {fmt(total['seats_paid'])} seats paid, {fmt(total['seats_assigned'])} assigned, "
+          f"{fmt(total['active_30d'])} active in the last 30 days, {fmt(total['reclaimable'])} reclaimable "
+          f"(not used for 90 days, or never); {fmt(total['tier_saving_seats'])} seats above the right tiers (products with a tier list)")
+    if total["pricing"] in ("priced", "partly priced"):
+        which = "the EXAMPLE prices of reports/seat_prices.csv: replace them" if example else "seat_prices"
+        print(f"    a month ({which}): {cur} {money(total['cost_paid_month'])} paid, {cur} {money(total['cost_assigned_month'])} assigned, "
+              f"{cur} {money(total['cost_reclaimable_month'])} reclaimable; {cur} {money(total['tier_saving_month'])} less at the right tiers")
+    else:
+        print(f"    money: {total['pricing']} (fill in reports/seat_prices.csv for the cost figures)")
+    listed = {r["workspace_id"] for r in sites}
+    left_out = [f"'{w.get('name')}' ({'a sandbox copy' if w.get('sandbox_type') == 'CHILD' else w.get('status')})"
+                for w in records.get("workspaces", []) if w.get("id") not in listed]
+    if left_out:
+        print(f"    not in the report, holding no seats: {', '.join(left_out)}")
+    print("    paid site = online or deprecated, not a sandbox copy, on a plan that is not Free (docs/license-report.md)")
+    unmatched = {a.get("account_id") for a in records.get("user_activity", []) if a.get("workspace_id") is None}
+    if unmatched:
+        print(f"    {len(unmatched):,} users active on product instances with no matching workspace")
 
 
-def site_rows(records):
-    activity = records.get("user_activity", [])
-    stamps = [t for t in (parse_ts(a.get("last_active")) for a in activity) if t]
-    newest = max(stamps) if stamps else None
-    since = newest - timedelta(days=ACTIVE_DAYS) if newest else None
-    active = defaultdict(set)
-    ever = defaultdict(set)
-    for a in activity:
-        ws = a.get("workspace_id")
-        ever[ws].add(a.get("account_id"))
-        t = parse_ts(a.get("last_active"))
-        if since and t and t >= since:
-            active[ws].add(a.get("account_id"))
-    rows = []
-    for w in records.get("workspaces", []):
-        rows.append(
-            {
-                "site": w.get("name") or w.get("id"),
-                "product": w.get("type_key") or w.get("type") or "",
-                "plan": w.get("plan") or "",
-                "paid": w.get("capacity"),
-                "assigned": seats_assigned(w, records),
-                "active": len(active.get(w.get("id"), ())),
-                "ever": len(ever.get(w.get("id"), ())),
-            }
-        )
-    unmatched = len(active.get(None, ()))
-    return rows, newest, unmatched
+def money(v) -> str:
+    return "" if v is None else f"{v:,.2f}"
 
 
 def fmt(n):
@@ -119,6 +122,8 @@ def main() -> int:
     ap.add_argument("--records-dir", type=Path)
     ap.add_argument("--sandbox-url", help="print the requests the sandbox served")
     ap.add_argument("--read-seconds", type=float)
+    ap.add_argument("--prices", default=str(licence_report.DEFAULT_PRICES),
+                    help="seat price CSV for the money figures (default reports/seat_prices.csv; 'none' = without)")
     args = ap.parse_args()
 
     records, errors = load(args.messages)
@@ -137,27 +142,8 @@ def main() -> int:
     if users:
         print("    users by status: " + ", ".join(f"{k} {v:,}" for k, v in statuses.most_common()))
 
-    rows, newest, unmatched = site_rows(records)
     print()
-    when = f" (newest activity {newest:%Y-%m-%d})" if newest else ""
-    print(f"Seats per site: paid vs assigned vs active in the last {ACTIVE_DAYS} days{when}")
-    body = []
-    for r in sorted(rows, key=lambda r: (-(r["paid"] or 0), r["site"])):
-        use = f"{100 * r['active'] / r['paid']:.0f}%" if r["paid"] else ""
-        idle = fmt(r["paid"] - r["active"]) if r["paid"] is not None else ""
-        body.append([r["site"], r["product"], r["plan"], fmt(r["paid"]), fmt(r["assigned"]), fmt(r["active"]), use, idle])
-    print(table(["site", "product", "plan", "paid", "assigned", "active", "active/paid", "paid, not active"], body, "<<<>>>>>"))
-    paid = sum(r["paid"] or 0 for r in rows)
-    active = sum(r["active"] for r in rows if r["paid"])
-    if paid:
-        print(f"    on sites with a seat count: {paid:,} seats paid, {active:,} active ({100 * active / paid:.0f}%); {paid - active:,} paid but not active")
-    if "license_assignments" in records:
-        print("    assigned: users holding a billable role (atlassian/user, atlassian/admin); n/a for sandbox and offline sites, which are not searched")
-        print("    who could be removed, and utilization: reports/*.sql, see docs/license-report.md")
-    else:
-        print("    assigned: n/a — license_assignments was not read")
-    if unmatched:
-        print(f"    {unmatched:,} active users on product instances with no matching workspace")
+    seat_summary(records, args.records_dir, args.prices)
 
     tail = []
     if args.read_seconds is not None:

@@ -1,0 +1,181 @@
+"""The HTML page (scripts/licence_report.py) in a real headless browser.
+
+Renders the page twice — from the demo's records directory after one sync, and from a DuckDB
+file holding the four-sync history (test_trend.py's) — opens each in Debian's Chromium through
+chromedriver (Selenium), and checks: it loads with no console message of level SEVERE (errors,
+failed loads) and fetches nothing; one bar chart per paid site and none for the others; the
+totals shown, and each chart's figures, equal what the SQL returns; the trend charts appear
+only with a history of more than one day; the reclaimable list has every row the SQL returns
+and sorts by a column when its header is clicked.
+
+Chromium and chromedriver: /usr/bin/chromium and /usr/bin/chromedriver (`apt-get install
+chromium chromium-driver`; .ci/run installs them when missing), or CHROMIUM / CHROMEDRIVER.
+Without them, the test is skipped with a message saying so. REPORT_SCREENSHOT=path.png saves a
+screenshot of the history page (docs/licence-report.png was made so).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import STREAMS, licence_report
+
+duckdb = pytest.importorskip("duckdb")
+
+
+def find(env: str, *names: str) -> str | None:
+    if os.environ.get(env):
+        return os.environ[env]
+    for n in names:
+        found = shutil.which(n)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (integration_tests/report/requirements.txt)")
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = find("CHROMIUM", "chromium", "chromium-browser")
+    driver_bin = find("CHROMEDRIVER", "chromedriver")
+    if not chromium or not driver_bin:
+        pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the page's browser test is skipped")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}", "--window-size=1280,1800"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_bin), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def write_records(d: Path, records: dict[str, list[dict]]) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    for stream in STREAMS:
+        with open(d / f"{stream}.jsonl", "w", encoding="utf-8") as f:
+            for r in records[stream]:
+                f.write(json.dumps(r) + "\n")
+    return d
+
+
+def render(con, out: Path, source: str) -> tuple[Path, dict]:
+    page, _ = licence_report.build(con, source=source, prices=licence_report.DEFAULT_PRICES,
+                                   tiers=licence_report.DEFAULT_TIERS, params={})
+    out.write_text(page, encoding="utf-8")
+    sql = {name: licence_report.report_rows(con, name) for name in
+           ("license_utilization.sql", "reclaimable_seats.sql", "license_trend.sql")}
+    return out, sql
+
+
+@pytest.fixture(scope="module")
+def single_page(synced, tmp_path_factory):
+    """The page from a records directory (what the demo renders), after one sync."""
+    _, records, _ = synced
+    d = tmp_path_factory.mktemp("page1")
+    con = licence_report.connect_records(write_records(d / "records", records))
+    return render(con, d / "licence-report.html", "records")
+
+
+@pytest.fixture(scope="module")
+def history_page(history, tmp_path_factory):
+    """The page from a DuckDB file holding the four-sync history."""
+    _, tables, _ = history
+    d = tmp_path_factory.mktemp("page2")
+    loader = licence_report.connect_records(write_records(d / "records", tables))
+    db_file = d / "history.duckdb"
+    loader.execute(f"ATTACH '{db_file}' AS f")
+    for stream in STREAMS:
+        loader.execute(f'CREATE TABLE f.main."{stream}" AS SELECT * FROM "{stream}"')
+    loader.execute("DETACH f")
+    loader.close()
+    return render(licence_report.connect_duckdb(db_file), d / "licence-report.html", f"{db_file.name} (the test's four syncs)")
+
+
+def number(text: str):
+    digits = re.sub(r"[^0-9.\-]", "", text)
+    return float(digits) if digits else None
+
+
+def check_page(driver, page: Path, sql: dict, trend_expected: bool) -> None:
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the page loads nothing from the network"
+    driver.get_log("browser")  # drop anything earlier
+    driver.get(page.as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    logs = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not logs, f"console errors: {logs}"
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0, "the page fetched something"
+
+    sites = sql["license_utilization.sql"]
+    total = next(r for r in sites if r["row_type"] == "total")
+    paid = {r["workspace_id"]: r for r in sites if r["row_type"] == "site" and r["paid_site"]}
+    charts = driver.execute_script("""
+        return Array.from(document.querySelectorAll('svg.site-chart')).map(function (svg) {
+          var v = {};
+          svg.querySelectorAll('[data-field]').forEach(function (t) { v[t.getAttribute('data-field')] = t.textContent; });
+          return {id: svg.getAttribute('data-workspace-id'), values: v};
+        });""")
+    assert len(charts) == len(paid) and {c["id"] for c in charts} == set(paid), "one chart per paid site"
+    for c in charts:
+        for key, text in c["values"].items():
+            assert number(text) == paid[c["id"]][key], (c["id"], key, text)
+
+    shown = driver.execute_script("""
+        var v = {}; document.querySelectorAll('#totals .total').forEach(function (t) { v[t.getAttribute('data-field')] = t.textContent; });
+        return v;""")
+    assert {"seats_paid", "seats_assigned", "active_30d", "reclaimable", "cost_paid_month", "cost_reclaimable_month",
+            "tier_saving_month"} <= set(shown)
+    for key, text in shown.items():
+        want = total[key]
+        got = number(text)
+        assert (got is None) == (want is None) and (want is None or got == pytest.approx(want, abs=0.005)), (key, text, want)
+
+    trends = driver.execute_script("return document.querySelectorAll('svg.trend-chart').length")
+    assert trends == (len(paid) if trend_expected else 0)
+    assert bool(driver.execute_script("return document.getElementById('no-trend') !== null")) != trend_expected
+
+    reclaim = sql["reclaimable_seats.sql"]
+    rows = driver.execute_script("return document.querySelectorAll('#reclaimable tbody tr').length")
+    assert rows == len(reclaim) > 0
+    days_col = driver.execute_script("""
+        var ths = document.querySelectorAll('#reclaimable thead th');
+        for (var i = 0; i < ths.length; i++) { if (ths[i].textContent === 'days idle') { ths[i].click(); return i; } }
+        return -1;""")
+    assert days_col >= 0
+    values = driver.execute_script(
+        "var col = arguments[0]; return Array.from(document.querySelectorAll('#reclaimable tbody tr')).map(function (r) { return r.cells[col].getAttribute('data-v'); });",
+        days_col)
+    numbers = [float(v) if v else float("-inf") for v in values]
+    assert numbers == sorted(numbers) and len(set(numbers)) > 2, "sorted by days idle after a click"
+    logs = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not logs, f"console errors after sorting: {logs}"
+
+
+def test_the_page_of_one_sync(browser, single_page):
+    page, sql = single_page
+    check_page(browser, page, sql, trend_expected=False)
+
+
+def test_the_page_of_a_history_from_a_duckdb_file(browser, history_page):
+    page, sql = history_page
+    check_page(browser, page, sql, trend_expected=True)
+    shot = os.environ.get("REPORT_SCREENSHOT")
+    if shot:
+        browser.set_window_size(1280, 1000)
+        height = browser.execute_script("return document.getElementById('reclaimable').getBoundingClientRect().top + window.scrollY + 240")
+        browser.set_window_size(1280, int(height))
+        browser.get(page.as_uri())
+        browser.save_screenshot(shot)
