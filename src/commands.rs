@@ -10,7 +10,7 @@ use crate::config::{self, Config};
 use crate::protocol::{ConnectionStatus, FailureType, Output};
 use crate::state::StateInput;
 use crate::streams;
-use crate::sync::Sync;
+use crate::read::{self, Outcome};
 
 /// Exit code of a command that did its job (including a `check` that reports FAILED).
 pub const EXIT_OK: u8 = 0;
@@ -93,50 +93,11 @@ pub async fn read<W: Write>(
         Ok(s) => s.unwrap_or_default(),
         Err(e) => return fail(out, &e.to_string(), FailureType::ConfigError),
     };
-    let sync = match Sync::new(&config, catalog, state, out) {
-        Ok(s) => s,
-        Err(e) => {
-            out.error_trace(&format!("{:#}", e.source), None, e.failure_type, e.stream)?;
-            return Ok(EXIT_FAILED);
-        }
-    };
-    let signal = tokio::select! {
-        result = sync.run() => return Ok(if result.is_ok() { EXIT_OK } else { EXIT_FAILED }), // a failure's ERROR trace is written
-        signal = interrupted() => signal,
-    };
-    // The read was dropped: requests in flight are cancelled, the progress bar ended its line.
-    // What was written before the last STATE is checkpointed; the next sync resumes from there.
-    let message = format!(
-        "The sync was interrupted ({}). Records before the last STATE message are checkpointed: the next sync resumes from there",
-        signal.name
-    );
-    out.error_trace(&message, None, FailureType::TransientError, None)?;
-    Ok(signal.exit_code)
-}
-
-/// A signal that stops a read, and the exit code a shell gives a process it stopped.
-struct Interruption {
-    name: &'static str,
-    exit_code: u8,
-}
-
-/// Waits for Ctrl-C (SIGINT) or SIGTERM (what a platform sends to cancel a sync).
-async fn interrupted() -> Interruption {
-    let sigint = Interruption { name: "SIGINT, Ctrl-C", exit_code: 130 };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => sigint,
-                _ = term.recv() => Interruption { name: "SIGTERM", exit_code: 143 },
-            };
-        }
-    }
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => sigint,
-        Err(_) => std::future::pending().await,
-    }
+    Ok(match read::run(out, &config, catalog, state).await? {
+        Outcome::Done => EXIT_OK,
+        Outcome::Failed => EXIT_FAILED,
+        Outcome::Interrupted { exit_code } => exit_code,
+    })
 }
 
 fn fail<W: Write>(out: &mut Output<W>, message: &str, failure_type: FailureType) -> anyhow::Result<u8> {

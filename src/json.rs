@@ -2,32 +2,77 @@
 //!
 //! A 100k-user read writes ~200 MB of records. Through serde_json, every field name and every
 //! string was checked for escapes one byte at a time, through a writer call per fragment,
-//! which made output the largest single cost of a read. Records implement [`WriteJson`]
-//! instead: field names are literals written as they are ([`write_object!`]), strings are
-//! checked eight bytes at a time, and text borrowed from a response body without escapes
-//! is written without a second look (`Text`). Each record type has a test that its output is
-//! byte for byte what serde_json writes for it.
+//! which made output the largest single cost of a read (docs/performance.md). Records
+//! implement [`WriteJson`] instead: field names are literals written as they are, strings are
+//! checked eight bytes at a time, and text borrowed from a response body without escapes is
+//! written without a second look (`Text`). A record type is declared once, with
+//! [`json_record!`]: its fields are its JSON keys, in order, so the two cannot drift apart.
 
 /// A value that writes itself as compact JSON.
 pub trait WriteJson {
     fn write_json(&self, out: &mut Vec<u8>);
 }
 
-/// Writes an object whose keys are literals that need no escaping:
-/// `write_object!(out, {"org_id": self.org_id, "name": self.name})`.
-macro_rules! write_object {
-    ($out:expr, { $first_key:literal : $first:expr $(, $key:literal : $value:expr)* $(,)? }) => {{
-        let out: &mut Vec<u8> = $out;
-        out.extend_from_slice(concat!("{\"", $first_key, "\":").as_bytes());
-        $crate::json::WriteJson::write_json(&$first, out);
-        $(
-            out.extend_from_slice(concat!(",\"", $key, "\":").as_bytes());
-            $crate::json::WriteJson::write_json(&$value, out);
-        )*
-        out.push(b'}');
-    }};
+/// Declares a record struct and its [`WriteJson`] from one field list: each field is written
+/// under its own name (or the `as "key"` given, for a key that is no Rust name), in order.
+///
+/// ```ignore
+/// json_record! {
+///     pub struct Seat<'a> {
+///         pub account_id: &'a str,
+///         pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
+///     }
+/// }
+/// ```
+macro_rules! json_record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident<$lt:lifetime> {
+            $( $(#[$field_meta:meta])* pub $field:ident $(as $key:literal)? : $ty:ty ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name<$lt> {
+            $( $(#[$field_meta])* pub $field: $ty, )+
+        }
+
+        impl $crate::json::WriteJson for $name<'_> {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                let mut open = b'{';
+                $(
+                    out.push(open);
+                    open = b',';
+                    out.extend_from_slice(concat!("\"", $crate::json::json_key!($field $(, $key)?), "\":").as_bytes());
+                    $crate::json::WriteJson::write_json(&self.$field, out);
+                )+
+                let _ = open;
+                out.push(b'}');
+            }
+        }
+    };
 }
-pub(crate) use write_object;
+pub(crate) use json_record;
+
+/// The JSON key of a [`json_record!`] field: its name, or the key it names.
+macro_rules! json_key {
+    ($field:ident) => {
+        stringify!($field)
+    };
+    ($field:ident, $key:literal) => {
+        $key
+    };
+}
+pub(crate) use json_key;
+
+/// JSON already written (e.g. to fingerprint it first), copied out as it is.
+#[derive(Debug)]
+pub struct RawJson<'a>(pub &'a [u8]);
+
+impl WriteJson for RawJson<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.0);
+    }
+}
 
 impl WriteJson for str {
     fn write_json(&self, out: &mut Vec<u8>) {
@@ -223,11 +268,18 @@ mod tests {
         }
     }
 
+    json_record! {
+        pub struct Sample<'a> {
+            pub a: &'a str,
+            pub b: Option<u64>,
+            pub c: Option<bool>,
+            pub d as "_d": serde_json::Value,
+        }
+    }
+
     #[test]
-    fn objects_and_free_form_values() {
-        let mut out = Vec::new();
-        let labels = serde_json::json!(["a\"", {"k": 1.5}]);
-        write_object!(&mut out, {"a": "x\n", "b": Some(7u64), "c": None::<bool>, "_d": labels});
-        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":"x\n","b":7,"c":null,"_d":["a\"",{"k":1.5}]}"#);
+    fn records_and_free_form_values() {
+        let sample = Sample { a: "x\n", b: Some(7), c: None, d: serde_json::json!(["a\"", {"k": 1.5}]) };
+        assert_eq!(text(&sample), r#"{"a":"x\n","b":7,"c":null,"_d":["a\"",{"k":1.5}]}"#);
     }
 }

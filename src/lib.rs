@@ -1,7 +1,9 @@
 //! source-atlassian-admin: an Airbyte source for the Atlassian Cloud Organizations (Admin) API.
 //!
-//! `commands` runs the protocol's four commands; `sync` is the read loop; `client` talks to the
-//! API; `streams` turns API objects into records; `protocol` is the only writer of stdout.
+//! `commands` runs the protocol's four commands; `read` is the read pipeline (a plan, the users
+//! pass and the other streams, one writer); `client` talks to the API; `streams` turns API
+//! objects into records; `incremental` keeps the trackers of incremental streams; `protocol`
+//! is the only writer of stdout.
 
 pub mod catalog;
 pub mod client;
@@ -9,10 +11,9 @@ pub mod commands;
 pub mod config;
 pub mod incremental;
 pub mod json;
-pub mod licenses;
 pub mod progress;
 pub mod protocol;
+pub mod read;
 pub mod state;
 pub mod streams;
-pub mod sync;
 pub mod time;

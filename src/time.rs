@@ -28,32 +28,37 @@ pub fn format(t: DateTime<Utc>) -> String {
 
 /// Normalizes an optional API timestamp; `None` when absent, empty or unparsable.
 pub fn normalize(text: Option<&str>) -> Option<String> {
-    let text = text?;
-    if is_canonical(text) {
-        return Some(text.to_string());
-    }
-    parse_lenient(text).map(format)
+    stamp(text).map(|(_, text)| text)
 }
 
-/// Already in the output form (`2026-05-01T10:11:12Z` or with milliseconds) and a valid
-/// time: then normalizing is a copy. Checked byte by byte: most API timestamps take this path.
-fn is_canonical(s: &str) -> bool {
+/// An optional API timestamp as an instant and in the output form, from one parse; `None`
+/// when absent, empty or unparsable.
+pub fn stamp(text: Option<&str>) -> Option<(DateTime<Utc>, String)> {
+    let text = text?;
+    if let Some(at) = canonical(text) {
+        return Some((at, text.to_string()));
+    }
+    parse_lenient(text).map(|at| (at, format(at)))
+}
+
+/// The instant of a timestamp already in the output form (`2026-05-01T10:11:12Z` or with
+/// milliseconds): then normalizing is a copy. Checked byte by byte: most API timestamps take
+/// this path.
+fn canonical(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         b.get(r.clone())?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
     };
-    let shape = match b.len() {
-        20 => b[19] == b'Z',
-        24 => b[19] == b'.' && b[23] == b'Z' && num(20..23).is_some() && num(20..23) != Some(0),
-        _ => false,
+    let millis = match b.len() {
+        20 if b[19] == b'Z' => 0,
+        24 if b[19] == b'.' && b[23] == b'Z' => num(20..23).filter(|ms| *ms != 0)?,
+        _ => return None,
     };
-    if !shape || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return false;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
     }
-    let (Some(y), Some(m), Some(d), Some(h), Some(mi), Some(sec)) = (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19)) else {
-        return false;
-    };
-    h < 24 && mi < 60 && sec < 60 && chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some()
+    let (y, m, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    NaiveDate::from_ymd_opt(y as i32, m, d)?.and_hms_milli_opt(h, mi, sec, millis).filter(|_| sec < 60).map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -74,6 +79,8 @@ mod tests {
             assert_eq!(normalize(Some(input)).as_deref(), Some(want), "{input}");
         }
         // The fast path keeps canonical text as is, and refuses what is not a real time.
+        let at = stamp(Some("2026-05-01T10:11:12.345Z")).unwrap().0;
+        assert_eq!(at, parse_lenient("2026-05-01T10:11:12.345Z").unwrap(), "its instant is the parsed one");
         assert_eq!(normalize(Some("2026-05-01T10:11:12.345Z")).as_deref(), Some("2026-05-01T10:11:12.345Z"));
         assert_eq!(normalize(Some("2026-05-01T10:11:12.000Z")).as_deref(), Some("2026-05-01T10:11:12Z"));
         for bad in ["", "  ", "yesterday", "2023-13-45", "2023-02-30T10:00:00Z", "2023-01-01T24:00:00Z", "2023-01-01T10:00:00.12xZ"] {

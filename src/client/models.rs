@@ -3,13 +3,13 @@
 //! the fields a record cannot exist without (ids, the `data` array) are required.
 
 use std::borrow::Cow;
-use std::ops::{Deref, Range};
+use std::ops::Deref;
 
 use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::json::{self, write_object, WriteJson};
+use crate::json::{self, json_record, WriteJson};
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
 #[derive(Debug, Deserialize)]
@@ -21,78 +21,54 @@ pub struct Page<T> {
     pub meta: Option<PageMeta>,
 }
 
-/// A users-search page as the cursor chain sees it: the body, where its `data` list sits, and
-/// the links; the users are parsed later, once, borrowing their text from the body
-/// (see [`UserPage`]).
-#[derive(Debug)]
-pub struct FramedPage {
-    pub body: PageBody,
+/// The members of a users-search page, its users borrowing their text from the body.
+#[derive(Debug, Deserialize)]
+pub struct UsersBody<'a> {
+    #[serde(borrow)]
+    pub data: Vec<ApiUser<'a>>,
+    #[serde(default)]
     pub links: Links,
+    #[serde(default)]
     pub meta: Option<PageMeta>,
 }
 
-/// A response body and the byte range of its `data` list.
-#[derive(Debug)]
-pub struct PageBody {
-    pub text: String,
-    pub data: Range<usize>,
-    /// Where `data` ends was not checked (see [`super::frame::scan`]).
-    pub data_end_unchecked: bool,
-}
-
-impl PageBody {
-    /// Frames `text`: see [`super::frame::scan`].
-    pub fn frame(text: String) -> Result<(PageBody, super::frame::Frame), super::frame::FrameError> {
-        let frame = super::frame::scan(&text)?;
-        let body = PageBody { text, data: frame.data.clone(), data_end_unchecked: frame.data_end_unchecked };
-        Ok((body, frame))
-    }
-
-    pub fn data(&self) -> &str {
-        &self.text[self.data.clone()]
-    }
-}
-
-pub type UserList<'a> = Vec<ApiUser<'a>>;
-
 self_cell::self_cell!(
-    /// The users of one users-search page, borrowing their text from the page's body: a
-    /// read copies no user string, and writes most of them out as they came ([`Text`]).
+    /// One users-search page: its body, and the users parsed from it once, borrowing their
+    /// text from it — a read copies no user string, and writes most of them out as they came
+    /// ([`Text`]). Parsed inside the client's retry loop, so a body that cannot be read is
+    /// requested again like any other failure.
     pub struct UserPage {
-        owner: PageBody,
+        owner: String,
         #[covariant]
-        dependent: UserList,
+        dependent: UsersBody,
     }
     impl {Debug}
 );
 
 impl UserPage {
-    /// Parses the users of `body`. A `data` end taken from the end of the body that proves
-    /// wrong is found by an exact scan, and the users parsed from there.
-    pub fn parse(body: PageBody) -> Result<UserPage, String> {
-        fn users(b: &PageBody) -> Result<UserList<'_>, serde_json::Error> {
-            serde_json::from_str(b.data())
-        }
-        let len = body.text.len();
-        let (mut body, error) = match UserPage::try_new_or_recover(body, users) {
-            Ok(page) => return Ok(page),
-            Err(failed) => failed,
-        };
-        if !body.data_end_unchecked {
-            return Err(super::error::describe_decode(&error, len));
-        }
-        body.data = super::frame::scan_exact(&body.text).map_err(|e| e.to_string())?.data;
-        body.data_end_unchecked = false;
-        UserPage::try_new(body, users).map_err(|e| super::error::describe_decode(&e, len))
+    /// Parses a users-search body; the error says why it cannot be read, quoting none of it.
+    pub fn parse(body: String) -> Result<UserPage, String> {
+        let len = body.len();
+        UserPage::try_new(body, |text| serde_json::from_str(text)).map_err(|e| super::error::describe_decode(&e, len))
     }
 
     pub fn users(&self) -> &[ApiUser<'_>] {
-        self.borrow_dependent()
+        &self.borrow_dependent().data
+    }
+
+    /// The cursor of the following page, if any.
+    pub fn next(&self) -> Option<&str> {
+        self.borrow_dependent().links.next.as_deref()
+    }
+
+    /// The total the API announced, if any.
+    pub fn total(&self) -> Option<u64> {
+        self.borrow_dependent().meta.as_ref().and_then(|m| m.total)
     }
 
     /// Changes the users in place (per-user activity is filled in this way).
-    pub fn with_users_mut(&mut self, f: impl for<'a> FnOnce(&mut UserList<'a>)) {
-        self.with_dependent_mut(|_, users| f(users));
+    pub fn with_users_mut(&mut self, f: impl for<'a> FnOnce(&mut Vec<ApiUser<'a>>)) {
+        self.with_dependent_mut(|_, body| f(&mut body.data));
     }
 }
 
@@ -115,12 +91,6 @@ impl Deref for Text<'_> {
 impl From<String> for Text<'static> {
     fn from(s: String) -> Self {
         Text(Cow::Owned(s))
-    }
-}
-
-impl Serialize for Text<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
     }
 }
 
@@ -241,17 +211,14 @@ pub struct ProductAccess<'a> {
     pub last_active_timestamp: Option<Text<'a>>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApiGroup<'a> {
-    #[serde(borrow)]
-    pub id: Option<Text<'a>>,
-    pub name: Option<Text<'a>>,
-    pub description: Option<Text<'a>>,
-}
-
-impl WriteJson for ApiGroup<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        write_object!(out, {"id": self.id, "name": self.name, "description": self.description});
+json_record! {
+    /// A group of a user (the `groups` expand), written into `users` records as it came.
+    #[derive(Debug, Deserialize)]
+    pub struct ApiGroup<'a> {
+        #[serde(borrow)]
+        pub id: Option<Text<'a>>,
+        pub name: Option<Text<'a>>,
+        pub description: Option<Text<'a>>,
     }
 }
 

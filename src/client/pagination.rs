@@ -8,8 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::error::{ApiError, Endpoint};
-use super::frame;
-use super::models::{ApiAccount, ApiWorkspace, FramedPage, Page, PageBody, UserPage};
+use super::models::{ApiAccount, ApiWorkspace, Page, UserPage};
 use super::AtlassianClient;
 
 /// Pages fetched ahead of the consumer.
@@ -74,8 +73,7 @@ pub type PageResult<T> = Result<Fetched<T>, ApiError>;
 /// A users-search page, its users borrowing from its body.
 pub type UserPageResult = Result<Chained<UserPage>, ApiError>;
 
-/// A page as the API returned it: its items (parsed, or raw text to parse later), whether it
-/// had none, and its links.
+/// A page as the API returned it: its items, whether it had none, and its links.
 pub trait Paged: Send + 'static {
     type Items: Send + 'static;
     fn into_parts(self) -> (Self::Items, bool, Option<String>, Option<u64>);
@@ -89,11 +87,11 @@ impl<T: Send + 'static> Paged for Page<T> {
     }
 }
 
-impl Paged for FramedPage {
-    type Items = PageBody;
-    fn into_parts(self) -> (PageBody, bool, Option<String>, Option<u64>) {
-        let empty = frame::is_empty_list(self.body.data());
-        (self.body, empty, self.links.next, self.meta.and_then(|m| m.total))
+impl Paged for UserPage {
+    type Items = UserPage;
+    fn into_parts(self) -> (UserPage, bool, Option<String>, Option<u64>) {
+        let (empty, next, total) = (self.users().is_empty(), self.next().map(str::to_owned), self.total());
+        (self, empty, next, total)
     }
 }
 
@@ -139,36 +137,14 @@ where
     rx
 }
 
-/// Every user of the configured directory, with the given expands, from `start` on.
-///
-/// The chain is sequential (each page's cursor is in its body), so the chain only frames each
-/// body to find its cursor; a second task parses the users while the next page is already
-/// requested.
+/// Every user of the configured directory, with the given expands, from `start` on; each
+/// page parsed inside the retry loop, while the consumer writes the previous one.
 pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Option<String>) -> mpsc::Receiver<UserPageResult> {
-    let raw = spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
+    spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
         let client = client.clone();
         let expand = expand.clone();
         async move { client.search_users(cursor.as_deref(), client.page_size(), &expand).await }
-    });
-    parse_stage(Endpoint::UsersSearch, raw)
-}
-
-/// Parses the users of each page, in order; the first failure ends the stream.
-fn parse_stage(endpoint: Endpoint, mut raw: mpsc::Receiver<Result<Chained<PageBody>, ApiError>>) -> mpsc::Receiver<UserPageResult> {
-    let (tx, rx) = mpsc::channel(PREFETCH);
-    tokio::spawn(async move {
-        while let Some(page) = raw.recv().await {
-            let parsed = page.and_then(|p| {
-                let items = UserPage::parse(p.items).map_err(|reason| ApiError::Decode { endpoint, reason })?;
-                Ok(Chained { items, cursor: p.cursor, next: p.next, total: p.total })
-            });
-            let failed = parsed.is_err();
-            if tx.send(parsed).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    rx
+    })
 }
 
 /// Every user holding `role_id` on the site `resource_id` (an ARI): one filtered users search.

@@ -1,13 +1,12 @@
 //! `license_assignments`: one record per product site and user holding a billable (seat
 //! consuming) role there, from the v2 users search filtered by `resourceIds` + `roleIds`.
-//! Which sites are read, and the incremental bookkeeping, live in [`crate::licenses`].
+//! The incremental bookkeeping lives in [`crate::incremental::licenses`].
 
-use serde::Serialize;
-
-use super::StreamInfo;
-use crate::json::{write_object, WriteJson};
+use super::{StreamId, StreamInfo};
+use crate::json::json_record;
 
 pub const INFO: StreamInfo = StreamInfo {
+    id: StreamId::LicenseAssignments,
     name: "license_assignments",
     schema: include_str!("../../schemas/license_assignments.json"),
     primary_key: &["workspace_id", "account_id", "role"],
@@ -18,25 +17,17 @@ pub const INFO: StreamInfo = StreamInfo {
 /// and `atlassian/admin`; customer, contributor, basic, stakeholder and guest do not).
 pub const BILLABLE_ROLES: [&str; 2] = ["atlassian/user", "atlassian/admin"];
 
-/// One seat, or (with `deleted_at` set) the removal of one.
-#[derive(Debug, Serialize)]
-pub struct AssignmentRecord<'a> {
-    pub org_id: &'a str,
-    pub workspace_id: &'a str,
-    pub account_id: &'a str,
-    pub role: &'a str,
-    pub billable: bool,
-    pub observed_at: &'a str,
-    #[serde(rename = "_ab_cdc_deleted_at")]
-    pub deleted_at: Option<&'a str>,
-}
-
-impl WriteJson for AssignmentRecord<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        write_object!(out, {
-            "org_id": self.org_id, "workspace_id": self.workspace_id, "account_id": self.account_id, "role": self.role,
-            "billable": self.billable, "observed_at": self.observed_at, "_ab_cdc_deleted_at": self.deleted_at,
-        });
+json_record! {
+    /// One seat, or (with `deleted_at` set) the removal of one.
+    #[derive(Debug)]
+    pub struct AssignmentRecord<'a> {
+        pub org_id: &'a str,
+        pub workspace_id: &'a str,
+        pub account_id: &'a str,
+        pub role: &'a str,
+        pub billable: bool,
+        pub observed_at: &'a str,
+        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
 }
 
@@ -75,10 +66,15 @@ mod tests {
 
     #[test]
     fn a_seat_record_omits_the_deletion_field_and_a_deletion_sets_it() {
-        let seat = serde_json::to_value(record("o", "w", "a", "atlassian/user", "t")).unwrap();
+        let json = |r: AssignmentRecord| -> serde_json::Value {
+            let mut out = Vec::new();
+            crate::json::WriteJson::write_json(&r, &mut out);
+            serde_json::from_slice(&out).unwrap()
+        };
+        let seat = json(record("o", "w", "a", "atlassian/user", "t"));
         assert_eq!(seat["billable"], true);
         assert!(seat["_ab_cdc_deleted_at"].is_null());
-        let gone = serde_json::to_value(deletion("o", "w", "a", "atlassian/user", "t")).unwrap();
+        let gone = json(deletion("o", "w", "a", "atlassian/user", "t"));
         assert_eq!(gone["_ab_cdc_deleted_at"], "t");
     }
 }

@@ -10,9 +10,34 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
+/// The streams, by name in code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamId {
+    Users,
+    UserActivity,
+    Workspaces,
+    LicenseAssignments,
+}
+
+impl StreamId {
+    pub fn info(self) -> &'static StreamInfo {
+        match self {
+            StreamId::Users => &users::INFO,
+            StreamId::UserActivity => &user_activity::INFO,
+            StreamId::Workspaces => &workspaces::INFO,
+            StreamId::LicenseAssignments => &license_assignments::INFO,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
 /// What the catalog says about a stream.
 #[derive(Debug)]
 pub struct StreamInfo {
+    pub id: StreamId,
     pub name: &'static str,
     pub schema: &'static str,
     pub primary_key: &'static [&'static str],
@@ -61,22 +86,31 @@ pub fn catalog() -> &'static [Value] {
 
 #[cfg(test)]
 mod tests {
-    use serde::Serialize;
-
     use super::workspaces::WorkspaceIndex;
     use super::*;
-    use crate::client::models::{ApiWorkspace, PageBody, UserPage};
+    use crate::client::models::{ApiWorkspace, UserPage};
     use crate::json::WriteJson;
 
-    fn same_as_serde_json<T: WriteJson + Serialize>(record: &T) {
-        let mut fast = Vec::new();
-        record.write_json(&mut fast);
-        assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(record).unwrap());
+    /// The record as JSON, and its keys in order.
+    fn written<T: WriteJson>(record: &T) -> (Value, Vec<String>) {
+        let mut out = Vec::new();
+        record.write_json(&mut out);
+        let value: Value = serde_json::from_slice(&out).expect("a record is valid JSON");
+        let mut keys: Vec<String> = value.as_object().expect("an object").keys().cloned().collect();
+        keys.sort();
+        (value, keys)
     }
 
-    /// Each record type's hand-listed fields (`write_object!`) are exactly its serde fields.
+    fn schema_fields(info: &StreamInfo) -> Vec<String> {
+        let mut keys: Vec<String> = info.json_schema()["properties"].as_object().expect("properties").keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// Each record type writes exactly its stream schema's fields; a deletion record writes its
+    /// keys, `observed_at` and `_ab_cdc_deleted_at`, all of them declared.
     #[test]
-    fn every_record_writes_what_serde_json_writes() {
+    fn every_record_writes_its_schema_fields() {
         let body = r#"{"data":[
             {"accountId":"full","accountType":"atlassian","status":"active","accountStatus":"active","membershipStatus":"active",
              "addedToOrg":"2024-08-14T10:22:57.340Z","name":"Zo\u00eb \"Z\"","nickname":"z","email":"z@x.example","emailVerified":true,
@@ -86,8 +120,7 @@ mod tests {
              "productAccess":[{"key":"jira","id":"ari:cloud:jira-software::site/s1","lastActiveTimestamp":"2026-10-21T09:34:17Z"},
                               {"key":null,"id":"elsewhere","lastActiveTimestamp":null}]},
             {"accountId":"bare"}],"links":{}}"#;
-        let (body, _) = PageBody::frame(body.to_string()).unwrap();
-        let page = UserPage::parse(body).unwrap();
+        let page = UserPage::parse(body.to_string()).unwrap();
         let workspace: ApiWorkspace = serde_json::from_value(json!({
             "id": "ari:cloud:jira-software::site/s1",
             "attributes": {"name": "Site \"1\"", "hostUrl": "https://s1.example", "typeKey": "jira", "capacity": 5, "usage": 2,
@@ -98,18 +131,34 @@ mod tests {
         let mut index = WorkspaceIndex::default();
         index.add(&workspace);
         let mut skipped = 0;
+        let mut activity = 0;
         for u in page.users() {
-            let mut rec = users::record("org", u);
-            same_as_serde_json(&rec);
-            rec.observed_at = Some("2026-11-28T00:00:00Z");
-            same_as_serde_json(&rec);
-            for activity in user_activity::records("org", u, &index, &mut skipped) {
-                same_as_serde_json(&activity);
+            let (user, keys) = written(&users::record("org", u));
+            assert_eq!(keys, schema_fields(&users::INFO));
+            assert_eq!(user["account_id"], json!(&*u.account_id));
+            for record in user_activity::records("org", u, &index, &mut skipped) {
+                assert_eq!(written(&record.record).1, schema_fields(&user_activity::INFO));
+                activity += 1;
             }
         }
-        same_as_serde_json(&users::deletion("org", "gone", "2026-11-28T00:00:00Z"));
-        same_as_serde_json(&workspaces::record("org", &workspace));
-        same_as_serde_json(&license_assignments::record("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z"));
-        same_as_serde_json(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z"));
+        assert_eq!((activity, skipped), (2, 0));
+        let (full, _) = written(&users::record("org", &page.users()[0]));
+        assert_eq!(full["name"], json!("Zoë \"Z\""));
+        assert_eq!(full["groups"], json!([{"id": "g", "name": "n", "description": "d\t"}]));
+        assert_eq!(written(&workspaces::record("org", &workspace)).1, schema_fields(&workspaces::INFO));
+        let (seat, keys) = written(&license_assignments::record("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z"));
+        assert_eq!(keys, schema_fields(&license_assignments::INFO));
+        assert_eq!(seat["_ab_cdc_deleted_at"], Value::Null);
+        let deletions = [
+            (written(&users::deletion("org", "gone", "2026-11-28T00:00:00Z")), &users::INFO),
+            (written(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z")), &license_assignments::INFO),
+        ];
+        for ((value, keys), info) in deletions {
+            let declared = schema_fields(info);
+            assert!(keys.iter().all(|k| declared.contains(k)), "{keys:?}");
+            for k in info.primary_key.iter().copied().chain(["observed_at", "_ab_cdc_deleted_at"]) {
+                assert!(value[k].is_string(), "{}: {k} in {value}", info.name);
+            }
+        }
     }
 }

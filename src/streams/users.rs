@@ -1,73 +1,52 @@
 //! `users`: one record per user of the directory, from the v2 users search.
 
-use serde::Serialize;
-
-use super::StreamInfo;
+use super::{StreamId, StreamInfo};
 use crate::client::models::{ApiGroup, ApiUser, Text};
-use crate::json::{write_object, WriteJson};
+use crate::json::json_record;
 use crate::time;
 
 pub const INFO: StreamInfo = StreamInfo {
+    id: StreamId::Users,
     name: "users",
     schema: include_str!("../../schemas/users.json"),
     primary_key: &["account_id"],
     cursor_field: Some("observed_at"),
 };
 
-/// The expand that carries activity; left out when activity comes from per-user requests.
-pub const PRODUCT_ACCESS: &str = "productAccess";
-/// The expands the users search is asked for: everything a `users` or `user_activity` record holds.
-pub const EXPAND: [&str; 4] = [PRODUCT_ACCESS, "groups", "platformRoles", "counts.resources"];
-
-#[derive(Debug, Serialize)]
-pub struct UserRecord<'a> {
-    pub org_id: &'a str,
-    pub account_id: &'a Text<'a>,
-    pub account_type: Option<&'a Text<'a>>,
-    pub status: Option<&'a Text<'a>>,
-    pub account_status: Option<&'a Text<'a>>,
-    pub membership_status: Option<&'a Text<'a>>,
-    pub added_to_org: Option<String>,
-    pub name: Option<&'a Text<'a>>,
-    pub nickname: Option<&'a Text<'a>>,
-    pub email: Option<&'a Text<'a>>,
-    pub email_verified: Option<bool>,
-    pub claim_status: Option<&'a Text<'a>>,
-    pub platform_roles: Option<&'a [Text<'a>]>,
-    pub picture: Option<&'a Text<'a>>,
-    pub avatar: Option<&'a Text<'a>>,
-    pub management_source: Option<&'a Text<'a>>,
-    pub mfa_enabled: Option<bool>,
-    pub job_title: Option<&'a Text<'a>>,
-    pub department: Option<&'a Text<'a>>,
-    pub organization: Option<&'a Text<'a>>,
-    pub location: Option<&'a Text<'a>>,
-    pub time_zone: Option<&'a Text<'a>>,
-    pub resource_count: Option<u64>,
-    pub deactivated_on: Option<String>,
-    pub for_deletion: Option<bool>,
-    pub groups: Option<&'a [ApiGroup<'a>]>,
-    pub last_active: Option<String>,
-    /// When this version of the user was observed: the cursor of incremental syncs.
-    pub observed_at: Option<&'a str>,
-    #[serde(rename = "_ab_cdc_deleted_at")]
-    pub deleted_at: Option<&'a str>,
-}
-
-impl WriteJson for UserRecord<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        write_object!(out, {
-            "org_id": self.org_id, "account_id": self.account_id, "account_type": self.account_type,
-            "status": self.status, "account_status": self.account_status, "membership_status": self.membership_status,
-            "added_to_org": self.added_to_org, "name": self.name, "nickname": self.nickname, "email": self.email,
-            "email_verified": self.email_verified, "claim_status": self.claim_status, "platform_roles": self.platform_roles,
-            "picture": self.picture, "avatar": self.avatar, "management_source": self.management_source,
-            "mfa_enabled": self.mfa_enabled, "job_title": self.job_title, "department": self.department,
-            "organization": self.organization, "location": self.location, "time_zone": self.time_zone,
-            "resource_count": self.resource_count, "deactivated_on": self.deactivated_on, "for_deletion": self.for_deletion,
-            "groups": self.groups, "last_active": self.last_active, "observed_at": self.observed_at,
-            "_ab_cdc_deleted_at": self.deleted_at,
-        });
+json_record! {
+    /// A user of the directory as the `users` stream writes it.
+    #[derive(Debug)]
+    pub struct UserRecord<'a> {
+        pub org_id: &'a str,
+        pub account_id: &'a Text<'a>,
+        pub account_type: Option<&'a Text<'a>>,
+        pub status: Option<&'a Text<'a>>,
+        pub account_status: Option<&'a Text<'a>>,
+        pub membership_status: Option<&'a Text<'a>>,
+        pub added_to_org: Option<String>,
+        pub name: Option<&'a Text<'a>>,
+        pub nickname: Option<&'a Text<'a>>,
+        pub email: Option<&'a Text<'a>>,
+        pub email_verified: Option<bool>,
+        pub claim_status: Option<&'a Text<'a>>,
+        pub platform_roles: Option<&'a [Text<'a>]>,
+        pub picture: Option<&'a Text<'a>>,
+        pub avatar: Option<&'a Text<'a>>,
+        pub management_source: Option<&'a Text<'a>>,
+        pub mfa_enabled: Option<bool>,
+        pub job_title: Option<&'a Text<'a>>,
+        pub department: Option<&'a Text<'a>>,
+        pub organization: Option<&'a Text<'a>>,
+        pub location: Option<&'a Text<'a>>,
+        pub time_zone: Option<&'a Text<'a>>,
+        pub resource_count: Option<u64>,
+        pub deactivated_on: Option<String>,
+        pub for_deletion: Option<bool>,
+        pub groups: Option<&'a [ApiGroup<'a>]>,
+        pub last_active: Option<String>,
+        /// When this version of the user was observed: the cursor of incremental syncs.
+        pub observed_at: Option<&'a str>,
+        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
 }
 
@@ -112,20 +91,28 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
     }
 }
 
-/// The record of a user who is no longer in the directory: destinations in dedup mode
-/// delete (or flag) the row when `_ab_cdc_deleted_at` is set.
-#[derive(Debug, Serialize)]
-pub struct UserDeletion<'a> {
-    pub org_id: &'a str,
-    pub account_id: &'a str,
-    pub observed_at: &'a str,
-    #[serde(rename = "_ab_cdc_deleted_at")]
-    pub deleted_at: &'a str,
+/// How a record written without `observed_at` ends: its last two fields, both null.
+const UNSTAMPED_END: &[u8] = b"\"observed_at\":null,\"_ab_cdc_deleted_at\":null}";
+
+/// Sets `observed_at` in a record written (into `json`) without it — what an incremental read
+/// fingerprints — as if it had been written with it.
+pub fn stamp(json: &mut Vec<u8>, observed_at: &str) {
+    debug_assert!(json.ends_with(UNSTAMPED_END), "a users record written without observed_at");
+    json.truncate(json.len() - UNSTAMPED_END.len());
+    json.extend_from_slice(b"\"observed_at\":");
+    crate::json::write_str(json, observed_at);
+    json.extend_from_slice(b",\"_ab_cdc_deleted_at\":null}");
 }
 
-impl WriteJson for UserDeletion<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        write_object!(out, {"org_id": self.org_id, "account_id": self.account_id, "observed_at": self.observed_at, "_ab_cdc_deleted_at": self.deleted_at});
+json_record! {
+    /// The record of a user who is no longer in the directory: destinations in dedup mode
+    /// delete (or flag) the row when `_ab_cdc_deleted_at` is set.
+    #[derive(Debug)]
+    pub struct UserDeletion<'a> {
+        pub org_id: &'a str,
+        pub account_id: &'a str,
+        pub observed_at: &'a str,
+        pub deleted_at as "_ab_cdc_deleted_at": &'a str,
     }
 }
 
@@ -138,11 +125,11 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::client::models::{PageBody, UserPage};
+    use crate::client::models::UserPage;
+    use crate::json::WriteJson;
 
     fn page(body: &str) -> Result<UserPage, String> {
-        let (body, _) = PageBody::frame(body.to_string()).map_err(|e| e.to_string())?;
-        UserPage::parse(body)
+        UserPage::parse(body.to_string())
     }
 
     #[test]
@@ -167,6 +154,20 @@ mod tests {
         assert_eq!(v["groups"], json!([{"id": "g", "name": "😀 team", "description": null}]));
         assert_eq!(v["last_active"], json!("2026-01-02T03:04:05Z"));
         assert_eq!(u.name.as_deref(), Some("Zoë \"Z\" \\ \n"));
+    }
+
+    #[test]
+    fn stamping_a_written_record_is_writing_it_stamped() {
+        let page = page(r#"{"data":[{"accountId":"a","name":"N \"q\""}],"links":{}}"#).unwrap();
+        let u = &page.users()[0];
+        let mut stamped = Vec::new();
+        record("org", u).write_json(&mut stamped);
+        stamp(&mut stamped, "2026-11-28T00:00:00Z");
+        let mut direct = record("org", u);
+        direct.observed_at = Some("2026-11-28T00:00:00Z");
+        let mut written = Vec::new();
+        direct.write_json(&mut written);
+        assert_eq!(String::from_utf8(stamped).unwrap(), String::from_utf8(written).unwrap());
     }
 
     #[test]

@@ -3,51 +3,40 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
-use super::StreamInfo;
+use super::{StreamId, StreamInfo};
 use crate::client::models::ApiWorkspace;
-use crate::json::{write_object, WriteJson};
+use crate::json::json_record;
 use crate::time;
 
 pub const INFO: StreamInfo = StreamInfo {
+    id: StreamId::Workspaces,
     name: "workspaces",
     schema: include_str!("../../schemas/workspaces.json"),
     primary_key: &["id"],
     cursor_field: None,
 };
 
-#[derive(Debug, Serialize)]
-pub struct WorkspaceRecord<'a> {
-    pub org_id: &'a str,
-    pub id: &'a str,
-    pub name: Option<&'a str>,
-    pub type_key: Option<&'a str>,
-    #[serde(rename = "type")]
-    pub kind: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub host_url: Option<&'a str>,
-    pub capacity: Option<i64>,
-    pub usage: Option<i64>,
-    pub plan: Option<&'a str>,
-    pub plan_key: Option<&'a str>,
-    pub entitlement_key: Option<&'a str>,
-    pub sandbox_type: Option<&'a str>,
-    pub created_at: Option<String>,
-    pub realm: Option<&'a str>,
-    pub regions: Option<&'a serde_json::Value>,
-    pub labels: Option<&'a serde_json::Value>,
-}
-
-impl WriteJson for WorkspaceRecord<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        write_object!(out, {
-            "org_id": self.org_id, "id": self.id, "name": self.name, "type_key": self.type_key, "type": self.kind,
-            "status": self.status, "host_url": self.host_url, "capacity": self.capacity, "usage": self.usage,
-            "plan": self.plan, "plan_key": self.plan_key, "entitlement_key": self.entitlement_key,
-            "sandbox_type": self.sandbox_type, "created_at": self.created_at, "realm": self.realm,
-            "regions": self.regions, "labels": self.labels,
-        });
+json_record! {
+    /// A product instance (site), with its plan and seat capacity.
+    #[derive(Debug)]
+    pub struct WorkspaceRecord<'a> {
+        pub org_id: &'a str,
+        pub id: &'a str,
+        pub name: Option<&'a str>,
+        pub type_key: Option<&'a str>,
+        pub kind as "type": Option<&'a str>,
+        pub status: Option<&'a str>,
+        pub host_url: Option<&'a str>,
+        pub capacity: Option<i64>,
+        pub usage: Option<i64>,
+        pub plan: Option<&'a str>,
+        pub plan_key: Option<&'a str>,
+        pub entitlement_key: Option<&'a str>,
+        pub sandbox_type: Option<&'a str>,
+        pub created_at: Option<String>,
+        pub realm: Option<&'a str>,
+        pub regions: Option<&'a serde_json::Value>,
+        pub labels: Option<&'a serde_json::Value>,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Which product sites `license_assignments` searches, and its incremental bookkeeping.
+//! `license_assignments`: change detection per (site, role) search.
 //!
 //! Seats are read with one paged, filtered users search per site and billable role
 //! (`resourceIds: [site]`, `roleIds: [role]`). Incremental sync is **change detection**, like
@@ -18,19 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::incremental::packed;
+use super::packed;
+use super::{decode_state, parse_time, saved, STATE_VERSION};
 use crate::time;
-
-const STATE_VERSION: u32 = 1;
-
-/// One product site as the workspaces list describes it, and whether its seats are read.
-#[derive(Debug, Clone)]
-pub struct Site {
-    pub workspace_id: String,
-    pub name: Option<String>,
-    /// Why the site is not searched (`None` = it is).
-    pub skip: Option<&'static str>,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct LicensesState {
@@ -73,8 +63,6 @@ pub struct LicenseTracker {
     done: BTreeSet<SearchKey>,
     /// When the interrupted sync began, if this one resumes it.
     resumed_from: Option<DateTime<Utc>>,
-    /// The saved cursor lies in the future: emit nothing and keep the state as it was.
-    frozen: Option<Value>,
 }
 
 /// What one search changed.
@@ -85,18 +73,11 @@ pub struct Changes {
 }
 
 impl LicenseTracker {
-    pub fn from_state(state: Option<&Value>, now: DateTime<Utc>) -> Result<Self, String> {
+    pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
         let mut t = LicenseTracker::default();
-        let Some(value) = state.filter(|v| !v.as_object().is_some_and(|o| o.is_empty())) else { return Ok(t) };
-        if !value.is_object() {
-            return Err("unreadable license_assignments state: not a JSON object".into());
-        }
-        let s: LicensesState =
-            serde_json::from_value(value.clone()).map_err(|e| format!("unreadable license_assignments state: {e}"))?;
-        if s.version != STATE_VERSION {
-            return Err(format!("license_assignments state has version {}, this connector reads version {STATE_VERSION}", s.version));
-        }
-        t.cursor = parse_time(s.cursor.as_deref())?;
+        let Some(value) = saved(state) else { return Ok(t) };
+        let s: LicensesState = decode_state(value, "license_assignments", |s: &LicensesState| s.version)?;
+        t.cursor = parse_time(s.cursor.as_deref(), "license_assignments")?;
         for search in s.searches {
             let ids = packed::decode_ids(&search.accounts).map_err(|e| {
                 format!("license_assignments state: the accounts of {} / {} are corrupt: {e}", search.workspace_id, search.role)
@@ -108,16 +89,14 @@ impl LicenseTracker {
             t.sets.insert(key, ids.into_iter().collect());
         }
         if let Some(pass) = s.pass {
-            t.resumed_from = parse_time(Some(&pass.started_at))?;
-        }
-        if t.cursor.is_some_and(|c| c > now) {
-            t.frozen = Some(value.clone());
+            t.resumed_from = parse_time(Some(&pass.started_at), "license_assignments")?;
         }
         Ok(t)
     }
 
-    pub fn is_frozen(&self) -> bool {
-        self.frozen.is_some()
+    /// When the last complete sync began.
+    pub fn cursor(&self) -> Option<DateTime<Utc>> {
+        self.cursor
     }
 
     /// When the interrupted sync this one resumes began.
@@ -133,9 +112,6 @@ impl LicenseTracker {
     /// Ends one search: its accounts replace the saved ones; returns the seats new since the
     /// last sync and the seats gone (sorted).
     pub fn complete_search(&mut self, workspace_id: &str, role: &str, found: BTreeSet<String>) -> Changes {
-        if self.frozen.is_some() {
-            return Changes::default();
-        }
         let key = (workspace_id.to_string(), role.to_string());
         let old = self.sets.remove(&key).unwrap_or_default();
         let changes = Changes {
@@ -150,9 +126,6 @@ impl LicenseTracker {
     /// Ends the sync: the seats of every (site, role) not searched in it are gone. Returns
     /// them as (workspace id, role, account id), sorted, and forgets them.
     pub fn finish(&mut self) -> Vec<(String, String, String)> {
-        if self.frozen.is_some() {
-            return Vec::new();
-        }
         let stale: Vec<SearchKey> = self.sets.keys().filter(|k| !self.done.contains(*k)).cloned().collect();
         let mut gone = Vec::new();
         for key in stale {
@@ -166,18 +139,12 @@ impl LicenseTracker {
 
     /// The state to save after a search: the old cursor, every set, which searches are done.
     pub fn checkpoint(&self, started_at: DateTime<Utc>) -> Value {
-        match &self.frozen {
-            Some(frozen) => frozen.clone(),
-            None => self.state(self.cursor, Some(started_at)),
-        }
+        self.state(self.cursor, Some(started_at))
     }
 
     /// The state after a complete sync that began at `started_at`.
     pub fn final_state(&self, started_at: DateTime<Utc>) -> Value {
-        match &self.frozen {
-            Some(frozen) => frozen.clone(),
-            None => self.state(Some(started_at), None),
-        }
+        self.state(Some(started_at), None)
     }
 
     fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<DateTime<Utc>>) -> Value {
@@ -201,15 +168,6 @@ impl LicenseTracker {
     }
 }
 
-fn parse_time(text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
-    match text {
-        None => Ok(None),
-        Some(s) => DateTime::parse_from_rfc3339(s).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| {
-            format!("license_assignments state has a time that is not RFC 3339: '{}'", s.chars().take(64).collect::<String>())
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,20 +183,20 @@ mod tests {
     #[test]
     fn new_seats_then_changes_then_removed_sites() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = LicenseTracker::from_state(None, now).unwrap();
+        let mut a = LicenseTracker::from_state(None).unwrap();
         let c = a.complete_search("s1", "atlassian/user", set(&["u1", "u2"]));
         assert_eq!(c.added, ["u1", "u2"]);
         a.complete_search("s2", "atlassian/admin", set(&["u9"]));
         assert!(a.finish().is_empty());
         let state = a.final_state(now);
 
-        let mut b = LicenseTracker::from_state(Some(&state), now).unwrap();
+        let mut b = LicenseTracker::from_state(Some(&state)).unwrap();
         let c = b.complete_search("s1", "atlassian/user", set(&["u1", "u3"]));
         assert_eq!(c, Changes { added: vec!["u3".into()], removed: vec!["u2".into()] });
         // s2 was not searched this time (gone or offline): its seats are deleted.
         assert_eq!(b.finish(), vec![("s2".to_string(), "atlassian/admin".to_string(), "u9".to_string())]);
         let state = b.final_state(now);
-        let mut c = LicenseTracker::from_state(Some(&state), now).unwrap();
+        let mut c = LicenseTracker::from_state(Some(&state)).unwrap();
         assert_eq!(c.complete_search("s1", "atlassian/user", set(&["u1", "u3"])), Changes::default());
         assert!(c.finish().is_empty());
     }
@@ -246,38 +204,32 @@ mod tests {
     #[test]
     fn a_checkpoint_resumes_after_the_done_searches() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = LicenseTracker::from_state(None, now).unwrap();
+        let mut a = LicenseTracker::from_state(None).unwrap();
         a.complete_search("s1", "atlassian/user", set(&["u1"]));
         a.complete_search("s2", "atlassian/user", set(&["u2"]));
         a.finish();
         let done = a.final_state(now);
-        let mut b = LicenseTracker::from_state(Some(&done), now).unwrap();
+        let mut b = LicenseTracker::from_state(Some(&done)).unwrap();
         assert!(!b.is_done("s1", "atlassian/user"), "a complete state has no done searches");
         b.complete_search("s1", "atlassian/user", set(&["u1", "u5"]));
         let started = t("2026-11-28T01:00:00Z");
         let mid = b.checkpoint(started);
         // killed here: the resumed sync skips s1, searches s2, and deletes nothing it should keep
-        let mut c = LicenseTracker::from_state(Some(&mid), now).unwrap();
+        let mut c = LicenseTracker::from_state(Some(&mid)).unwrap();
         assert_eq!(c.resumed_from(), Some(started));
         assert!(c.is_done("s1", "atlassian/user") && !c.is_done("s2", "atlassian/user"));
         assert_eq!(c.complete_search("s2", "atlassian/user", set(&["u2"])), Changes::default());
         assert!(c.finish().is_empty(), "s1 was done before the kill: its seats stay");
         let end = c.final_state(started);
-        let d = LicenseTracker::from_state(Some(&end), now).unwrap();
+        let d = LicenseTracker::from_state(Some(&end)).unwrap();
         assert_eq!(d.sets[&("s1".to_string(), "atlassian/user".to_string())], set(&["u1", "u5"]));
         assert!(end.get("pass").is_none());
     }
 
     #[test]
-    fn future_cursors_freeze_and_bad_states_are_errors() {
-        let now = t("2026-11-28T00:00:00Z");
-        let mut a = LicenseTracker::from_state(None, now).unwrap();
-        a.complete_search("s1", "atlassian/user", set(&["u1"]));
-        let future = a.final_state(t("2099-01-01T00:00:00Z"));
-        let mut f = LicenseTracker::from_state(Some(&future), now).unwrap();
-        assert!(f.is_frozen());
-        assert_eq!(f.complete_search("s1", "atlassian/user", set(&[])), Changes::default());
-        assert_eq!(f.final_state(now), future, "kept as it was");
+    fn bad_states_are_errors() {
+        let future = serde_json::json!({"version": 1, "cursor": "2099-01-01T00:00:00Z"});
+        assert_eq!(LicenseTracker::from_state(Some(&future)).unwrap().cursor(), Some(t("2099-01-01T00:00:00Z")), "the plan judges it");
         let bad = [
             serde_json::json!({"version": 2}),
             serde_json::json!({"version": 1, "cursor": "soon"}),
@@ -286,8 +238,8 @@ mod tests {
             serde_json::json!([1]),
         ];
         for b in bad {
-            assert!(LicenseTracker::from_state(Some(&b), now).is_err(), "{b}");
+            assert!(LicenseTracker::from_state(Some(&b)).is_err(), "{b}");
         }
-        assert!(LicenseTracker::from_state(Some(&serde_json::json!({})), now).unwrap().sets.is_empty());
+        assert!(LicenseTracker::from_state(Some(&serde_json::json!({}))).unwrap().sets.is_empty());
     }
 }

@@ -1,0 +1,196 @@
+//! The read: configured streams in, RECORD / STATE / TRACE / LOG messages out.
+//!
+//! [`plan::Plan`] decides once, before any request, what each stream does. Then the workspaces
+//! are read (activity is joined to them, and they are the sites whose seats are read), while
+//! the users pass is already opening; then the users pass serves `users` and `user_activity`
+//! ([`users_pass`]); then `license_assignments` ([`licenses`]). Pages come from producer tasks
+//! in `client/`, so the next request is in flight while this loop writes. Everything goes out
+//! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
+//! written while a page is awaited ([`Reader::wait`]).
+
+pub mod error;
+pub mod licenses;
+pub mod plan;
+pub mod users_pass;
+pub mod workspaces;
+pub mod writer;
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use crate::catalog::ConfiguredCatalog;
+use crate::client::pagination;
+use crate::client::user_pages::UserPages;
+use crate::client::{AtlassianClient, Endpoint, Notice};
+use crate::config::{ActivitySource, Config};
+use crate::protocol::Output;
+use crate::state::StateInput;
+use crate::streams::StreamId;
+pub use error::ReadError;
+use plan::Plan;
+use writer::Writer;
+
+/// How a read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// An ERROR trace says why.
+    Failed,
+    /// Stopped by a signal; the exit code a shell gives a process it stopped.
+    Interrupted { exit_code: u8 },
+}
+
+/// Runs the read of `catalog` from `state`. Every failure is written as an ERROR trace.
+pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: ConfiguredCatalog, state: StateInput) -> std::io::Result<Outcome> {
+    let (tx, notices) = mpsc::unbounded_channel();
+    let prepared = AtlassianClient::new(config)
+        .map_err(ReadError::from)
+        .and_then(|client| Ok((client, Plan::decide(config, &catalog, &state, Utc::now())?)));
+    let (client, plan) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            out.error_trace(&format!("{:#}", e.source), None, e.failure_type, e.stream.map(StreamId::name))?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let mut writer = Writer::new(out, &plan.streams);
+    let ended = {
+        let mut reader = Reader {
+            writer: &mut writer,
+            client: Arc::new(client.with_notices(tx)),
+            notices,
+            workspaces_configured: plan.workspaces,
+            pass_stream: if plan.pass.users.is_some() { StreamId::Users } else { StreamId::UserActivity },
+            settings: Settings::from(config),
+        };
+        tokio::select! {
+            result = reader.read(plan) => result.err().map(|e| (e, Outcome::Failed)),
+            signal = interrupted() => Some((ReadError::interrupted(signal.name), Outcome::Interrupted { exit_code: signal.exit_code })),
+        }
+    };
+    // The read is dropped: requests in flight are cancelled, the progress bar ended its line.
+    match ended {
+        None => {
+            writer.flush()?;
+            Ok(Outcome::Done)
+        }
+        Some((error, outcome)) => {
+            writer.fail(&error)?;
+            Ok(outcome)
+        }
+    }
+}
+
+/// What the read takes from the config beyond the client's settings.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    checkpoint_interval: u64,
+    activity_source: ActivitySource,
+    max_concurrency: usize,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Self {
+        Settings {
+            checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
+            activity_source: config.activity_source,
+            max_concurrency: config.max_concurrency,
+        }
+    }
+}
+
+/// A read in progress: the writer, the client, and the client's notices to pass on.
+struct Reader<'w, 'o, W: Write> {
+    writer: &'w mut Writer<'o, W>,
+    client: Arc<AtlassianClient>,
+    notices: mpsc::UnboundedReceiver<Notice>,
+    workspaces_configured: bool,
+    /// The stream a users-search failure is reported against.
+    pass_stream: StreamId,
+    settings: Settings,
+}
+
+impl<W: Write> Reader<'_, '_, W> {
+    async fn read(&mut self, plan: Plan) -> Result<(), ReadError> {
+        for warning in &plan.warnings {
+            self.writer.warn(warning)?;
+        }
+        self.writer.started()?;
+        // The users pass opens (its first page settles its activity source) and counts its
+        // users while the workspaces are read.
+        let pass = plan.pass.runs().then(|| {
+            let start = plan.pass.start();
+            let client = self.client.clone();
+            let Settings { activity_source, max_concurrency, .. } = self.settings;
+            let cursor = start.as_ref().map(|p| p.next_page.clone());
+            let opening = tokio::spawn(UserPages::open(client.clone(), activity_source, max_concurrency, cursor));
+            let count = tokio::spawn(async move { client.users_count().await });
+            (start, opening, count)
+        });
+        let sites = match plan.reads_workspaces().then(|| pagination::workspaces(self.client.clone())) {
+            Some(pages) => self.read_workspaces(pages, plan.workspaces).await?,
+            None => Default::default(),
+        };
+        match pass {
+            Some((start, opening, count)) => self.users_pass(plan.pass, start, opening, count, &sites.index).await?,
+            None => self.finish_pass(plan.pass, Utc::now())?,
+        }
+        self.read_licenses(plan.licenses, sites.list).await
+    }
+
+    /// Awaits `future`, writing the client's notices (retries, rate-limit waits) meanwhile;
+    /// `reading` is the stream the read is busy with.
+    async fn wait<T>(&mut self, reading: StreamId, future: impl Future<Output = T>) -> Result<T, ReadError> {
+        tokio::pin!(future);
+        loop {
+            tokio::select! {
+                biased;
+                Some(notice) = self.notices.recv() => self.write_notice(reading, notice)?,
+                value = &mut future => return Ok(value),
+            }
+        }
+    }
+
+    /// A notice is reported against the stream whose request it is about: users-search pages
+    /// are fetched while the workspaces are still being read.
+    fn write_notice(&mut self, reading: StreamId, notice: Notice) -> Result<(), ReadError> {
+        let stream = match notice.endpoint {
+            Endpoint::Workspaces if self.workspaces_configured => StreamId::Workspaces,
+            Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::LastActiveDates if reading == StreamId::Workspaces => self.pass_stream,
+            _ => reading,
+        };
+        if let Some(until) = notice.rate_limited_until_ms {
+            self.writer.rate_limited(stream, until)?;
+        }
+        self.writer.warn(&notice.message)
+    }
+}
+
+/// A signal that stops a read, and the exit code a shell gives a process it stopped.
+struct Interruption {
+    name: &'static str,
+    exit_code: u8,
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (what a platform sends to cancel a sync).
+async fn interrupted() -> Interruption {
+    let sigint = Interruption { name: "SIGINT, Ctrl-C", exit_code: 130 };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => sigint,
+                _ = term.recv() => Interruption { name: "SIGTERM", exit_code: 143 },
+            };
+        }
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => sigint,
+        Err(_) => std::future::pending().await,
+    }
+}

@@ -1,0 +1,328 @@
+//! The users pass: one walk over the users search serves `users` and `user_activity`.
+//!
+//! Each page is one unit of the writer: its users' records (and their activity records), then,
+//! every few pages, a checkpoint of each incremental stream at the page after it. When the walk
+//! ends, `users` emits a deletion record for each account it did not see, and both streams
+//! write their final state.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use super::error::ReadError;
+use super::plan::{Mode, PassPlan};
+use super::Reader;
+use crate::client::models::ApiUser;
+use crate::client::pagination::UserPageResult;
+use crate::client::user_pages::Opened;
+use crate::client::ApiError;
+use crate::incremental::{user_fingerprint, PassPosition, UsersTracker};
+use crate::json::{RawJson, WriteJson};
+use crate::progress::ProgressBar;
+use crate::protocol::{now_ms, FailureType};
+use crate::streams::workspaces::WorkspaceIndex;
+use crate::streams::{user_activity, users, StreamId};
+use crate::time;
+
+/// How often a progress LOG line is written during a long pass.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Checkpoints of a large state are spaced so that, on average, at most this many bytes of
+/// state are written per page: a state holds every account, so checkpointing it after every
+/// page would make a pass's output grow with the square of the organization's size.
+const STATE_BYTES_PER_PAGE: usize = 64 * 1024;
+
+/// What a pass counts, for its progress lines and its summary.
+#[derive(Debug, Default)]
+struct Counts {
+    pages: u64,
+    users: u64,
+    pages_without_access: u64,
+    /// Activity entries without a product id (they cannot be keyed).
+    skipped: u64,
+    /// Activity records whose product matched no workspace.
+    without_site: u64,
+}
+
+/// When checkpoints are due: every `interval` pages, stretched for a large state.
+#[derive(Debug)]
+struct Spacing {
+    interval: u64,
+    since: u64,
+    /// Size of the last checkpoint's states.
+    last_bytes: usize,
+    /// The stretching was explained (once a read is enough).
+    announced: bool,
+}
+
+impl Spacing {
+    fn pages(&self) -> u64 {
+        self.interval.max(self.last_bytes.div_ceil(STATE_BYTES_PER_PAGE) as u64)
+    }
+}
+
+impl<W: Write> Reader<'_, '_, W> {
+    pub(super) async fn users_pass(
+        &mut self,
+        mut plan: PassPlan,
+        start: Option<PassPosition>,
+        opening: JoinHandle<Opened>,
+        count: JoinHandle<Result<u64, ApiError>>,
+        sites: &WorkspaceIndex,
+    ) -> Result<(), ReadError> {
+        let stream = self.pass_stream;
+        let org_id = self.client.org_id().to_string();
+        let pass_started = match &start {
+            Some(p) => {
+                self.writer.info(&format!("Resuming the users pass begun at {} from its last checkpoint", p.started_at))?;
+                time::parse_lenient(&p.started_at).unwrap_or_else(Utc::now)
+            }
+            None => Utc::now(),
+        };
+        let started_text = time::format(pass_started);
+        let Opened { mut pages, restarted, activity } = self.wait(stream, opening).await?.map_err(|e| ReadError {
+            stream: Some(stream),
+            failure_type: FailureType::SystemError,
+            source: anyhow::anyhow!("the users pass stopped unexpectedly: {e}"),
+        })?;
+        if restarted {
+            self.writer.warn("The API rejected the saved resume position (the page cursor is invalid or expired): restarting the users pass from the first page. Records already emitted are not emitted again.")?;
+        }
+        self.writer.info(activity.describe())?;
+        let total_users = self.announce_estimates(&plan, count, pages.peek()).await?;
+
+        let mut counts = Counts::default();
+        let mut spacing = Spacing { interval: self.settings.checkpoint_interval, since: 0, last_bytes: 0, announced: false };
+        let started = Instant::now();
+        let mut last_progress = Instant::now();
+        let mut bar = ProgressBar::new();
+        let mut scratch = Vec::new();
+        while let Some(page) = self.wait(stream, pages.next()).await? {
+            let page = page.map_err(|e| ReadError::api(stream, e))?;
+            let users = page.items.users();
+            counts.pages += 1;
+            if !users.is_empty() && users.iter().all(|u| u.product_access.is_none()) {
+                counts.pages_without_access += 1;
+            }
+            let emitted_at = now_ms();
+            let observed_at = stamp(emitted_at, pass_started);
+            let position = page.next.as_ref().map(|next| PassPosition { next_page: next.clone(), started_at: started_text.clone() });
+            let mut unit = self.writer.unit(position);
+            for u in users {
+                counts.users += 1;
+                if let Some(mode) = &mut plan.users {
+                    if let Some(record) = user_record(&org_id, u, mode, &observed_at, &mut scratch) {
+                        unit.record(StreamId::Users, &record, emitted_at)?;
+                    }
+                }
+                if let Some(mode) = &mut plan.activity {
+                    for entry in user_activity::records(&org_id, u, sites, &mut counts.skipped) {
+                        let emit = match mode {
+                            Mode::FullRefresh => true,
+                            Mode::Incremental(t) => t.observe(&entry.record.account_id, &entry.record.product_id, entry.last_active()),
+                            Mode::Frozen(_) => false,
+                        };
+                        if emit {
+                            counts.without_site += u64::from(entry.record.workspace_id.is_none());
+                            unit.record(StreamId::UserActivity, &entry.record, emitted_at)?;
+                        }
+                    }
+                }
+            }
+            let covered = unit.done();
+            spacing.since += 1;
+            if page.next.is_some() && spacing.since >= spacing.pages() {
+                spacing.since = 0;
+                let before = spacing.pages();
+                spacing.last_bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&mut plan, position.as_ref()))?;
+                let after = spacing.pages();
+                if after > before && after > spacing.interval && !spacing.announced {
+                    spacing.announced = true;
+                    let line = format!(
+                        "The incremental state is {:.1} MB: checkpointing every {after} pages or more instead of every {} (the spacing grows with the state) to keep the output small",
+                        spacing.last_bytes as f64 / 1e6,
+                        spacing.interval
+                    );
+                    self.writer.info(&line)?;
+                }
+            }
+            bar.update(counts.users, total_users, self.pass_records(&plan));
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                let line = format!("Users search: {} in {:.0} s", self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
+                self.writer.info(&line)?;
+            }
+        }
+        bar.finish();
+        let line = format!("Users search done: {} in {:.1} s", self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
+        self.writer.info(&line)?;
+        if plan.activity.is_some() && counts.users > 0 && counts.pages_without_access == counts.pages {
+            self.writer.warn("The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. Set activity_source to auto or per_user to read activity user by user.")?;
+        }
+        if counts.skipped > 0 {
+            self.writer.warn(&format!("{} productAccess entries had no product id and were not emitted", counts.skipped))?;
+        }
+        if counts.without_site > 0 {
+            self.writer.warn(&format!("{} activity records matched no workspace: their site_url and workspace_name are null", counts.without_site))?;
+        }
+        self.finish_pass(plan, pass_started)
+    }
+
+    /// Records written so far by the streams of the pass.
+    fn pass_records(&self, plan: &PassPlan) -> u64 {
+        pass_streams(plan).map(|s| self.writer.total(s)).sum()
+    }
+
+    /// Where a users pass stands: pages, users (and the share of the total, when known),
+    /// records per stream, requests (all of the read's, retries included) and rate-limit waiting.
+    fn pass_progress(&self, plan: &PassPlan, counts: &Counts, total_users: Option<u64>) -> String {
+        let percent =
+            total_users.filter(|t| *t > 0).map(|t| format!(" ({:.0} %)", 100.0 * counts.users as f64 / t as f64)).unwrap_or_default();
+        let records: Vec<String> = pass_streams(plan).map(|s| format!("{} {}", s.name(), self.writer.total(s))).collect();
+        format!(
+            "{} pages, {} users{percent}; records emitted: {}; {} requests, {:.1} s waiting for the rate limit",
+            counts.pages,
+            counts.users,
+            records.join(", "),
+            self.client.requests_sent(),
+            self.client.rate_limit_waited().as_secs_f64()
+        )
+    }
+
+    /// ESTIMATE traces for the full-refresh streams of the pass once the user count is known;
+    /// returns the count (for progress). A failed count only costs the estimate.
+    async fn announce_estimates(
+        &mut self,
+        plan: &PassPlan,
+        count: JoinHandle<Result<u64, ApiError>>,
+        first: Option<&UserPageResult>,
+    ) -> Result<Option<u64>, ReadError> {
+        let total = match self.wait(self.pass_stream, count).await? {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                self.writer.warn(&format!("No estimate or percentage: {e}"))?;
+                return Ok(None);
+            }
+            Err(_) => return Ok(None),
+        };
+        if matches!(plan.users, Some(Mode::FullRefresh)) {
+            self.writer.estimate(StreamId::Users, total)?;
+        }
+        if let (Some(Mode::FullRefresh), Some(Ok(page))) = (&plan.activity, first) {
+            let users = page.items.users();
+            if !users.is_empty() {
+                let entries: usize = users.iter().map(|u| u.product_access.as_ref().map_or(0, Vec::len)).sum();
+                let rows = (entries as f64 / users.len() as f64 * total as f64).round() as u64;
+                self.writer.estimate(StreamId::UserActivity, rows)?;
+            }
+        }
+        Ok(Some(total))
+    }
+
+    /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
+    pub(super) fn finish_pass(&mut self, plan: PassPlan, pass_started: DateTime<Utc>) -> Result<(), ReadError> {
+        if let Some(mode) = plan.users {
+            let state = match mode {
+                Mode::FullRefresh => json!({}),
+                Mode::Frozen(saved) => saved,
+                Mode::Incremental(mut tracker) => {
+                    let deleted = tracker.finish();
+                    if !deleted.is_empty() {
+                        self.writer.info(&format!("{} users are no longer in the directory: emitting deletion records", deleted.len()))?;
+                    }
+                    let emitted_at = now_ms();
+                    let now = time::format(Utc::now());
+                    let org_id = self.client.org_id().to_string();
+                    let mut unit = self.writer.unit(());
+                    for account_id in &deleted {
+                        unit.record(StreamId::Users, &users::deletion(&org_id, account_id, &now), emitted_at)?;
+                    }
+                    unit.done();
+                    tracker.final_state(pass_started)
+                }
+            };
+            self.writer.complete(StreamId::Users, &state)?;
+        }
+        if let Some(mode) = plan.activity {
+            let state = match mode {
+                Mode::FullRefresh => json!({}),
+                Mode::Frozen(saved) => saved,
+                Mode::Incremental(tracker) => tracker.final_state(),
+            };
+            self.writer.complete(StreamId::UserActivity, &state)?;
+        }
+        Ok(())
+    }
+}
+
+/// The configured streams of the pass.
+fn pass_streams(plan: &PassPlan) -> impl Iterator<Item = StreamId> {
+    let users = plan.users.as_ref().map(|_| StreamId::Users);
+    let activity = plan.activity.as_ref().map(|_| StreamId::UserActivity);
+    users.into_iter().chain(activity)
+}
+
+/// A `users` record to write: always in full refresh; in incremental, only when new or changed
+/// (the record is written once, into `scratch`: its fingerprint is taken from those bytes).
+fn user_record<'a>(
+    org_id: &'a str,
+    u: &'a ApiUser<'a>,
+    mode: &mut Mode<UsersTracker>,
+    observed_at: &'a str,
+    scratch: &'a mut Vec<u8>,
+) -> Option<UserOut<'a>> {
+    match mode {
+        Mode::Frozen(_) => None,
+        Mode::FullRefresh => {
+            let mut record = users::record(org_id, u);
+            record.observed_at = Some(observed_at);
+            Some(UserOut::Record(record))
+        }
+        Mode::Incremental(tracker) => {
+            scratch.clear();
+            users::record(org_id, u).write_json(scratch);
+            if !tracker.observe(&u.account_id, user_fingerprint(scratch)) {
+                return None;
+            }
+            users::stamp(scratch, observed_at);
+            Some(UserOut::Written(RawJson(scratch)))
+        }
+    }
+}
+
+/// A `users` record, as a record or already written.
+enum UserOut<'a> {
+    Record(users::UserRecord<'a>),
+    Written(RawJson<'a>),
+}
+
+impl WriteJson for UserOut<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            UserOut::Record(r) => r.write_json(out),
+            UserOut::Written(raw) => raw.write_json(out),
+        }
+    }
+}
+
+/// The checkpoint of each incremental stream of the pass at `position` (the page after the
+/// one just written); none on the last page.
+fn pass_checkpoint(plan: &mut PassPlan, position: Option<&PassPosition>) -> Vec<(StreamId, Value)> {
+    let Some(position) = position else { return Vec::new() };
+    let mut states = Vec::new();
+    if let Some(Mode::Incremental(t)) = &plan.users {
+        states.push((StreamId::Users, t.checkpoint(position)));
+    }
+    if let Some(Mode::Incremental(t)) = &mut plan.activity {
+        t.prune();
+        states.push((StreamId::UserActivity, t.checkpoint(position)));
+    }
+    states
+}
+
+/// The `observed_at` of records emitted at `emitted_at` (ms), as RFC 3339 text.
+pub(super) fn stamp(emitted_at: i64, fallback: DateTime<Utc>) -> String {
+    time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(fallback))
+}
