@@ -59,7 +59,7 @@ def reset(base_url):
     urllib.request.urlopen(req).read()
 
 
-def run_once(hello, extra):
+def run_once(hello, extra, connector=CONNECTOR):
     with tempfile.TemporaryDirectory() as d:
         cfg = {"api_key": hello["api_key"], "org_id": hello["org_id"], "base_url": hello["base_url"], **extra}
         path = os.path.join(d, "config.json")
@@ -73,7 +73,7 @@ def run_once(hello, extra):
         out_path = os.path.join(d, "out.jsonl")
         timing = os.path.join(d, "time.txt")
         with open(out_path, "wb") as out:
-            cmd = ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M", CONNECTOR, "read", "--config", path, "--catalog", catalog]
+            cmd = ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M", connector, "read", "--config", path, "--catalog", catalog]
             code = subprocess.run(cmd, stdout=out, stderr=subprocess.DEVNULL).returncode
         if code != 0:
             sys.exit(f"the connector failed (exit {code})")
@@ -89,6 +89,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--connector", default=CONNECTOR, help="the connector binary to measure (default: this checkout's release build)")
     args = ap.parse_args()
     rows = []
     for name, sb_args, extra, floor_kind in SCENARIOS:
@@ -99,7 +100,7 @@ def main():
             runs = []
             for _ in range(args.runs):
                 reset(hello["base_url"])
-                r = run_once(hello, extra)
+                r = run_once(hello, extra, args.connector)
                 s = stats(hello["base_url"])
                 r["requests"], r["throttled"] = s["total"], s.get("throttled", 0)
                 runs.append(r)

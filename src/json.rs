@@ -160,24 +160,30 @@ pub fn write_plain_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Where the first byte that needs an escape is, checking eight bytes at a time.
+/// Where the first byte that needs an escape is, checking eight bytes at a time (and the last
+/// few one by one: short strings — ids, timestamps — are most of what a read writes).
 #[inline]
 fn first_escape(bytes: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < bytes.len() {
-        if needs_escape(word_at(bytes, i)) {
-            return bytes[i..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|k| i + k);
+    let mut chunks = bytes.chunks_exact(8);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        if needs_escape(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) {
+            return chunk.iter().position(|&b| is_escaped(b)).map(|k| n * 8 + k);
         }
-        i += 8;
     }
-    None
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| is_escaped(b)).map(|k| bytes.len() - tail.len() + k)
+}
+
+#[inline]
+fn is_escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 /// Appends `bytes` escaped, the first escape being at `first`.
 fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], first: usize) {
     let mut start = 0;
     for (j, &b) in bytes.iter().enumerate().skip(first) {
-        if b < 0x20 || b == b'"' || b == b'\\' {
+        if is_escaped(b) {
             out.extend_from_slice(&bytes[start..j]);
             push_escape(out, b);
             start = j + 1;
@@ -208,20 +214,6 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
-/// The eight bytes from `i`, padded with spaces (which need no escape and are no quote)
-/// past the end.
-#[inline]
-pub(crate) fn word_at(bytes: &[u8], i: usize) -> u64 {
-    match bytes.get(i..i + 8) {
-        Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("eight bytes")),
-        None => {
-            let mut padded = [b' '; 8];
-            padded[..bytes.len() - i].copy_from_slice(&bytes[i..]);
-            u64::from_le_bytes(padded)
-        }
-    }
-}
-
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -235,7 +227,7 @@ fn needs_escape(w: u64) -> bool {
 /// The high bit of each byte of `w` equal to `c`: exact for the first (lowest) such byte,
 /// which is all callers use (a borrow can only mark bytes after it).
 #[inline]
-pub(crate) fn bytes_equal(w: u64, c: u8) -> u64 {
+fn bytes_equal(w: u64, c: u8) -> u64 {
     let x = w ^ (ONES * u64::from(c));
     x.wrapping_sub(ONES) & !x & HIGH
 }

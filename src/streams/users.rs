@@ -55,9 +55,9 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
         .product_access
         .iter()
         .flatten()
-        .filter_map(|p| p.last_active_timestamp.as_deref().and_then(time::parse_lenient))
-        .max()
-        .map(time::format);
+        .filter_map(|p| time::stamp(p.last_active_timestamp.as_deref()))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, text)| text);
     UserRecord {
         org_id,
         account_id: &u.account_id,
