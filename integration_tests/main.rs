@@ -9,6 +9,7 @@ mod cli;
 mod errors_doc;
 mod incremental;
 mod licenses;
+mod limiters;
 mod packaging;
 mod read;
 mod resilience;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::{self, ApiError, Endpoint};
-use super::pacing::retry_hint;
+use super::pacing::{reset_wait, retry_after, retry_hint};
 use super::AtlassianClient;
 use crate::config::Config;
 
@@ -37,11 +37,13 @@ pub(crate) struct Call<'a, T> {
 pub(crate) struct Failure {
     pub error: ApiError,
     pub hint: Option<Duration>,
+    /// Where the hint comes from, for the message that announces the wait.
+    pub hint_from: &'static str,
 }
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        Failure { error, hint: None }
+        Failure { error, hint: None, hint_from: "" }
     }
 }
 
@@ -88,8 +90,9 @@ impl AtlassianClient {
         url
     }
 
-    /// One request and its decoded body; on failure also the server's hint of when to retry.
-    pub(crate) async fn attempt<T>(&self, call: &Call<'_, T>) -> Result<T, Failure> {
+    /// One request (sent at `sent`, as the pacer admitted it) and its decoded body; on failure
+    /// also the hint of when to retry.
+    pub(crate) async fn attempt<T>(&self, call: &Call<'_, T>, sent: chrono::DateTime<Utc>) -> Result<T, Failure> {
         let endpoint = call.endpoint;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut req =
@@ -110,10 +113,21 @@ impl AtlassianClient {
                 .unwrap_or_else(|| "an unnamed location".into());
             return Err(ApiError::Redirected { endpoint, status: status.as_u16(), target }.into());
         }
-        if status.is_success() || status == StatusCode::TOO_MANY_REQUESTS {
-            self.pacer.observe(resp.headers(), Utc::now());
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+        if status.is_success() || throttled {
+            self.pacer.observe(resp.headers(), sent, Utc::now(), throttled);
         }
-        let hint = (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()).then(|| retry_hint(resp.headers())).flatten();
+        // After a 429: `Retry-After`; else the end of the window as the pacer knows it (a
+        // reset header alone may be skewed or truncated); else the reset header.
+        let (hint, hint_from) = if throttled {
+            match (retry_after(resp.headers()), self.pacer.retry_wait(Utc::now())) {
+                (Some(h), _) => (Some(h), "as the API asked"),
+                (None, Some(h)) => (Some(h), "until the rate-limit window ends, as the API's answers tell"),
+                (None, None) => (reset_wait(resp.headers()), "as the API asked"),
+            }
+        } else {
+            (status.is_server_error().then(|| retry_hint(resp.headers())).flatten(), "as the API asked")
+        };
         let expected = resp.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize;
         let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = resp.chunk().await.map_err(network)? {
@@ -133,7 +147,7 @@ impl AtlassianClient {
         let mut parsed = error::ErrorBody::parse(&bytes);
         parsed.text = parsed.text.map(|t| self.key.redact(&t));
         parsed.code = parsed.code.map(|c| self.key.redact(&c));
-        Err(Failure { error: error::classify(endpoint, status.as_u16(), &parsed), hint })
+        Err(Failure { error: error::classify(endpoint, status.as_u16(), &parsed), hint, hint_from })
     }
 }
 

@@ -130,9 +130,9 @@ impl AtlassianClient {
         let mut throttled = 0u32;
         loop {
             let in_flight = self.pace(endpoint).await;
-            let outcome = self.attempt(&call).await;
+            let outcome = self.attempt(&call, in_flight.sent).await;
             drop(in_flight);
-            let Failure { error, hint } = match outcome {
+            let Failure { error, hint, hint_from } = match outcome {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
@@ -142,7 +142,7 @@ impl AtlassianClient {
             if matches!(error, ApiError::RateLimited { .. }) {
                 throttled += 1;
                 let wait = self.retry.rate_limit_delay(throttled, hint);
-                let why = if hint.is_some() { "as the API asked" } else { "backing off" };
+                let why = if hint.is_some() { hint_from } else { "backing off" };
                 self.wait_for_quota(endpoint, wait, &format!("{error}; waiting {} ({why})", secs(wait))).await?;
                 continue;
             }
