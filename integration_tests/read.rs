@@ -230,3 +230,23 @@ fn read_with_a_wrong_org_names_org_id() {
     assert!(err.message.contains("org_id"), "{}", err.message);
     assert_eq!(err.stream_descriptor.as_ref().map(|d| d.name.as_str()), Some("users"));
 }
+
+/// The official schema types `meta.total` and `counts.resources` as any integer: `-1` reads as
+/// "no estimate", never a failed read (it used to fail with "invalid value: integer `-1`").
+#[test]
+fn negative_estimates_never_fail_a_read() {
+    let sb = atlassian_sandbox::Sandbox::start(atlassian_sandbox::SandboxOptions {
+        users: 120,
+        api_key: SANDBOX_KEY.into(),
+        negative_estimates: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let run = full_read(&sb, &["users", "user_activity", "workspaces"]);
+    assert_eq!(run.code, 0, "{:?}", run.errors());
+    assert_records_match_schemas(&run);
+    let users = run.records("users");
+    assert_eq!(users.len(), 120);
+    assert!(users.iter().all(|u| u["resource_count"].is_null()), "a count of -1 is no count");
+    assert_eq!(run.records("workspaces").len(), sb.truth().workspaces.len());
+}

@@ -131,9 +131,12 @@ pub struct Links {
     pub next: Option<String>,
 }
 
+/// `meta` of a page. `total` is an estimate the official schema types as any integer (it has
+/// been seen as `-1`): anything but a count is no total, never a failed read.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageMeta {
+    #[serde(default, deserialize_with = "lenient_count")]
     pub total: Option<u64>,
 }
 
@@ -197,8 +200,10 @@ pub struct ApiAccount {
     pub account_id: String,
 }
 
+/// `counts` of a user: `resources` is read like a page's total ([`PageMeta`]).
 #[derive(Debug, Default, Deserialize)]
 pub struct Counts {
+    #[serde(default, deserialize_with = "lenient_count")]
     pub resources: Option<u64>,
 }
 
@@ -283,6 +288,51 @@ fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
     Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }
 
+/// A count: a non-negative integer. A negative or fractional number, text or anything else
+/// is no count (`None`) rather than an error: estimates never abort a read.
+fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct CountVisitor;
+    impl<'de> Visitor<'de> for CountVisitor {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a count")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(CountVisitor)
+}
+
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Bool(b)) => Some(b),
@@ -304,4 +354,21 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entitlement>, D::E
         Some(OneOrMany::One(e)) => vec![e],
         None => Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_of_any_integer_or_shape_never_fail_a_page() {
+        for (total, want) in [("-1", None), ("7", Some(7)), ("2.5", None), ("\"12\"", None), ("null", None), ("[1]", None), ("{}", None)] {
+            let body = format!(r#"{{"data":[{{"accountId":"a","counts":{{"resources":{total}}}}}],"links":{{}},"meta":{{"total":{total}}}}}"#);
+            let page = UserPage::parse(body).unwrap_or_else(|e| panic!("{total}: {e}"));
+            assert_eq!(page.total(), want, "{total}");
+            assert_eq!(page.users()[0].counts.as_ref().and_then(|c| c.resources), want, "{total}");
+        }
+        let page: Page<ApiAccount> = serde_json::from_str(r#"{"data":[],"meta":{"total":-1}}"#).unwrap();
+        assert_eq!(page.meta.and_then(|m| m.total), None);
+    }
 }
