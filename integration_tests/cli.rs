@@ -84,7 +84,8 @@ fn check_reports_bad_configs_as_failed_naming_the_field() {
     let files = Files::new();
     let cases = [
         (json!({"org_id": "o"}), "api_key"),
-        (json!({"api_key": SANDBOX_KEY}), "org_id"),
+        // org_id may be left out (the key finds it), but not left blank.
+        (json!({"api_key": SANDBOX_KEY, "org_id": ""}), "org_id"),
         (json!({"api_key": SANDBOX_KEY, "org_id": "o", "start_date": "last week"}), "start_date"),
         (json!({"api_key": SANDBOX_KEY, "org_id": "o", "base_url": "http://api.example.com"}), "base_url"),
         (json!({"api_key": SANDBOX_KEY, "org_id": "o", "page_size": 0}), "page_size"),

@@ -105,6 +105,17 @@ fn cases() -> Vec<Case> {
         api_case("a repeated page cursor", Endpoint::UsersSearch, "repeat-cursor:nth=3", json!({"page_size": 5})),
         api_case("another 4xx", Endpoint::Workspaces, "400", json!({})),
     ];
+    // The key alone (no org_id): it lists no organization, or several; a list's next-page
+    // link to another host.
+    let key_only = |opts: SandboxOptions| {
+        let sb = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..opts }).expect("start sandbox");
+        read_error(&json!({"api_key": SANDBOX_KEY, "base_url": sb.base_url()}), &workspaces, json!([]))
+    };
+    cases.push(Case { what: "a key that lists no organization", message: key_only(SandboxOptions { orgs_list_empty: true, ..Default::default() }) });
+    cases.push(Case { what: "a key that lists several organizations", message: key_only(SandboxOptions { extra_orgs: 2, ..Default::default() }) });
+    let foreign = FaultAction::NextLink("http://elsewhere.example/admin/v1/orgs?cursor=c2".into());
+    let faults = Faults { rules: vec![FaultRule { endpoint: Some(Endpoint::Orgs), when: FaultTrigger::Always, action: foreign }] };
+    cases.push(Case { what: "a next-page link to another host", message: key_only(SandboxOptions { faults, ..Default::default() }) });
     // A server that keeps sending empty pages, each with a new cursor, cannot be set up with the
     // sandbox's faults (a fixed body repeats its cursor): the message is the error's own text.
     let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::Endpoint::Workspaces, pages: 20 };

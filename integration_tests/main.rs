@@ -8,6 +8,7 @@ mod activity;
 mod cli;
 mod errors_doc;
 mod incremental;
+mod key_only;
 mod licenses;
 mod limiters;
 mod packaging;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::ConfiguredCatalog;
-use crate::client::{AtlassianClient, RetryPolicy};
+use crate::client::{ApiError, AtlassianClient, Endpoint, RetryPolicy, MANAGED_ONLY};
 use crate::config::{self, Config};
 use crate::protocol::{ConnectionStatus, FailureType, Output};
 use crate::state::StateInput;
@@ -26,8 +26,10 @@ pub fn spec<W: Write>(out: &mut Output<W>) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Validates the config, then proves the key, the org id and read access to users and
-/// workspaces with three one-item calls. Problems the user can fix are a FAILED status.
+/// Validates the config, then proves the key, the org id (or finds it from the key) and read
+/// access to users and workspaces with three one-item calls — a fourth, the managed accounts,
+/// when the users search is refused: then it succeeds saying only managed accounts are
+/// visible. Problems the user can fix are a FAILED status.
 pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Result<u8> {
     let config = match Config::from_file(config_path) {
         Ok(c) => c,
@@ -45,16 +47,37 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
         Err(e) => return fail(out, &e.to_string(), FailureType::SystemError),
     };
     let outcome = async {
-        let org = client.get_org().await?;
-        client.search_users(None, 1, &[]).await?;
+        // The organization: found from the key when the config names none, else proven.
+        let org = match client.find_org().await? {
+            Some(found) => {
+                let name = found.name.unwrap_or_else(|| found.id.clone());
+                format!("'{name}' (org_id {}, found from the API key, which lists no other organization)", found.id)
+            }
+            None => {
+                let org = client.get_org().await?;
+                format!("'{}'", org.data.attributes.name.unwrap_or(org.data.id))
+            }
+        };
+        // A key whose scopes do not reach the directory may still read the managed accounts.
+        let every_user = match client.search_users(None, 1, &[]).await {
+            Ok(_) => true,
+            Err(e @ ApiError::Forbidden { endpoint: Endpoint::UsersSearch, .. }) => {
+                client.managed_users_page(None).await.map_err(|_| e)?;
+                false
+            }
+            Err(e) => return Err(e),
+        };
         client.workspaces_page(None, 1).await?;
-        Ok::<_, crate::client::ApiError>(org)
+        Ok((org, every_user))
     }
     .await;
     match outcome {
-        Ok(org) => {
-            let name = org.data.attributes.name.unwrap_or_else(|| org.data.id.clone());
-            let msg = format!("Connected to organization '{name}': users and workspaces are readable");
+        Ok((org, every_user)) => {
+            let msg = if every_user {
+                format!("Connected to organization {org}: users and workspaces are readable")
+            } else {
+                format!("Connected to organization {org}: workspaces and managed accounts are readable, but {MANAGED_ONLY}")
+            };
             out.connection_status(ConnectionStatus::Succeeded, Some(&msg))?;
             Ok(EXIT_OK)
         }

@@ -71,7 +71,8 @@ impl fmt::Display for ApiKey {
 #[derive(Deserialize)]
 struct RawConfig {
     api_key: String,
-    org_id: String,
+    #[serde(default)]
+    org_id: Option<String>,
     #[serde(default = "default_directory")]
     directory_id: String,
     #[serde(default)]
@@ -141,7 +142,8 @@ fn default_concurrency() -> u32 {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub api_key: ApiKey,
-    pub org_id: String,
+    /// `None`: found from the key (`GET /v1/orgs` must list exactly one organization).
+    pub org_id: Option<String>,
     pub directory_id: String,
     pub start_date: Option<DateTime<Utc>>,
     pub page_size: u32,
@@ -197,7 +199,7 @@ impl Config {
         }
         Ok(Config {
             api_key: ApiKey::new(api_key),
-            org_id: non_blank("org_id", raw.org_id)?,
+            org_id: raw.org_id.map(|o| non_blank("org_id", o)).transpose()?,
             directory_id: non_blank("directory_id", raw.directory_id)?,
             start_date,
             page_size: raw.page_size,
@@ -304,6 +306,14 @@ mod tests {
         assert_eq!(c.lookback_window, chrono::Duration::days(2));
         assert_eq!(c.checkpoint_interval_pages, 1);
         assert_eq!(c.max_retries, 5);
+    }
+
+    #[test]
+    fn org_id_may_be_left_out_but_not_blank() {
+        assert_eq!(Config::from_value(&json!({"api_key": "k"})).unwrap().org_id, None);
+        assert_eq!(Config::from_value(&base()).unwrap().org_id.as_deref(), Some("org-1"));
+        let err = Config::from_value(&json!({"api_key": "k", "org_id": "  "})).unwrap_err().to_string();
+        assert!(err.contains("org_id"), "{err}");
     }
 
     #[test]

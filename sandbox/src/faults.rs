@@ -91,6 +91,9 @@ pub enum FaultAction {
     RevokeKey,
     /// Answer `status` with `Location: location` (e.g. to another host).
     Redirect { status: u16, location: String },
+    /// Serve normally but set `links.next` to this text (e.g. a URL on another host, which a
+    /// client of a v1 list must not follow, or one without a cursor).
+    NextLink(String),
 }
 
 impl FaultAction {
@@ -213,7 +216,7 @@ impl FromStr for FaultAction {
     type Err = String;
     /// `429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]`, any other
     /// 4xx/5xx status, `reset`, `delay=DUR`, `truncate[=BYTES]`, `malformed`, `wrong-shape`,
-    /// `repeat-cursor`, `revoke-key`, `redirect=URL`.
+    /// `repeat-cursor`, `revoke-key`, `redirect=URL`, `next-link=TEXT`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split(',');
         let head = parts.next().unwrap_or_default();
@@ -247,6 +250,9 @@ impl FromStr for FaultAction {
                 status: 307,
                 location: arg.ok_or("redirect needs a URL, e.g. redirect=http://127.0.0.2:9/")?.to_string(),
             }),
+            "next-link" => no_opts(FaultAction::NextLink(
+                arg.ok_or("next-link needs the text, e.g. next-link=http://127.0.0.2:9/x?cursor=c")?.to_string(),
+            )),
             code => match code.parse::<u16>() {
                 Ok(status) if (500..=599).contains(&status) => no_opts(FaultAction::server_error(status)),
                 Ok(status) if (400..=499).contains(&status) => no_opts(FaultAction::Respond {
@@ -256,7 +262,7 @@ impl FromStr for FaultAction {
                     headers: vec![],
                 }),
                 _ => Err(format!(
-                    "unknown action '{code}' (429|4xx|5xx|reset|delay=DUR|truncate[=BYTES]|malformed|wrong-shape|repeat-cursor|revoke-key|redirect=URL)"
+                    "unknown action '{code}' (429|4xx|5xx|reset|delay=DUR|truncate[=BYTES]|malformed|wrong-shape|repeat-cursor|revoke-key|redirect=URL|next-link=TEXT)"
                 )),
             },
         }
@@ -272,15 +278,15 @@ impl FromStr for FaultRule {
         let mut parts = s.splitn(3, ':');
         let ep = parts.next().unwrap_or_default();
         let action = parts.next().ok_or_else(|| format!("fault '{s}': expected ENDPOINT:ACTION[:WHEN]"))?;
-        // A redirect URL contains ':' itself: everything after the last ':' is a trigger only
-        // if it parses as one.
+        // A redirect or next-link URL contains ':' itself: everything after the last ':' is a
+        // trigger only if it parses as one.
         let (action, when) = match parts.next() {
             None => (action.to_string(), FaultTrigger::Always),
             Some(rest) => match rest.rsplit_once(':').map(|(a, w)| (a, w.parse::<FaultTrigger>())) {
                 Some((a, Ok(w))) => (format!("{action}:{a}"), w),
                 _ => match rest.parse::<FaultTrigger>() {
                     Ok(w) => (action.to_string(), w),
-                    Err(e) if !action.starts_with("redirect=") => return Err(e),
+                    Err(e) if !action.starts_with("redirect=") && !action.starts_with("next-link=") => return Err(e),
                     Err(_) => (format!("{action}:{rest}"), FaultTrigger::Always),
                 },
             },

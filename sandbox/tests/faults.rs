@@ -140,6 +140,24 @@ fn repeat_cursor_hands_back_the_previous_next() {
 }
 
 #[test]
+fn next_link_sets_links_next_to_any_text() {
+    let sb = start(120);
+    let api = Api::new(&sb);
+    let foreign = "http://127.0.0.2:9/admin/v1/orgs/x/users?cursor=abc";
+    sb.set_faults(on(Endpoint::ManagedUsers, FaultTrigger::Nth(vec![1]), FaultAction::NextLink(foreign.into())));
+    let path = format!("/admin/v1/orgs/{}/users", api.org);
+    let page = api.get(&path).json();
+    assert_eq!(page["links"]["next"], json!(foreign));
+    assert!(!page["data"].as_array().unwrap().is_empty(), "the data is the real page");
+    assert!(api.get(&path).json()["links"]["next"].as_str().unwrap().starts_with(&api.base), "only the nth");
+    let rule: FaultRule = format!("managed_users:next-link={foreign}:first=1").parse().unwrap();
+    assert_eq!(rule.action, FaultAction::NextLink(foreign.into()));
+    assert_eq!(rule.when, FaultTrigger::FirstN(1));
+    let rule: FaultRule = format!("managed_users:next-link={foreign}").parse().unwrap();
+    assert_eq!((rule.action, rule.when), (FaultAction::NextLink(foreign.into()), FaultTrigger::Always));
+}
+
+#[test]
 fn revoke_key_answers_401_from_then_on() {
     let sb = start(10);
     let api = Api::new(&sb);

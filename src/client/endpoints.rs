@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, Endpoint};
 use super::http::{json_body, Call};
-use super::models::{ApiAccount, ApiWorkspace, Links, OrgResponse, Page, ProductAccess, Text, UserPage};
+use super::models::{ApiAccount, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
 use super::pagination::CursorGuard;
 use super::AtlassianClient;
 
@@ -52,8 +52,35 @@ pub fn v2_product_key(v1: &str) -> &str {
 impl AtlassianClient {
     /// `GET /admin/v1/orgs/{orgId}`: proves the key and the org id in one call.
     pub async fn get_org(&self) -> Result<OrgResponse, ApiError> {
-        let url = self.url(&["v1", "orgs", &self.org_id]);
+        let url = self.url(&["v1", "orgs", self.org_id()]);
         self.call(Call { endpoint: Endpoint::Org, method: Method::GET, url, body: None, decode: json_body }).await
+    }
+
+    /// One page of the organizations the key can list: their ids and names, and the cursor
+    /// of the next page (taken from its `links.next` URL).
+    pub async fn orgs_page(&self, cursor: Option<&str>) -> Result<(Vec<OrgData>, Option<String>), ApiError> {
+        let mut url = self.url(&["v1", "orgs"]);
+        if let Some(c) = cursor {
+            url.query_pairs_mut().append_pair("cursor", c);
+        }
+        let call = Call { endpoint: Endpoint::Orgs, method: Method::GET, url, body: None, decode: json_body };
+        let page: Page<OrgData> = self.call(call).await?;
+        let next = page.links.next.map(|link| self.cursor_of_link(Endpoint::Orgs, &link)).transpose()?;
+        Ok((page.data, next))
+    }
+
+    /// One page of the managed accounts (`GET /v1/orgs/{orgId}/users`), read into the users
+    /// search's shape ([`UserPage::parse_v1`]); its `links.next` URL is replaced by its cursor.
+    pub async fn managed_users_page(&self, cursor: Option<&str>) -> Result<UserPage, ApiError> {
+        let mut url = self.url(&["v1", "orgs", self.org_id(), "users"]);
+        if let Some(c) = cursor {
+            url.query_pairs_mut().append_pair("cursor", c);
+        }
+        let call = Call { endpoint: Endpoint::ManagedUsers, method: Method::GET, url, body: None, decode: UserPage::parse_v1 };
+        let mut page = self.call(call).await?;
+        let next = page.next().map(|link| self.cursor_of_link(Endpoint::ManagedUsers, link)).transpose()?;
+        page.set_next(next);
+        Ok(page)
     }
 
     /// One page of the v2 users search with the given expands, its users parsed.
@@ -85,13 +112,13 @@ impl AtlassianClient {
     }
 
     async fn users_search<T>(&self, body: &Value, decode: fn(String) -> Result<T, String>) -> Result<T, ApiError> {
-        let url = self.url(&["v2", "orgs", &self.org_id, "directories", &self.directory_id, "users", "search"]);
+        let url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "users", "search"]);
         self.call(Call { endpoint: Endpoint::UsersSearch, method: Method::POST, url, body: Some(body), decode }).await
     }
 
     /// One page of the v2 workspaces list; the next page is asked for with the cursor alone.
     pub async fn workspaces_page(&self, cursor: Option<&str>, limit: u32) -> Result<Page<ApiWorkspace>, ApiError> {
-        let url = self.url(&["v2", "orgs", &self.org_id, "workspaces"]);
+        let url = self.url(&["v2", "orgs", self.org_id(), "workspaces"]);
         let body = match cursor {
             Some(c) => json!({"cursor": c}),
             None => json!({"limit": limit}),
@@ -101,7 +128,7 @@ impl AtlassianClient {
 
     /// `GET .../users/count`: how many users the directory holds.
     pub async fn users_count(&self) -> Result<u64, ApiError> {
-        let url = self.url(&["v2", "orgs", &self.org_id, "directories", &self.directory_id, "users", "count"]);
+        let url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "users", "count"]);
         let r: CountResponse = self.call(Call { endpoint: Endpoint::UsersCount, method: Method::GET, url, body: None, decode: json_body }).await?;
         Ok(r.count)
     }
@@ -113,7 +140,7 @@ impl AtlassianClient {
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
         loop {
-            let mut url = self.url(&["v1", "orgs", &self.org_id, "directory", "users", account_id, "last-active-dates"]);
+            let mut url = self.url(&["v1", "orgs", self.org_id(), "directory", "users", account_id, "last-active-dates"]);
             if let Some(c) = &cursor {
                 url.query_pairs_mut().append_pair("cursor", c);
             }
@@ -127,6 +154,7 @@ impl AtlassianClient {
                 key: p.key.as_deref().map(|k| Text::from(v2_product_key(k).to_owned())),
                 id: p.id.map(Text::from),
                 last_active_timestamp: p.last_active_timestamp.filter(|t| !t.is_empty()).or(p.last_active).map(Text::from),
+                url: None,
             }));
             match page.links.next {
                 Some(next) => {

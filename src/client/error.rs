@@ -19,6 +19,10 @@ pub enum Endpoint {
     Workspaces,
     LastActiveDates,
     UsersCount,
+    /// The managed accounts (v1 users).
+    ManagedUsers,
+    /// The organizations the key can list.
+    Orgs,
 }
 
 impl Endpoint {
@@ -29,6 +33,8 @@ impl Endpoint {
             Endpoint::Workspaces => "POST /admin/v2/orgs/{orgId}/workspaces",
             Endpoint::LastActiveDates => "GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
             Endpoint::UsersCount => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count",
+            Endpoint::ManagedUsers => "GET /admin/v1/orgs/{orgId}/users",
+            Endpoint::Orgs => "GET /admin/v1/orgs",
         }
     }
 
@@ -42,6 +48,8 @@ impl Endpoint {
             // the best guess, and a key without scopes is the sure way.
             Endpoint::LastActiveDates => "read:accounts:admin — unconfirmed: no scope is documented for this endpoint, so if that does not help use a key without scopes",
             Endpoint::UsersCount => "read:directories:admin",
+            Endpoint::ManagedUsers => "read:accounts:admin",
+            Endpoint::Orgs => "read:orgs:admin",
         }
     }
 }
@@ -51,6 +59,9 @@ impl fmt::Display for Endpoint {
         f.write_str(self.template())
     }
 }
+
+/// Where a person finds the organization ID, for the messages that ask for it.
+pub const ORG_ID_WHERE: &str = "The organization ID is the part after /o/ in the address of any admin.atlassian.com page of the organization (admin.atlassian.com/o/<organization ID>/overview); Settings → API keys shows it too";
 
 /// What went wrong with one API call.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +101,16 @@ pub enum ApiError {
     #[error("{endpoint} returned {pages} empty pages in a row, each pointing to yet another page; stopping instead of looping")]
     EmptyPages { endpoint: Endpoint, pages: u32 },
 
+    /// `links.next` is a URL on this endpoint: only its `cursor` is taken, never the URL.
+    #[error("{endpoint} returned a next-page link {what}; the connector only takes the page cursor from such a link and never follows it elsewhere, so the API key is never sent there. Check that 'base_url' points at the Atlassian API (https://api.atlassian.com), or report it")]
+    BadNextLink { endpoint: Endpoint, what: String },
+
+    #[error("{endpoint} lists no organization for this API key (a key created with scopes lists none), so the organization cannot be found from the key alone: set 'org_id' in the config. {ORG_ID_WHERE}")]
+    NoOrgListed { endpoint: Endpoint },
+
+    #[error("{endpoint} lists {count} organizations for this API key ({listed}): set 'org_id' in the config to the one to read. {ORG_ID_WHERE}")]
+    SeveralOrgsListed { endpoint: Endpoint, count: String, listed: String },
+
     /// The last failure of a call whose retries ran out; `limit` says what sets the number
     /// of attempts (see [`super::RetryPolicy::limit`]).
     #[error("{last} (gave up after {attempts} {}; {limit})", if *attempts == 1 { "attempt" } else { "attempts" })]
@@ -112,6 +133,9 @@ impl ApiError {
             | ApiError::Redirected { .. }
             | ApiError::RepeatedCursor { .. }
             | ApiError::EmptyPages { .. }
+            | ApiError::BadNextLink { .. }
+            | ApiError::NoOrgListed { .. }
+            | ApiError::SeveralOrgsListed { .. }
             | ApiError::Exhausted { .. }
             | ApiError::InvalidKey => false,
         }
@@ -120,9 +144,12 @@ impl ApiError {
     /// The protocol failure type: the one place errors are classified.
     pub fn failure_type(&self) -> FailureType {
         match self {
-            ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } | ApiError::OrgNotFound { .. } | ApiError::InvalidKey => {
-                FailureType::ConfigError
-            }
+            ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::OrgNotFound { .. }
+            | ApiError::NoOrgListed { .. }
+            | ApiError::SeveralOrgsListed { .. }
+            | ApiError::InvalidKey => FailureType::ConfigError,
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } => {
                 FailureType::TransientError
             }
@@ -130,7 +157,8 @@ impl ApiError {
             | ApiError::Decode { .. }
             | ApiError::Redirected { .. }
             | ApiError::RepeatedCursor { .. }
-            | ApiError::EmptyPages { .. } => FailureType::SystemError,
+            | ApiError::EmptyPages { .. }
+            | ApiError::BadNextLink { .. } => FailureType::SystemError,
             ApiError::Exhausted { last, .. } => last.failure_type(),
         }
     }
@@ -147,7 +175,10 @@ impl ApiError {
             | ApiError::Decode { endpoint, .. }
             | ApiError::Redirected { endpoint, .. }
             | ApiError::RepeatedCursor { endpoint }
-            | ApiError::EmptyPages { endpoint, .. } => *endpoint,
+            | ApiError::EmptyPages { endpoint, .. }
+            | ApiError::BadNextLink { endpoint, .. }
+            | ApiError::NoOrgListed { endpoint }
+            | ApiError::SeveralOrgsListed { endpoint, .. } => *endpoint,
             ApiError::Exhausted { last, .. } => last.endpoint(),
             ApiError::InvalidKey => Endpoint::Org,
         }
@@ -297,6 +328,9 @@ mod tests {
             (ApiError::Redirected { endpoint: e, status: 307, target: "h".into() }, false, FailureType::SystemError),
             (ApiError::RepeatedCursor { endpoint: e }, false, FailureType::SystemError),
             (ApiError::EmptyPages { endpoint: e, pages: 20 }, false, FailureType::SystemError),
+            (ApiError::BadNextLink { endpoint: e, what: "to another host (h)".into() }, false, FailureType::SystemError),
+            (ApiError::NoOrgListed { endpoint: e }, false, FailureType::ConfigError),
+            (ApiError::SeveralOrgsListed { endpoint: e, count: "2".into(), listed: "a, b".into() }, false, FailureType::ConfigError),
             (ApiError::Exhausted { attempts: 3, last: Box::new(net()), limit: "x" }, false, FailureType::TransientError),
             (
                 ApiError::Exhausted { attempts: 3, last: Box::new(ApiError::Decode { endpoint: e, reason: "x".into() }), limit: "x" },

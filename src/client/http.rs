@@ -74,12 +74,31 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// The Atlassian API's own origin: links on it are the API's even behind a proxy `base_url`.
+const API_ORIGIN: &str = "https://api.atlassian.com";
+
 /// A JSON body as `T`.
 pub(crate) fn json_body<T: DeserializeOwned>(text: String) -> Result<T, String> {
     serde_json::from_str(&text).map_err(|e| error::describe_decode(&e, text.len()))
 }
 
 impl AtlassianClient {
+    /// The `cursor` of a v1 list's `links.next`, which is a URL. The URL itself is never
+    /// requested; one on another host than the API's (the configured `base_url`, or
+    /// api.atlassian.com) is refused, as is one without a cursor.
+    pub(crate) fn cursor_of_link(&self, endpoint: Endpoint, link: &str) -> Result<String, ApiError> {
+        let bad = |what: String| ApiError::BadNextLink { endpoint, what };
+        let url = self.base.join(link.trim()).map_err(|_| bad("that is not a URL".into()))?;
+        let official = Url::parse(API_ORIGIN).map(|o| same_origin(&url, &o)).unwrap_or(false);
+        if !same_origin(&url, &self.base) && !official {
+            return Err(bad(format!("to another host ({})", url.host_str().unwrap_or("none"))));
+        }
+        match url.query_pairs().find(|(k, _)| k == "cursor") {
+            Some((_, c)) if !c.is_empty() => Ok(c.into_owned()),
+            _ => Err(bad("without a cursor parameter".into())),
+        }
+    }
+
     /// `base` + `/admin/...` segments, each percent-encoded.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();

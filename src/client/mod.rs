@@ -9,13 +9,15 @@
 //!   `Retry-After` / `X-RateLimit-*` hints;
 //! - [`endpoints`]: the typed calls, each named by its path template ([`Endpoint`]);
 //! - [`pagination`]: cursor chains as producer tasks; [`user_pages`]: the users pass's pages,
-//!   with activity from the source the plan or the API settles ([`per_user`] for one request
-//!   per user).
+//!   with activity from the source the plan or the API settles ([`managed`] for the managed
+//!   accounts in bulk, [`per_user`] for one request per user);
+//! - [`orgs`]: the organization found from the key, when the config names none.
 
 pub mod endpoints;
 pub mod error;
 pub mod http;
 pub mod models;
+pub mod orgs;
 pub mod pacing;
 pub mod pagination;
 pub mod per_user;
@@ -24,6 +26,7 @@ pub mod user_pages;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +38,10 @@ use crate::config::{ApiKey, Config};
 pub use error::{ApiError, Endpoint};
 pub use pacing::Pacer;
 pub use retry::{RetryPolicy, WaitBudget};
+
+/// What a key whose scopes do not reach the v2 directory (its users search answers 403) can
+/// and cannot read: said by `check` and by a read's WARN.
+pub const MANAGED_ONLY: &str = "the users search (POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search) answered 403 Forbidden: only managed accounts (the users of the organization's verified domains) and their activity are read, from GET /admin/v1/orgs/{orgId}/users, with only the fields that list gives (the others are null), and license_assignments cannot be read. A key with the scope 'read:directories:admin' (or a key without scopes) reads every user";
 
 /// The largest page the workspaces endpoint serves.
 pub const WORKSPACES_PAGE_LIMIT: u32 = 1000;
@@ -53,7 +60,9 @@ pub struct AtlassianClient {
     base: Url,
     auth: HeaderValue,
     key: ApiKey,
-    org_id: String,
+    /// Set from the config, or found from the key before the first other call
+    /// ([`AtlassianClient::find_org`]).
+    org_id: OnceLock<String>,
     directory_id: String,
     page_size: u32,
     request_timeout: Duration,
@@ -85,7 +94,7 @@ impl AtlassianClient {
             base: config.base_url.clone(),
             auth,
             key: config.api_key.clone(),
-            org_id: config.org_id.clone(),
+            org_id: config.org_id.clone().map(OnceLock::from).unwrap_or_default(),
             directory_id: config.directory_id.clone(),
             page_size: config.page_size,
             request_timeout: config.request_timeout,
@@ -118,8 +127,10 @@ impl AtlassianClient {
         self.page_size
     }
 
+    /// The organization read (empty until [`AtlassianClient::find_org`] found it, when the
+    /// config has none).
     pub fn org_id(&self) -> &str {
-        &self.org_id
+        self.org_id.get().map_or("", String::as_str)
     }
 
     /// Time spent waiting on rate limits so far.

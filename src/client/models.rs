@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::json::{self, json_record, WriteJson};
 
+mod v1;
+
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
 #[derive(Debug, Deserialize)]
 pub struct Page<T> {
@@ -191,6 +193,10 @@ pub struct ApiUser<'a> {
     pub for_deletion: Option<bool>,
     pub product_access: Option<Vec<ProductAccess<'a>>>,
     pub groups: Option<Vec<ApiGroup<'a>>>,
+    /// Billable in Atlassian Access / Guard: given by the managed-accounts list (v1 users)
+    /// only, so filled in from it ([`crate::client::managed`]).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub access_billable: Option<bool>,
 }
 
 /// A user of a filtered users search where only the account id is needed.
@@ -207,6 +213,8 @@ pub struct Counts {
     pub resources: Option<u64>,
 }
 
+/// A user's activity on one product instance, in the users search's shape (`key` in the v2
+/// vocabulary, `id` the instance's ARI); other sources are turned into it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductAccess<'a> {
@@ -214,6 +222,10 @@ pub struct ProductAccess<'a> {
     pub key: Option<Text<'a>>,
     pub id: Option<Text<'a>>,
     pub last_active_timestamp: Option<Text<'a>>,
+    /// The site URL the managed-accounts list names the instance by (it gives no id): what
+    /// the id is found from, by the workspaces ([`crate::client::managed::SiteJoin`]).
+    #[serde(skip)]
+    pub url: Option<Text<'a>>,
 }
 
 json_record! {
@@ -333,7 +345,7 @@ fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Erro
     d.deserialize_any(CountVisitor)
 }
 
-fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Bool(b)) => Some(b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),

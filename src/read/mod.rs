@@ -120,6 +120,11 @@ impl<W: Write> Reader<'_, '_, W> {
             self.writer.warn(warning)?;
         }
         self.writer.started()?;
+        let client = self.client.clone();
+        let found = self.wait(self.pass_stream, client.find_org()).await?;
+        if let Some(org) = found.map_err(ReadError::from)? {
+            self.writer.info(&format!("org_id is not set: the API key lists one organization, {}, which is read", org.label()))?;
+        }
         // The users pass opens (its first page settles its activity source) and counts its
         // users while the workspaces are read.
         let pass = plan.pass.runs().then(|| {

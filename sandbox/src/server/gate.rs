@@ -60,7 +60,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(*d).await,
         Some(FaultAction::RevokeKey) => s.revoked.store(true, Ordering::SeqCst),
-        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor) | None => {}
+        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor | FaultAction::NextLink(_)) | None => {}
     }
     if !s.authorized(req.headers()) {
         return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
@@ -92,6 +92,16 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             resp = rewrite_body(resp, |b| match (serde_json::from_slice::<Value>(&b), previous) {
                 (Ok(mut v), Some(prev)) if v.get("links").is_some_and(Value::is_object) => {
                     v["links"]["next"] = json!(prev);
+                    serde_json::to_vec(&v).unwrap_or(b)
+                }
+                _ => b,
+            })
+            .await;
+        }
+        Some(FaultAction::NextLink(link)) => {
+            resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
+                Ok(mut v) if v.get("links").is_some_and(Value::is_object) => {
+                    v["links"]["next"] = json!(link);
                     serde_json::to_vec(&v).unwrap_or(b)
                 }
                 _ => b,
