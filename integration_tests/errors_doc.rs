@@ -116,6 +116,11 @@ fn cases() -> Vec<Case> {
     let foreign = FaultAction::NextLink("http://elsewhere.example/admin/v1/orgs?cursor=c2".into());
     let faults = Faults { rules: vec![FaultRule { endpoint: Some(Endpoint::Orgs), when: FaultTrigger::Always, action: foreign }] };
     cases.push(Case { what: "a next-page link to another host", message: key_only(SandboxOptions { faults, ..Default::default() }) });
+    // A key that may not search the directory: the managed accounts are read, not the seats.
+    let refused = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), directory_forbidden: true, ..Default::default() })
+        .expect("start sandbox");
+    let seats = read_error(&config_for(&refused), &["users", "license_assignments"], json!([]));
+    cases.push(Case { what: "seats with a key that may not search the directory", message: seats });
     // A server that keeps sending empty pages, each with a new cursor, cannot be set up with the
     // sandbox's faults (a fixed body repeats its cursor): the message is the error's own text.
     let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::Endpoint::Workspaces, pages: 20 };

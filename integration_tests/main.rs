@@ -10,6 +10,7 @@ mod errors_doc;
 mod incremental;
 mod key_only;
 mod licenses;
+mod managed;
 mod limiters;
 mod packaging;
 mod read;

@@ -101,11 +101,15 @@ struct RawConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivitySource {
-    /// The bulk search; per-user calls when it gives no activity.
+    /// The bulk search; when it gives no activity, the managed accounts in bulk (per-user
+    /// calls for the rest), or per-user calls for everyone.
     #[default]
     Auto,
     /// The users search with the productAccess expand only.
     Bulk,
+    /// The managed accounts (v1 users) in bulk; one last-active-dates call per user for the
+    /// users they do not cover.
+    ManagedAccounts,
     /// One last-active-dates call per user.
     PerUser,
 }

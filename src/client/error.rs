@@ -64,7 +64,7 @@ impl fmt::Display for Endpoint {
 pub const ORG_ID_WHERE: &str = "The organization ID is the part after /o/ in the address of any admin.atlassian.com page of the organization (admin.atlassian.com/o/<organization ID>/overview); Settings → API keys shows it too";
 
 /// What went wrong with one API call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{endpoint} answered 401 Unauthorized: the API key is wrong, expired or revoked. Create a new key under admin.atlassian.com → Settings → API keys and update the connector's config")]
     Unauthorized { endpoint: Endpoint },

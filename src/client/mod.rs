@@ -16,6 +16,7 @@
 pub mod endpoints;
 pub mod error;
 pub mod http;
+pub mod managed;
 pub mod models;
 pub mod orgs;
 pub mod pacing;
@@ -143,7 +144,7 @@ impl AtlassianClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn notify(&self, endpoint: Endpoint, message: String, rate_limited_until: Option<DateTime<Utc>>) {
+    pub(crate) fn notify(&self, endpoint: Endpoint, message: String, rate_limited_until: Option<DateTime<Utc>>) {
         if let Some(tx) = &self.notices {
             let _ = tx.send(Notice { endpoint, message, rate_limited_until_ms: rate_limited_until.map(|t| t.timestamp_millis()) });
         }

@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::error::{ApiError, Endpoint};
+use super::managed::{self, SitesFuture};
 use super::models::{ApiAccount, ApiWorkspace, Page, UserPage};
 use super::AtlassianClient;
 
@@ -144,6 +146,25 @@ pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Opt
         let client = client.clone();
         let expand = expand.clone();
         async move { client.search_users(cursor.as_deref(), client.page_size(), &expand).await }
+    })
+}
+
+/// Every managed account (`GET /v1/orgs/{orgId}/users`), from `start`, in the users search's
+/// shape. With `sites`, each page waits for the workspaces and its activity entries are
+/// joined to them ([`managed::join_user`]): the pages the users pass is made of when the
+/// users search is refused.
+pub fn managed_users(client: Arc<AtlassianClient>, start: Option<String>, sites: Option<SitesFuture>) -> mpsc::Receiver<UserPageResult> {
+    let told = Arc::new(AtomicBool::new(false));
+    spawn_chain(Endpoint::ManagedUsers, start, move |cursor| {
+        let (client, sites, told) = (client.clone(), sites.clone(), told.clone());
+        async move {
+            let mut page = client.managed_users_page(cursor.as_deref()).await?;
+            if let Some(sites) = sites {
+                let sites = sites.await;
+                page.with_users_mut(|users| users.iter_mut().for_each(|u| managed::join_user(&client, u, &sites, &told)));
+            }
+            Ok(page)
+        }
     })
 }
 

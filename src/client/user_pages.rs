@@ -1,52 +1,97 @@
 //! The pages of the users pass, parsed, fetched ahead of the reader, with each user's activity
-//! from the source the config asks for — or, in `auto`, the one the API turns out to offer.
+//! from the source the config asks for — or, in `auto`, the best one the API turns out to
+//! offer. The read loop takes users-search pages whatever the source; only which users it
+//! sees and what fills their `product_access` differ.
 //!
-//! Opening the pass settles two things on its first page: a saved resume cursor the API
-//! rejects (`ADMIN-400-1`) restarts the pass from the first page; and in `auto`, a search that
-//! rejects the `productAccess` expand, or answers without it, switches to one last-active-dates
-//! request per user ([`super::per_user`]).
+//! Opening the pass settles, on its first page:
+//! - a saved resume cursor the API rejects (`ADMIN-400-1`): the pass restarts from the first
+//!   page;
+//! - a users search the key may not use (403): the pass is made of the managed accounts alone
+//!   (`GET /v1/orgs/{orgId}/users`), whatever the activity source, with a WARN;
+//! - the activity source:
+//!
+//! | `activity_source` | users search gives `productAccess` | managed accounts readable | activity from |
+//! |---|---|---|---|
+//! | `auto` | yes | — | the search ([`ActivityFrom::Bulk`]) |
+//! | `auto` | no, or the expand is rejected | yes | the list in bulk + last-active-dates for the users it does not cover ([`ActivityFrom::Managed`]) |
+//! | `auto` | no, or the expand is rejected | no (4xx), or none listed | last-active-dates for every user ([`ActivityFrom::PerUser`]) |
+//! | `bulk` | — | — | the search (no activity when it gives none; a rejected expand fails) |
+//! | `managed_accounts` | — | yes (else the read fails) | the list + last-active-dates for the rest |
+//! | `per_user` | — | — | last-active-dates for every user |
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::error::ApiError;
+use super::error::{ApiError, Endpoint};
+use super::managed::{ManagedActivity, SitesFuture};
 use super::pagination::{self, UserPageResult};
-use super::per_user::with_per_user_activity;
-use super::AtlassianClient;
+use super::per_user::with_activity;
+use super::{AtlassianClient, MANAGED_ONLY};
 use crate::config::ActivitySource;
+use crate::protocol::FailureType;
 
-/// The expand that carries activity; left out when activity comes from per-user requests.
+/// The expand that carries activity; left out when activity comes from elsewhere.
 pub const PRODUCT_ACCESS: &str = "productAccess";
 /// The expands the users search is asked for: everything a `users` or `user_activity` record holds.
 pub const EXPAND: [&str; 4] = [PRODUCT_ACCESS, "groups", "platformRoles", "counts.resources"];
 
-/// Where the pass's activity comes from, once its first page settled it.
+/// Why a source other than the search's `productAccess` serves activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// `activity_source` asks for it.
+    Configured,
+    /// `auto`: the search rejected the `productAccess` expand.
+    ExpandRejected,
+    /// `auto`: the search returned no `productAccess`.
+    NoProductAccess,
+}
+
+/// Where the pass's activity comes from, once its first page settled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActivityFrom {
     /// The `productAccess` of the users search.
     Bulk,
-    /// Per-user requests, as `activity_source: per_user` asks.
-    PerUserConfigured,
-    /// Per-user requests: the search rejected the `productAccess` expand.
-    PerUserExpandRejected,
-    /// Per-user requests: the search returned no `productAccess`.
-    PerUserNoProductAccess,
+    /// The managed accounts in bulk; last-active-dates for the users they do not cover.
+    Managed(Why),
+    /// Last-active-dates for every user; with why the managed accounts could not serve.
+    PerUser(Why, Option<String>),
+    /// The users search is refused: the pass is the managed accounts alone, their activity
+    /// from the same pages.
+    ManagedOnly,
 }
+
+const MANAGED_BULK: &str = "the managed accounts in bulk (GET /admin/v1/orgs/{orgId}/users, 50 a request), and one last-active-dates request per user only for the users that list does not cover";
 
 impl ActivityFrom {
     /// The INFO line that tells the person.
-    pub fn describe(self) -> &'static str {
+    pub fn describe(&self) -> String {
+        let why = |why: &Why| match why {
+            Why::Configured => "",
+            Why::ExpandRejected => "the users search rejected the productAccess expand; ",
+            Why::NoProductAccess => "the users search returned no productAccess; ",
+        };
         match self {
-            ActivityFrom::Bulk => "Activity source: the bulk users search with productAccess",
-            ActivityFrom::PerUserConfigured => "Activity source: per-user last-active-dates requests (activity_source = per_user)",
-            ActivityFrom::PerUserExpandRejected => {
-                "Activity source: the users search rejected the productAccess expand; falling back to one last-active-dates request per user"
+            ActivityFrom::Bulk => "Activity source: the bulk users search with productAccess".into(),
+            ActivityFrom::Managed(Why::Configured) => format!("Activity source: {MANAGED_BULK} (activity_source = managed_accounts)"),
+            ActivityFrom::Managed(w) => format!("Activity source: {}reading {MANAGED_BULK}", why(w)),
+            ActivityFrom::PerUser(Why::Configured, None) => {
+                "Activity source: per-user last-active-dates requests (activity_source = per_user)".into()
             }
-            ActivityFrom::PerUserNoProductAccess => {
-                "Activity source: the users search returned no productAccess; falling back to one last-active-dates request per user"
+            ActivityFrom::PerUser(w, unmanaged) => {
+                let list = unmanaged.as_deref().map(|r| format!("the managed accounts cannot serve ({r}); ")).unwrap_or_default();
+                format!("Activity source: {}{list}falling back to one last-active-dates request per user", why(w))
+            }
+            ActivityFrom::ManagedOnly => {
+                "Activity source: the managed accounts (GET /admin/v1/orgs/{orgId}/users), which are the whole pass: the users search is refused".into()
             }
         }
+    }
+
+    /// Every user of the directory is in the pass (not so when it is the managed accounts
+    /// alone: a user missing from it may merely be invisible).
+    pub fn sees_every_user(&self) -> bool {
+        *self != ActivityFrom::ManagedOnly
     }
 }
 
@@ -64,41 +109,75 @@ pub struct Opened {
     pub activity: ActivityFrom,
 }
 
+type Chain = (Option<UserPageResult>, mpsc::Receiver<UserPageResult>);
+
+/// What opening the pass works with.
+struct Opener {
+    client: Arc<AtlassianClient>,
+    concurrency: usize,
+    sites: SitesFuture,
+}
+
 impl UserPages {
-    /// Starts the pass at `start` (a saved resume cursor) or the first page.
-    pub async fn open(client: Arc<AtlassianClient>, source: ActivitySource, concurrency: usize, start: Option<String>) -> Opened {
-        let chain = |source, cursor| match source {
-            ActivitySource::PerUser => {
-                let expand = EXPAND.iter().copied().filter(|e| *e != PRODUCT_ACCESS).collect();
-                with_per_user_activity(client.clone(), None, pagination::users(client.clone(), expand, cursor), concurrency)
-            }
-            ActivitySource::Auto | ActivitySource::Bulk => pagination::users(client.clone(), EXPAND.to_vec(), cursor),
+    /// Starts the pass at `start` (a saved resume cursor) or the first page; `sites` is the
+    /// join of activity to the workspaces, once they are read.
+    pub async fn open(client: Arc<AtlassianClient>, source: ActivitySource, concurrency: usize, start: Option<String>, sites: SitesFuture) -> Opened {
+        let o = Opener { client, concurrency, sites };
+        let search = |expand: Vec<&'static str>| {
+            let client = o.client.clone();
+            move |cursor| pagination::users(client.clone(), expand.clone(), cursor)
         };
-        let mut cursor = start;
-        let mut rest = chain(source, cursor.clone());
-        let mut first = rest.recv().await;
-        let restarted = cursor.is_some() && matches!(&first, Some(Err(ApiError::Client { status: 400, code: Some(c), .. })) if c == "ADMIN-400-1");
-        if restarted {
-            cursor = None;
-            rest = chain(source, None);
-            first = rest.recv().await;
+        let without_activity: Vec<&'static str> = EXPAND.iter().copied().filter(|e| *e != PRODUCT_ACCESS).collect();
+        let with_activity_expand = matches!(source, ActivitySource::Auto | ActivitySource::Bulk);
+        let expand = if with_activity_expand { EXPAND.to_vec() } else { without_activity.clone() };
+        let ((mut first, mut rest), restarted) = open_chain(start.clone(), search(expand)).await;
+        if matches!(&first, Some(Err(ApiError::Forbidden { endpoint: Endpoint::UsersSearch, .. }))) {
+            let client = o.client.clone();
+            let sites = o.sites.clone();
+            let (managed, managed_restarted) = open_chain(start, move |c| pagination::managed_users(client.clone(), c, Some(sites.clone()))).await;
+            // Refused too: the search's 403 says what the key lacks. Any other failure is the
+            // managed accounts' own.
+            if matches!(&managed.0, Some(Err(ApiError::Forbidden { .. }))) {
+                return Opened { pages: UserPages { first, rest }, restarted, activity: ActivityFrom::Bulk };
+            }
+            if matches!(&managed.0, Some(Ok(_))) {
+                o.client.notify(Endpoint::UsersSearch, format!("Only managed accounts are read: {MANAGED_ONLY}"), None);
+            }
+            let (first, rest) = managed;
+            return Opened { pages: UserPages { first, rest }, restarted: restarted || managed_restarted, activity: ActivityFrom::ManagedOnly };
         }
-        let activity = match (source, &first) {
-            (ActivitySource::Auto, Some(Err(ApiError::Client { status: 400, .. }))) => {
-                rest = chain(ActivitySource::PerUser, cursor);
-                first = rest.recv().await;
-                ActivityFrom::PerUserExpandRejected
+        let cursor = if restarted { None } else { start };
+        let activity = match source {
+            ActivitySource::Bulk => ActivityFrom::Bulk,
+            ActivitySource::PerUser => {
+                (first, rest) = o.wrap((first, rest), None).await;
+                ActivityFrom::PerUser(Why::Configured, None)
             }
-            (ActivitySource::Auto, Some(Ok(page)))
-                if !page.items.users().is_empty() && page.items.users().iter().all(|u| u.product_access.is_none()) =>
-            {
-                let page = first.take().and_then(Result::ok);
-                rest = with_per_user_activity(client.clone(), page, rest, concurrency);
-                first = rest.recv().await;
-                ActivityFrom::PerUserNoProductAccess
+            ActivitySource::ManagedAccounts => {
+                let from;
+                ((first, rest), from) = o.managed((first, rest), Why::Configured).await;
+                from
             }
-            (ActivitySource::PerUser, _) => ActivityFrom::PerUserConfigured,
-            _ => ActivityFrom::Bulk,
+            ActivitySource::Auto => {
+                let why = match &first {
+                    Some(Err(ApiError::Client { status: 400, .. })) => {
+                        (first, rest) = open_chain(cursor, search(without_activity)).await.0;
+                        Some(Why::ExpandRejected)
+                    }
+                    Some(Ok(page)) if !page.items.users().is_empty() && page.items.users().iter().all(|u| u.product_access.is_none()) => {
+                        Some(Why::NoProductAccess)
+                    }
+                    _ => None,
+                };
+                match why {
+                    None => ActivityFrom::Bulk,
+                    Some(why) => {
+                        let from;
+                        ((first, rest), from) = o.managed((first, rest), why).await;
+                        from
+                    }
+                }
+            }
         };
         Opened { pages: UserPages { first, rest }, restarted, activity }
     }
@@ -115,4 +194,53 @@ impl UserPages {
             None => self.rest.recv().await,
         }
     }
+}
+
+/// Why a pass with per-user activity for everyone cannot use the managed accounts.
+const EMPTY_LIST: &str = "GET /admin/v1/orgs/{orgId}/users lists no managed account: the organization has no verified domain, or no account on it";
+
+impl Opener {
+    /// Activity from the managed accounts (read whole in the background) plus per-user
+    /// requests for the rest; per-user for everyone when the list is empty, or, unless
+    /// configured, when the key may not read it (4xx). Any other failure fails the pass.
+    async fn managed(&self, (first, rest): Chain, why: Why) -> (Chain, ActivityFrom) {
+        let mut list = pagination::managed_users(self.client.clone(), None, None);
+        let unusable = match list.recv().await {
+            Some(Ok(page)) if !page.items.users().is_empty() || page.next.is_some() => {
+                let managed = ManagedActivity::read(page, list, self.sites.clone());
+                return (self.wrap((first, rest), Some(managed)).await, ActivityFrom::Managed(why));
+            }
+            Some(Ok(_)) | None => EMPTY_LIST.to_string(),
+            Some(Err(e)) if why != Why::Configured && (e.failure_type() == FailureType::ConfigError || matches!(e, ApiError::Client { .. })) => {
+                e.to_string()
+            }
+            Some(Err(e)) => return ((Some(Err(e)), rest), ActivityFrom::Managed(why)),
+        };
+        (self.wrap((first, rest), None).await, ActivityFrom::PerUser(why, Some(unusable)))
+    }
+
+    /// The pages with each user's activity filled in ([`with_activity`]), from the first.
+    async fn wrap(&self, (first, rest): Chain, managed: Option<ManagedActivity>) -> Chain {
+        match first {
+            Some(Ok(page)) => {
+                let mut pages = with_activity(self.client.clone(), Some(page), rest, self.concurrency, managed);
+                (pages.recv().await, pages)
+            }
+            other => (other, rest),
+        }
+    }
+}
+
+/// Starts a cursor chain at `start`; a start cursor the API rejects as invalid (`ADMIN-400-1`)
+/// starts it again from the first page (`true`).
+async fn open_chain(start: Option<String>, chain: impl Fn(Option<String>) -> mpsc::Receiver<UserPageResult>) -> (Chain, bool) {
+    let mut rest = chain(start.clone());
+    let first = rest.recv().await;
+    let invalid = matches!(&first, Some(Err(ApiError::Client { status: 400, code: Some(c), .. })) if c == "ADMIN-400-1");
+    if start.is_some() && invalid {
+        let mut rest = chain(None);
+        let first = rest.recv().await;
+        return ((first, rest), true);
+    }
+    ((first, rest), false)
 }

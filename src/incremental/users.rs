@@ -80,6 +80,14 @@ impl UsersTracker {
         self.state(self.cursor, Some(position.clone()))
     }
 
+    /// Counts every account as seen in this pass: a pass that could not see every user (only
+    /// the managed accounts) deletes none and keeps their fingerprints.
+    pub fn keep_unseen(&mut self) {
+        for v in self.accounts.values_mut() {
+            *v |= SEEN_BIT;
+        }
+    }
+
     /// Ends the pass: accounts not seen are returned (deleted) and forgotten.
     pub fn finish(&mut self) -> Vec<String> {
         let mut deleted: Vec<String> =

@@ -15,9 +15,12 @@ use super::workspaces::Site;
 use super::Reader;
 use crate::client::pagination;
 use crate::incremental::LicenseTracker;
-use crate::protocol::now_ms;
+use crate::protocol::{now_ms, FailureType};
 use crate::streams::license_assignments::{self, BILLABLE_ROLES};
 use crate::streams::StreamId;
+
+/// Why seats cannot be read with a key the users search refuses.
+const SEARCH_REFUSED: &str = "license_assignments cannot be read: it needs the users search (POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search, one search per site and billable role), which answered 403 Forbidden for this API key. A key created with scopes needs the scope 'read:directories:admin' for it: create a key with that scope (or one without scopes) under admin.atlassian.com → Settings → API keys. users and user_activity were read for the managed accounts only";
 
 impl<W: Write> Reader<'_, '_, W> {
     pub(super) async fn read_licenses(&mut self, plan: Option<Mode<LicenseTracker>>, sites: Vec<Site>) -> Result<(), ReadError> {
@@ -28,6 +31,9 @@ impl<W: Write> Reader<'_, '_, W> {
             Some(Mode::FullRefresh) => None,
             Some(Mode::Incremental(t)) => Some(t),
         };
+        if self.only_managed {
+            return Err(ReadError { stream: Some(stream), failure_type: FailureType::ConfigError, source: anyhow::anyhow!(SEARCH_REFUSED) });
+        }
         let org_id = self.client.org_id().to_string();
         let started = tracker.as_ref().and_then(|t| t.resumed_from()).unwrap_or_else(Utc::now);
         let (mut searches, mut seats) = (0u64, 0u64);

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::catalog::ConfiguredCatalog;
 use crate::client::pagination;
+use crate::client::managed::sites_channel;
 use crate::client::user_pages::UserPages;
 use crate::client::{AtlassianClient, Endpoint, Notice};
 use crate::config::{ActivitySource, Config};
@@ -66,6 +67,7 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
             workspaces_configured: plan.workspaces,
             pass_stream: if plan.pass.users.is_some() { StreamId::Users } else { StreamId::UserActivity },
             settings: Settings::from(config),
+            only_managed: false,
         };
         tokio::select! {
             result = reader.read(plan) => result.err().map(|e| (e, Outcome::Failed)),
@@ -112,6 +114,8 @@ struct Reader<'w, 'o, W: Write> {
     /// The stream a users-search failure is reported against.
     pass_stream: StreamId,
     settings: Settings,
+    /// The users search is refused: the pass saw the managed accounts alone.
+    only_managed: bool,
 }
 
 impl<W: Write> Reader<'_, '_, W> {
@@ -127,19 +131,22 @@ impl<W: Write> Reader<'_, '_, W> {
         }
         // The users pass opens (its first page settles its activity source) and counts its
         // users while the workspaces are read.
+        // The pass joins managed accounts' activity to the workspaces once they are read.
+        let (sites_tx, sites_rx) = sites_channel();
         let pass = plan.pass.runs().then(|| {
             let start = plan.pass.start();
             let client = self.client.clone();
             let Settings { activity_source, max_concurrency, .. } = self.settings;
             let cursor = start.as_ref().map(|p| p.next_page.clone());
-            let opening = tokio::spawn(UserPages::open(client.clone(), activity_source, max_concurrency, cursor));
+            let opening = tokio::spawn(UserPages::open(client.clone(), activity_source, max_concurrency, cursor, sites_rx));
             let count = tokio::spawn(async move { client.users_count().await });
             (start, opening, count)
         });
-        let sites = match plan.reads_workspaces().then(|| pagination::workspaces(self.client.clone())) {
+        let mut sites = match plan.reads_workspaces().then(|| pagination::workspaces(self.client.clone())) {
             Some(pages) => self.read_workspaces(pages, plan.workspaces).await?,
             None => Default::default(),
         };
+        let _ = sites_tx.send(Arc::new(std::mem::take(&mut sites.join)));
         match pass {
             Some((start, opening, count)) => self.users_pass(plan.pass, start, opening, count, &sites.index).await?,
             None => self.finish_pass(plan.pass, Utc::now())?,
@@ -165,7 +172,9 @@ impl<W: Write> Reader<'_, '_, W> {
     fn write_notice(&mut self, reading: StreamId, notice: Notice) -> Result<(), ReadError> {
         let stream = match notice.endpoint {
             Endpoint::Workspaces if self.workspaces_configured => StreamId::Workspaces,
-            Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::LastActiveDates if reading == StreamId::Workspaces => self.pass_stream,
+            Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::LastActiveDates | Endpoint::ManagedUsers if reading == StreamId::Workspaces => {
+                self.pass_stream
+            }
             _ => reading,
         };
         if let Some(until) = notice.rate_limited_until_ms {

@@ -90,7 +90,8 @@ impl<W: Write> Reader<'_, '_, W> {
         if restarted {
             self.writer.warn("The API rejected the saved resume position (the page cursor is invalid or expired): restarting the users pass from the first page. Records already emitted are not emitted again.")?;
         }
-        self.writer.info(activity.describe())?;
+        self.writer.info(&activity.describe())?;
+        self.only_managed = !activity.sees_every_user();
         let total_users = self.announce_estimates(&plan, count, pages.peek()).await?;
 
         let mut counts = Counts::default();
@@ -201,6 +202,9 @@ impl<W: Write> Reader<'_, '_, W> {
     ) -> Result<Option<u64>, ReadError> {
         let total = match self.wait(self.pass_stream, count).await? {
             Ok(Ok(n)) => n,
+            Ok(Err(_)) if self.only_managed && first.and_then(|p| p.as_ref().ok()).and_then(|p| p.total).is_some() => {
+                first.and_then(|p| p.as_ref().ok()).and_then(|p| p.total).unwrap_or_default()
+            }
             Ok(Err(e)) => {
                 self.writer.warn(&format!("No estimate or percentage: {e}"))?;
                 return Ok(None);
@@ -228,6 +232,9 @@ impl<W: Write> Reader<'_, '_, W> {
                 Mode::FullRefresh => json!({}),
                 Mode::Frozen(saved) => saved,
                 Mode::Incremental(mut tracker) => {
+                    if self.only_managed {
+                        tracker.keep_unseen(); // unmanaged users are invisible, not gone
+                    }
                     let deleted = tracker.finish();
                     if !deleted.is_empty() {
                         self.writer.info(&format!("{} users are no longer in the directory: emitting deletion records", deleted.len()))?;

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::error::ReadError;
 use super::Reader;
 use crate::client::pagination::PageResult;
+use crate::client::managed::SiteJoin;
 use crate::client::models::ApiWorkspace;
 use crate::protocol::now_ms;
 use crate::streams::workspaces::{self, WorkspaceIndex};
@@ -28,6 +29,8 @@ pub struct Site {
 pub struct Sites {
     pub index: WorkspaceIndex,
     pub list: Vec<Site>,
+    /// By site URL and product: for the managed accounts' activity.
+    pub join: SiteJoin,
 }
 
 impl<W: Write> Reader<'_, '_, W> {
@@ -45,6 +48,7 @@ impl<W: Write> Reader<'_, '_, W> {
             let mut unit = self.writer.unit(());
             for w in &page.items {
                 sites.index.add(w);
+                sites.join.add(w);
                 let a = &w.attributes;
                 let skip = license_assignments::skip_reason(a.sandbox.as_ref().and_then(|s| s.kind.as_deref()), a.status.as_deref());
                 sites.list.push(Site { workspace_id: w.id.clone(), name: a.name.clone(), skip });

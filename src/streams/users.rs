@@ -1,4 +1,5 @@
-//! `users`: one record per user of the directory, from the v2 users search.
+//! `users`: one record per user of the directory, from the v2 users search (or, when the key
+//! may not search the directory, the managed accounts: the fields they lack are null).
 
 use super::{StreamId, StreamInfo};
 use crate::client::models::{ApiGroup, ApiUser, Text};
@@ -43,6 +44,9 @@ json_record! {
         pub deactivated_on: Option<String>,
         pub for_deletion: Option<bool>,
         pub groups: Option<&'a [ApiGroup<'a>]>,
+        /// Billable in Atlassian Access / Guard: from the managed-accounts list, so only for
+        /// the users it gives (null for the others, and from the other sources).
+        pub access_billable: Option<bool>,
         pub last_active: Option<String>,
         /// When this version of the user was observed: the cursor of incremental syncs.
         pub observed_at: Option<&'a str>,
@@ -85,6 +89,7 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
         deactivated_on: time::normalize(u.deactivated_on.as_deref()),
         for_deletion: u.for_deletion,
         groups: u.groups.as_deref(),
+        access_billable: u.access_billable,
         last_active,
         observed_at: None,
         deleted_at: None,
