@@ -40,6 +40,22 @@ SCENARIOS = [
         {"activity_source": "per_user", "max_concurrency": 8},
         "rate",
     ),
+    # Activity without productAccess in the search: auto reads the managed accounts in bulk
+    # and calls last-active-dates only for the rest, against per-user calls for everyone.
+    (
+        "auto-managed-10k-100rps-50ms",
+        ["--users", "10000", "--latency-ms", "50", "--rate-limit", "100/s", "--product-access", "omitted"],
+        {"activity_source": "auto", "max_concurrency": 8},
+        "rate",
+    ),
+    (
+        "per_user-10k-100rps-50ms",
+        ["--users", "10000", "--latency-ms", "50", "--rate-limit", "100/s", "--product-access", "omitted"],
+        {"activity_source": "per_user", "max_concurrency": 8},
+        "rate",
+    ),
+    # The managed accounts' index at scale (its memory; no latency, no limit).
+    ("managed_accounts-100k", ["--users", "100000", "--product-access", "omitted"], {"activity_source": "managed_accounts"}, None),
     # The same limit in other shapes: a window that opens at the first request after the last
     # one ended, its reset reported to the microsecond, skewed per response by up to ±1 s, or
     # truncated to the minute.
@@ -120,7 +136,8 @@ def main():
                 s = stats(hello["base_url"])
                 r["requests"], r["throttled"] = s["total"], s.get("throttled", 0)
                 runs.append(r)
-                print(f"  {name}: {r}", file=sys.stderr)
+                by_endpoint = {k: v for k, v in s.get("by_endpoint", {}).items() if v}
+                print(f"  {name}: {r} {by_endpoint}", file=sys.stderr)
         finally:
             proc.stdin.close()
             proc.wait()
