@@ -194,3 +194,36 @@ fn describe_network(e: reqwest::Error, timeout: Duration) -> String {
     }
     format!("{what}: {}", parts.join(": "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> AtlassianClient {
+        let config = Config::from_value(&serde_json::json!({"api_key": "k-12345678", "base_url": base})).unwrap();
+        AtlassianClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn a_next_link_gives_its_cursor_only_from_the_api_host() {
+        let e = Endpoint::ManagedUsers;
+        let api = client("https://api.atlassian.com");
+        assert_eq!(api.cursor_of_link(e, "https://api.atlassian.com/admin/v1/orgs/o/users?cursor=a%2Bb").unwrap(), "a+b");
+        assert_eq!(api.cursor_of_link(e, "/admin/v1/orgs/o/users?x=1&cursor=c2").unwrap(), "c2", "relative");
+        let proxy = client("https://proxy.example.com/atlassian");
+        assert_eq!(proxy.cursor_of_link(e, "https://api.atlassian.com/admin/v1/orgs/o/users?cursor=c3").unwrap(), "c3", "the API's own links");
+        assert_eq!(proxy.cursor_of_link(e, "https://proxy.example.com/atlassian/admin/v1/orgs/o/users?cursor=c4").unwrap(), "c4");
+        for (link, what) in [
+            ("https://evil.example/admin/v1/orgs/o/users?cursor=c", "to another host (evil.example)"),
+            ("http://api.atlassian.com/admin/v1/orgs/o/users?cursor=c", "to another host (api.atlassian.com)"),
+            ("https://api.atlassian.com:8443/x?cursor=c", "to another host (api.atlassian.com)"),
+            ("https://api.atlassian.com/admin/v1/orgs/o/users", "without a cursor parameter"),
+            ("https://api.atlassian.com/admin/v1/orgs/o/users?cursor=", "without a cursor parameter"),
+        ] {
+            match api.cursor_of_link(e, link) {
+                Err(ApiError::BadNextLink { what: w, .. }) => assert_eq!(w, what, "{link}"),
+                other => panic!("{link}: {other:?}"),
+            }
+        }
+    }
+}

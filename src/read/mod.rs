@@ -130,8 +130,8 @@ impl<W: Write> Reader<'_, '_, W> {
             self.writer.info(&format!("org_id is not set: the API key lists one organization, {}, which is read", org.label()))?;
         }
         // The users pass opens (its first page settles its activity source) and counts its
-        // users while the workspaces are read.
-        // The pass joins managed accounts' activity to the workspaces once they are read.
+        // users while the workspaces are read; it joins managed accounts' activity to them
+        // once they are (`sites`).
         let (sites_tx, sites_rx) = sites_channel();
         let pass = plan.pass.runs().then(|| {
             let start = plan.pass.start();

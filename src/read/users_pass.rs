@@ -200,11 +200,11 @@ impl<W: Write> Reader<'_, '_, W> {
         count: JoinHandle<Result<u64, ApiError>>,
         first: Option<&UserPageResult>,
     ) -> Result<Option<u64>, ReadError> {
+        // Only the managed accounts visible (the count is refused too): their list's total.
+        let listed = first.and_then(|p| p.as_ref().ok()).and_then(|p| p.total).filter(|_| self.only_managed);
         let total = match self.wait(self.pass_stream, count).await? {
             Ok(Ok(n)) => n,
-            Ok(Err(_)) if self.only_managed && first.and_then(|p| p.as_ref().ok()).and_then(|p| p.total).is_some() => {
-                first.and_then(|p| p.as_ref().ok()).and_then(|p| p.total).unwrap_or_default()
-            }
+            Ok(Err(_)) if listed.is_some() => listed.unwrap_or_default(),
             Ok(Err(e)) => {
                 self.writer.warn(&format!("No estimate or percentage: {e}"))?;
                 return Ok(None);
