@@ -128,12 +128,16 @@ impl AtlassianClient {
     /// counted in flight. A pause the budget cannot cover is skipped: the server's 429 decides.
     pub(crate) async fn pace(&self, endpoint: Endpoint) -> InFlight<'_> {
         loop {
-            let (wait, reset, used_up) = match self.pacer.admit(Utc::now()) {
+            let now = Utc::now();
+            let (wait, reset, used_up) = match self.pacer.admit(now) {
                 Admission::Go => return InFlight(&self.pacer),
                 Admission::After { wait, reset } => (wait, reset, false),
                 Admission::UsedUp { wait, reset } => (wait, reset, true),
             };
-            if self.budget.reserve(wait).is_err() {
+            // A used-up quota that resets later than the budget can wait is not waited for in
+            // pauses: the request goes, and the server's 429 ends the read at once.
+            let until_reset = (reset - now).to_std().unwrap_or_default();
+            if (used_up && !self.budget.could_cover(until_reset)) || self.budget.reserve(wait).is_err() {
                 if used_up {
                     self.pacer.lock().in_flight += 1;
                 }
