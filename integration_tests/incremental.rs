@@ -154,7 +154,13 @@ fn mutations_between_reads_emit_exactly_the_changes() {
     assert!(users.values().all(|r| r["observed_at"].is_string()));
 
     let org = sb.truth();
-    let activity = ids(&second, "user_activity");
+    let (deleted, live): (Vec<_>, Vec<_>) = second.records("user_activity").into_iter().partition(|r| r["_ab_cdc_deleted_at"].is_string());
+    let key = |r: &&serde_json::Map<String, Value>| format!("{}|{}", r["account_id"].as_str().unwrap(), r["product_id"].as_str().unwrap());
+    let activity: BTreeSet<String> = live.iter().map(key).collect();
+    // The removed user's pairs are gone: one deletion record each.
+    let removed_pairs: BTreeSet<String> = first.records("user_activity").iter().filter(|r| r["account_id"] == json!(removed)).map(key).collect();
+    assert!(!removed_pairs.is_empty());
+    assert_eq!(deleted.iter().map(key).collect::<BTreeSet<_>>(), removed_pairs, "a deletion record for each pair of the removed user");
     let newly_key = format!("{newly_active}|{}", org.workspaces[org.user(newly_active).unwrap().product_access[0].workspace].id);
     let want: BTreeSet<String> = [
         newly_key,
@@ -266,7 +272,8 @@ fn unreadable_stream_states_are_config_errors_naming_the_stream() {
         ("users", json!({"version": 7, "accounts": ""})),
         ("users", json!({"version": 1, "accounts": "!!not base64!!"})),
         ("users", json!({"version": 1, "accounts": "AQAAAA==", "cursor": "tomorrow"})),
-        ("user_activity", json!({"version": 1, "window": "AAA"})),
+        ("user_activity", json!({"version": 2, "pairs": "AAA"})),
+        ("user_activity", json!({"version": 9, "pairs": ""})),
         ("user_activity", json!([1, 2, 3])),
         ("user_activity", json!("a string")),
     ];
