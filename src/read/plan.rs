@@ -104,7 +104,7 @@ impl Plan {
         let activity = Mode::decide(StreamId::UserActivity, catalog, state, now, ActivityTracker::from_state, ActivityTracker::cursor)?;
         let mut warnings = catalog.warnings.clone();
         if activity.as_ref().and_then(Mode::tracker).is_some_and(ActivityTracker::upgraded) {
-            warnings.push("The user_activity state was written by an older version of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
+            warnings.push("The user_activity state was written by an earlier build of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
         }
         let licenses = Mode::decide(StreamId::LicenseAssignments, catalog, state, now, LicenseTracker::from_state, LicenseTracker::cursor)?;
         Ok(Plan {
