@@ -303,6 +303,63 @@ pub fn read_ok(config: &Value, catalog: &Value, state: &Value) -> Run {
     run
 }
 
+/// Reads until the `stop_after`-th STATE of `stream`, then stops the connector: with SIGKILL
+/// (`signal` None: the messages received up to then), or with `kill -SIGNAL` (`"TERM"`,
+/// `"INT"`: the connector may still write, and everything up to its exit is returned). Returns
+/// the messages a platform received and the exit code.
+pub fn read_and_stop(
+    config: &Value,
+    catalog: &Value,
+    state: &Value,
+    stream: &str,
+    stop_after: usize,
+    signal: Option<&str>,
+) -> (Vec<Message>, Option<i32>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let files = Files::new();
+    let args = [
+        "read".to_string(),
+        "--config".into(),
+        files.json("c.json", config),
+        "--catalog".into(),
+        files.json("k.json", catalog),
+        "--state".into(),
+        files.json("s.json", state),
+    ];
+    let mut child = Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("run connector binary");
+    let mut lines = String::new();
+    let mut states = 0;
+    let state_of = format!("\"name\":\"{stream}\"");
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let line = line.expect("stdout is UTF-8");
+        let is_state = line.starts_with("{\"type\":\"STATE\"") && line.contains(&state_of);
+        lines.push_str(&line);
+        lines.push('\n');
+        if is_state {
+            states += 1;
+            if states == stop_after {
+                match signal {
+                    None => {
+                        child.kill().expect("SIGKILL");
+                        break;
+                    }
+                    Some(sig) => {
+                        let sent = Command::new("kill").args([format!("-{sig}"), child.id().to_string()]).status().expect("kill");
+                        assert!(sent.success(), "kill -{sig}");
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait().expect("wait for the connector");
+    assert!(states >= stop_after, "the read ended before checkpoint {stop_after}");
+    for secret in SECRETS {
+        assert!(!lines.contains(secret));
+    }
+    (decode(&lines), status.code())
+}
+
 /// Decodes stdout lines: each must be a valid AirbyteMessage and decode into the strict types.
 pub fn decode(stdout: &str) -> Vec<Message> {
     let mut messages = Vec::new();
@@ -318,7 +375,19 @@ pub fn decode(stdout: &str) -> Vec<Message> {
 
 /// The state file a platform would pass to the next read: the last STATE of each stream.
 pub fn state_after(messages: &[Message]) -> Value {
-    let mut last: Vec<(String, Value)> = Vec::new();
+    state_after_from(&json!([]), messages)
+}
+
+/// The state a platform keeps after a read that started from `previous`: each stream's last
+/// STATE of the read, or its previous state when the read wrote none for it (a read killed
+/// before it reached the stream).
+pub fn state_after_from(previous: &Value, messages: &[Message]) -> Value {
+    let mut last: Vec<(String, Value)> = previous
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| (s["stream"]["stream_descriptor"]["name"].as_str().unwrap_or_default().to_string(), s.clone()))
+        .collect();
     for m in messages {
         if let Message::State { state } = m {
             let name = state.stream.stream_descriptor.name.clone();

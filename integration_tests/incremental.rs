@@ -2,8 +2,6 @@
 //! organization, read again from that state — and kills in the middle of a read.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use atlassian_sandbox::{Sandbox, SandboxOptions};
@@ -154,7 +152,13 @@ fn mutations_between_reads_emit_exactly_the_changes() {
     assert!(users.values().all(|r| r["observed_at"].is_string()));
 
     let org = sb.truth();
-    let activity = ids(&second, "user_activity");
+    let (deleted, live): (Vec<_>, Vec<_>) = second.records("user_activity").into_iter().partition(|r| r["_ab_cdc_deleted_at"].is_string());
+    let key = |r: &&serde_json::Map<String, Value>| format!("{}|{}", r["account_id"].as_str().unwrap(), r["product_id"].as_str().unwrap());
+    let activity: BTreeSet<String> = live.iter().map(key).collect();
+    // The removed user's pairs are gone: one deletion record each.
+    let removed_pairs: BTreeSet<String> = first.records("user_activity").iter().filter(|r| r["account_id"] == json!(removed)).map(key).collect();
+    assert!(!removed_pairs.is_empty());
+    assert_eq!(deleted.iter().map(key).collect::<BTreeSet<_>>(), removed_pairs, "a deletion record for each pair of the removed user");
     let newly_key = format!("{newly_active}|{}", org.workspaces[org.user(newly_active).unwrap().product_access[0].workspace].id);
     let want: BTreeSet<String> = [
         newly_key,
@@ -266,7 +270,8 @@ fn unreadable_stream_states_are_config_errors_naming_the_stream() {
         ("users", json!({"version": 7, "accounts": ""})),
         ("users", json!({"version": 1, "accounts": "!!not base64!!"})),
         ("users", json!({"version": 1, "accounts": "AQAAAA==", "cursor": "tomorrow"})),
-        ("user_activity", json!({"version": 1, "window": "AAA"})),
+        ("user_activity", json!({"version": 2, "pairs": "AAA"})),
+        ("user_activity", json!({"version": 9, "pairs": ""})),
         ("user_activity", json!([1, 2, 3])),
         ("user_activity", json!("a string")),
     ];
@@ -309,53 +314,7 @@ fn a_rejected_resume_position_restarts_the_pass() {
 /// Reads until the `kill_after`-th STATE of `stream`, then SIGKILLs the connector; returns the
 /// messages a platform received up to that point.
 fn read_and_kill(config: &Value, state: &Value, stream: &str, kill_after: usize) -> Vec<Message> {
-    read_and_stop(config, state, stream, kill_after, None).0
-}
-
-/// Like [`read_and_kill`], with SIGKILL or the given signal (`"TERM"`, `"INT"`) sent by `kill`;
-/// after a signal the connector may still write: everything up to its exit is returned, with
-/// its exit code.
-fn read_and_stop(config: &Value, state: &Value, stream: &str, kill_after: usize, signal: Option<&str>) -> (Vec<Message>, Option<i32>) {
-    let files = Files::new();
-    let args = [
-        "read".to_string(),
-        "--config".into(),
-        files.json("c.json", config),
-        "--catalog".into(),
-        files.json("k.json", &incremental_catalog(INCREMENTAL)),
-        "--state".into(),
-        files.json("s.json", state),
-    ];
-    let mut child = Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut lines = String::new();
-    let mut states = 0;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let is_users_state = line.starts_with("{\"type\":\"STATE\"") && line.contains(&format!("\"name\":\"{stream}\""));
-        lines.push_str(&line);
-        lines.push('\n');
-        if is_users_state {
-            states += 1;
-            if states == kill_after {
-                match signal {
-                    None => {
-                        child.kill().unwrap(); // SIGKILL
-                        break;
-                    }
-                    Some(sig) => {
-                        let sent = Command::new("kill").args([format!("-{sig}"), child.id().to_string()]).status().unwrap();
-                        assert!(sent.success(), "kill -{sig}");
-                    }
-                }
-            }
-        }
-    }
-    let status = child.wait().unwrap();
-    assert!(states >= kill_after, "the read ended before checkpoint {kill_after}");
-    for secret in SECRETS {
-        assert!(!lines.contains(secret));
-    }
-    (decode(&lines), status.code())
+    read_and_stop(config, &incremental_catalog(INCREMENTAL), state, stream, kill_after, None).0
 }
 
 /// SIGTERM (a platform cancelling) and Ctrl-C stop a read with an ERROR trace that says how the
@@ -368,7 +327,7 @@ fn a_read_stopped_by_sigterm_or_ctrl_c_says_so_and_resumes_without_loss() {
     cfg["page_size"] = json!(50);
     let want_users: BTreeSet<String> = sb.truth().users.iter().map(|u| u.account_id.clone()).collect();
     for (signal, name, code) in [("TERM", "SIGTERM", 143), ("INT", "SIGINT", 130)] {
-        let (stopped, exit) = read_and_stop(&cfg, &json!([]), "user_activity", 3, Some(signal));
+        let (stopped, exit) = read_and_stop(&cfg, &incremental_catalog(INCREMENTAL), &json!([]), "user_activity", 3, Some(signal));
         assert_eq!(exit, Some(code), "{name}");
         let Some(Message::Trace { trace: Trace::Error { error, .. } }) = stopped.last() else { panic!("{name}: the last message is not an ERROR trace") };
         assert_eq!(error.failure_type, "transient_error");

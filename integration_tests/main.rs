@@ -6,6 +6,7 @@ mod harness;
 
 mod activity;
 mod cli;
+mod convergence;
 mod errors_doc;
 mod incremental;
 mod key_only;

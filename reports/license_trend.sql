@@ -13,11 +13,13 @@
 WITH params AS (
     SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
 ),
--- user_activity, its one use in this file: when each user was active on each site.
+-- user_activity, its one use in this file: every day a user was active on a site, as the
+-- history recorded it (each row's last_active; a deletion record says nothing of activity, and
+-- the activity it ends was real until then).
 activity AS (
     SELECT DISTINCT workspace_id, account_id, CAST(last_active AS TIMESTAMP) AS last_active
     FROM user_activity
-    WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+    WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL AND _ab_cdc_deleted_at IS NULL
 ),
 -- The time windows end at as_of; the only interval arithmetic of the file.
 bounds AS (

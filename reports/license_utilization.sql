@@ -24,11 +24,19 @@
 WITH params AS (
     SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
 ),
--- user_activity, its one use in this file: when each user was active on each site.
+-- user_activity, its one use in this file: each user's last activity on each site, as the
+-- latest row of its (account_id, product_id) says — so any sync mode gives the same answer:
+-- full refresh, append, append + dedup. A pair whose latest row is a deletion record
+-- (_ab_cdc_deleted_at: the user removed or suspended, the access revoked) counts no more.
 activity AS (
-    SELECT DISTINCT workspace_id, account_id, CAST(last_active AS TIMESTAMP) AS last_active
-    FROM user_activity
-    WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+    SELECT workspace_id, account_id, CAST(last_active AS TIMESTAMP) AS last_active
+    FROM (
+        SELECT workspace_id, account_id, last_active, _ab_cdc_deleted_at,
+               ROW_NUMBER() OVER (PARTITION BY account_id, product_id
+                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC) AS row_no
+        FROM user_activity
+    ) latest
+    WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL AND workspace_id IS NOT NULL AND last_active IS NOT NULL
 ),
 -- The time windows end at as_of; the only interval arithmetic of the file.
 bounds AS (

@@ -40,4 +40,7 @@ for stream in users user_activity license_assignments; do
     "$work/out.jsonl" | tail -n 1 | wc -c)
   printf '%s final state: %s bytes\n' "$stream" "$bytes"
 done
-echo "states emitted: $(grep -c '"type":"STATE"' "$work/out.jsonl"), stdout bytes: $(wc -c < "$work/out.jsonl")"
+state_bytes=$(grep '"type":"STATE"' "$work/out.jsonl" | wc -c)
+echo "states emitted: $(grep -c '"type":"STATE"' "$work/out.jsonl"), their bytes: $state_bytes, stdout bytes: $(wc -c < "$work/out.jsonl")"
+pairs=$(grep -c '"stream":"user_activity"' "$work/out.jsonl" || true)
+echo "user_activity records (one per pair on a first read): $pairs"

@@ -81,8 +81,10 @@ struct RawConfig {
     page_size: u32,
     #[serde(default = "default_base_url")]
     base_url: String,
-    #[serde(default = "default_lookback")]
-    lookback_window_days: u32,
+    /// Accepted (configs written for earlier versions have it) and no longer used: incremental
+    /// `user_activity` detects changes per pair instead of re-reading a window.
+    #[serde(default, rename = "lookback_window_days")]
+    _lookback_window_days: Option<u32>,
     #[serde(default = "default_checkpoint_interval")]
     checkpoint_interval_pages: u32,
     #[serde(default = "default_timeout")]
@@ -123,9 +125,6 @@ fn default_page_size() -> u32 {
 fn default_base_url() -> String {
     "https://api.atlassian.com".into()
 }
-fn default_lookback() -> u32 {
-    2
-}
 fn default_checkpoint_interval() -> u32 {
     1
 }
@@ -152,7 +151,6 @@ pub struct Config {
     pub start_date: Option<DateTime<Utc>>,
     pub page_size: u32,
     pub base_url: Url,
-    pub lookback_window: chrono::Duration,
     pub checkpoint_interval_pages: u32,
     pub request_timeout: std::time::Duration,
     pub max_retries: u32,
@@ -208,7 +206,6 @@ impl Config {
             start_date,
             page_size: raw.page_size,
             base_url: parse_base_url(&raw.base_url)?,
-            lookback_window: chrono::Duration::days(raw.lookback_window_days.into()),
             checkpoint_interval_pages: raw.checkpoint_interval_pages,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds),
             max_retries: raw.max_retries,
@@ -307,7 +304,6 @@ mod tests {
         assert_eq!(c.page_size, 100);
         assert_eq!(c.base_url.as_str(), "https://api.atlassian.com/");
         assert!(c.start_date.is_none());
-        assert_eq!(c.lookback_window, chrono::Duration::days(2));
         assert_eq!(c.checkpoint_interval_pages, 1);
         assert_eq!(c.max_retries, 5);
     }

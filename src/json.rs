@@ -64,6 +64,20 @@ macro_rules! json_key {
 }
 pub(crate) use json_key;
 
+/// How a record written without `observed_at` ends: its last two fields, both null (`users`
+/// and `user_activity` records end so).
+const UNSTAMPED_END: &[u8] = b"\"observed_at\":null,\"_ab_cdc_deleted_at\":null}";
+
+/// Sets `observed_at` in a record written (into `json`) without it — what an incremental read
+/// fingerprints — as if it had been written with it.
+pub fn stamp_observed_at(json: &mut Vec<u8>, observed_at: &str) {
+    debug_assert!(json.ends_with(UNSTAMPED_END), "a record written without observed_at");
+    json.truncate(json.len() - UNSTAMPED_END.len());
+    json.extend_from_slice(b"\"observed_at\":");
+    write_str(json, observed_at);
+    json.extend_from_slice(b",\"_ab_cdc_deleted_at\":null}");
+}
+
 /// JSON already written (e.g. to fingerprint it first), copied out as it is.
 #[derive(Debug)]
 pub struct RawJson<'a>(pub &'a [u8]);

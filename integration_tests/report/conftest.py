@@ -285,12 +285,12 @@ def synced(tmp_path_factory):
 # The trend's history: four reads with state, each against the sandbox restarted with another
 # number of users (same seed: the same org, sites and account ids), users added, removed and
 # added back with their seats. users and license_assignments incremental (change detection,
-# deletion records), user_activity full refresh, all appended; workspaces full refresh,
+# deletion records, for user_activity per (user, site) pair), all appended; workspaces full refresh,
 # overwritten: the connection docs/license-report.md recommends for the trend. The reads run
 # within seconds, so each read's observed_at (and _ab_cdc_deleted_at) is set to a day of its own,
 # noon UTC, before loading: the only change made to the records.
 SYNCS = [(1000, date(2026, 11, 1)), (1100, date(2026, 11, 4)), (1040, date(2026, 11, 8)), (1120, date(2026, 11, 13))]
-MODES = {"users": "incremental", "license_assignments": "incremental", "user_activity": "full_refresh",
+MODES = {"users": "incremental", "license_assignments": "incremental", "user_activity": "incremental",
          "workspaces": "full_refresh"}
 
 

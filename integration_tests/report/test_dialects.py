@@ -7,8 +7,8 @@ docs/license-report.md). DuckDB and PostgreSQL also *run* every file: test_repor
 test_trend.py. A parse is what is checked for Snowflake and BigQuery: there is no warehouse here.
 
 The files are self-contained (each runs on its own), so the definitions they share — the
-parameters, the one use of user_activity, the time windows, what a (paid) site is, the seat
-deduplication, the price lookup — are written once per file; this test holds them identical.
+parameters, the time windows, what a (paid) site is, the seat deduplication, the price lookup,
+the latest activity per (user, site) — are written once per file; this test holds them identical.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import report_dialects  # noqa: E402
 
 FILES = sorted(REPORTS.glob("*.sql"))
-SHARED_BY_ALL = ("params", "activity", "bounds", "sites")
+SHARED_BY_ALL = ("params", "bounds", "sites")
 SHARED_BY_SOME = ("seats", "site_prices")
+# The latest state of each (user, site) pair; the trend reads user_activity's history instead.
+LATEST_ACTIVITY = ("license_utilization.sql", "reclaimable_seats.sql")
 
 
 def ctes(sql: str) -> dict[str, str]:
@@ -69,12 +71,13 @@ def test_shared_definitions_are_identical_in_every_file():
     for name in SHARED_BY_SOME:
         versions = {c[name] for c in texts.values() if name in c}
         assert len(versions) == 1, f"CTE {name} differs between the report files"
+    assert len({texts[f]["activity"] for f in LATEST_ACTIVITY}) == 1, f"CTE activity differs between {LATEST_ACTIVITY}"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_user_activity_is_read_in_one_cte(path):
-    """So that its deduplication can change in one place (user_activity will gain observed_at
-    and deletion rows): the table is named once, in the `activity` CTE."""
+    """So that how it is deduplicated (latest row per pair, deletion rows dropped) lives in one
+    place: the table is named once, in the `activity` CTE."""
     sql = path.read_text(encoding="utf-8")
     tree = sqlglot.parse_one(sql, read="postgres")
     tables = [t for t in tree.find_all(sqlglot.exp.Table) if t.name == "user_activity"]

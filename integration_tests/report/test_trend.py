@@ -3,7 +3,7 @@
 Four reads with state, each against the sandbox org restarted with another number of users
 (same seed, so the same org, sites and account ids: users are added, removed and added back,
 and their seats with them): users and license_assignments incremental (change detection,
-deletion records), user_activity full refresh, all appended; workspaces full refresh,
+deletion records, for user_activity per (user, site) pair), all appended; workspaces full refresh,
 overwritten — the Airbyte connection the docs recommend for the trend.
 
 The four reads run within seconds, so each read's observed_at (and _ab_cdc_deleted_at) is set to

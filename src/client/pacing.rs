@@ -325,7 +325,10 @@ impl AtlassianClient {
                 Admission::UsedUp { wait, reset } => (wait, reset, true, true),
                 Admission::Paused { wait, reset } => (wait, reset, true, false),
             };
-            if self.budget.reserve(wait).is_err() {
+            // A used-up quota that resets later than the budget can wait is not waited for in
+            // pauses: the request goes, and the server's 429 ends the read at once.
+            let until_reset = (reset - now).to_std().unwrap_or_default();
+            if (used_up && !self.budget.could_cover(until_reset)) || self.budget.reserve(wait).is_err() {
                 if used_up {
                     self.pacer.lock().in_flight += 1;
                 }

@@ -102,14 +102,25 @@ impl WaitBudget {
         let now = Instant::now();
         let end = now + wait;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let from = st.until.map_or(now, |u| u.max(now));
-        let added = end.saturating_duration_since(from);
+        let added = Self::added(&st, now, end);
         if st.spent + added > self.limit {
             return Err(st.spent);
         }
         st.spent += added;
         st.until = Some(st.until.map_or(end, |u| u.max(end)));
         Ok(())
+    }
+
+    /// Whether a wait of `wait` from now would fit in the budget (nothing is reserved).
+    pub fn could_cover(&self, wait: Duration) -> bool {
+        let now = Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.spent + Self::added(&st, now, now + wait) <= self.limit
+    }
+
+    /// What a wait from `now` to `end` adds to the time spent: overlaps count once.
+    fn added(st: &BudgetState, now: Instant, end: Instant) -> Duration {
+        end.saturating_duration_since(st.until.map_or(now, |u| u.max(now)))
     }
 
     pub fn spent(&self) -> Duration {
@@ -225,5 +236,8 @@ mod tests {
         assert!(spent >= Duration::from_secs(8), "{spent:?}");
         let zero = WaitBudget::new(Duration::ZERO);
         assert!(zero.reserve(Duration::from_millis(100)).is_err());
+        let c = WaitBudget::new(Duration::from_secs(10));
+        assert!(c.could_cover(Duration::from_secs(10)) && !c.could_cover(Duration::from_secs(11)));
+        assert_eq!(c.spent(), Duration::ZERO, "asking reserves nothing");
     }
 }

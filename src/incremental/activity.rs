@@ -1,96 +1,66 @@
-//! `user_activity`: a cursor on `last_active` with a lookback window. Records down to
-//! `cursor - lookback` are considered (activity is reported up to a day late); the
-//! fingerprints of those already emitted are remembered, so none is emitted twice.
+//! `user_activity`: change detection per (user, site) pair. The state keeps, for each account,
+//! a 31-bit fingerprint of each of its activity records, keyed by product (the product ids are
+//! listed once and numbered). A pass emits the pairs that are new or changed — whatever their
+//! `last_active`, so a user added with old activity, a site linked with months of it, or
+//! activity reported late all come through — and a deletion record for each pair it did not
+//! see: a user removed or suspended, access revoked on a site, a site unlinked.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::packed;
-use super::{decode_state, parse_time, saved, PassPosition, STATE_VERSION};
+use super::packed::{self, PairsByAccount, SEEN_BIT};
+use super::{decode_state, parse_time, saved, PassPosition};
 use crate::time;
+
+/// The activity state's version; version 1 (a cursor on `last_active` and a lookback window)
+/// is read as no state at all: the first sync after the upgrade emits every pair once more.
+const VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ActivityState {
     version: u32,
-    /// The latest `last_active` of the last complete pass.
+    /// When the last complete pass began: the `observed_at` of its records.
     #[serde(default)]
     cursor: Option<String>,
-    /// Fingerprints of the records with `last_active >= cursor - lookback` (all emitted).
-    #[serde(default)]
-    window: String,
+    /// Packed product ids and, per account, (product, fingerprint + the seen flag mid-pass).
+    pairs: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pass: Option<ActivityPass>,
+    pass: Option<PassPosition>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct ActivityPass {
-    #[serde(flatten)]
-    position: PassPosition,
-    #[serde(default)]
-    max_last_active: Option<String>,
-    /// (fingerprint, last_active seconds) of the records this pass has seen in its window.
-    seen: String,
-}
-
-/// Cursor, lookback window and de-duplication for `user_activity`.
-#[derive(Debug)]
+/// Change detection for `user_activity`.
+#[derive(Debug, Default)]
 pub struct ActivityTracker {
+    products: Vec<String>,
+    product_numbers: HashMap<String, u32>,
+    accounts: PairsByAccount,
     cursor: Option<DateTime<Utc>>,
-    lookback: Duration,
-    start_date: Option<DateTime<Utc>>,
-    /// Records older than this are not considered.
-    lower_bound: Option<DateTime<Utc>>,
-    previous_window: HashSet<u64>,
-    /// What this pass has seen at or after the lower bound: fingerprint → last_active (s).
-    pass_seen: HashMap<u64, i64>,
-    max_seen: Option<DateTime<Utc>>,
     resume: Option<PassPosition>,
-}
-
-pub fn activity_fingerprint(account_id: &str, product_id: &str, last_active: &str) -> u64 {
-    packed::fnv1a(&[account_id.as_bytes(), product_id.as_bytes(), last_active.as_bytes()])
+    upgraded: bool,
 }
 
 impl ActivityTracker {
-    pub fn from_state(state: Option<&Value>, lookback: Duration, start_date: Option<DateTime<Utc>>) -> Result<Self, String> {
-        let mut t = ActivityTracker {
-            cursor: None,
-            lookback,
-            start_date,
-            lower_bound: start_date,
-            previous_window: HashSet::new(),
-            pass_seen: HashMap::new(),
-            max_seen: None,
-            resume: None,
-        };
-        let Some(value) = saved(state) else { return Ok(t) };
-        let s: ActivityState = decode_state(value, "user_activity", |s: &ActivityState| s.version)?;
-        t.cursor = parse_time(s.cursor.as_deref(), "user_activity")?;
-        if let Some(c) = t.cursor {
-            let from_cursor = c - lookback;
-            t.lower_bound = Some(start_date.map_or(from_cursor, |s| s.max(from_cursor)));
+    pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
+        let Some(value) = saved(state) else { return Ok(ActivityTracker::default()) };
+        if value.get("version").and_then(Value::as_u64) == Some(1) {
+            return Ok(ActivityTracker { upgraded: true, ..ActivityTracker::default() });
         }
-        if !s.window.is_empty() {
-            t.previous_window = packed::decode_u64s(&s.window)
-                .map_err(|e| format!("user_activity state 'window' is corrupt: {e}"))?
-                .into_iter()
-                .collect();
-        }
-        if let Some(pass) = s.pass {
-            t.max_seen = parse_time(pass.max_last_active.as_deref(), "user_activity")?;
-            t.pass_seen = packed::decode_pairs(&pass.seen)
-                .map_err(|e| format!("user_activity state 'pass.seen' is corrupt: {e}"))?
-                .into_iter()
-                .collect();
-            t.resume = Some(pass.position);
-        }
-        Ok(t)
+        let s: ActivityState = decode_state(value, "user_activity", VERSION, |s: &ActivityState| s.version)?;
+        let (products, accounts) = packed::decode_pairs(&s.pairs).map_err(|e| format!("user_activity state 'pairs' is corrupt: {e}"))?;
+        Ok(ActivityTracker {
+            product_numbers: products.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect(),
+            products,
+            accounts,
+            cursor: parse_time(s.cursor.as_deref(), "user_activity")?,
+            resume: s.pass,
+            upgraded: false,
+        })
     }
 
-    /// The latest `last_active` of the last complete pass.
+    /// When the last complete pass began.
     pub fn cursor(&self) -> Option<DateTime<Utc>> {
         self.cursor
     }
@@ -100,64 +70,84 @@ impl ActivityTracker {
         self.resume.as_ref()
     }
 
-    /// Records one activity entry; true when it is new to the destination (emit it).
-    /// `last_active` is the record's time and its normalized text.
-    pub fn observe(&mut self, account_id: &str, product_id: &str, last_active: Option<(DateTime<Utc>, &str)>) -> bool {
-        // Without a time an entry cannot be placed on the cursor: only full refresh emits it.
-        let Some((t, text)) = last_active else { return false };
-        if self.lower_bound.is_some_and(|lb| t < lb) {
-            return false;
-        }
-        self.max_seen = self.max_seen.max(Some(t));
-        let fp = activity_fingerprint(account_id, product_id, text);
-        if self.pass_seen.insert(fp, t.timestamp()).is_some() {
-            return false; // already seen in this pass (a repeated user or a resumed page)
-        }
-        !self.previous_window.contains(&fp)
+    /// The saved state was written by a connector that kept activity by a cursor on
+    /// `last_active` (state version 1): it is started afresh.
+    pub fn upgraded(&self) -> bool {
+        self.upgraded
     }
 
-    /// Forgets what can no longer fall in the final window: it ends at or after
-    /// `max_seen - lookback`. Keeps memory and checkpoints small; called before each one.
-    pub fn prune(&mut self) {
-        if let Some(max) = self.max_seen {
-            let keep_from = (max - self.lookback).timestamp();
-            self.pass_seen.retain(|_, t| *t >= keep_from);
-        }
-    }
-
-    /// The state to save mid-pass: the old cursor and window, what this pass saw, where to resume.
-    pub fn checkpoint(&self, position: &PassPosition) -> Value {
-        let mut seen: Vec<(u64, i64)> = self.pass_seen.iter().map(|(k, v)| (*k, *v)).collect();
-        let mut window: Vec<u64> = self.previous_window.iter().copied().collect();
-        serde_json::to_value(ActivityState {
-            version: STATE_VERSION,
-            cursor: self.cursor.map(time::format),
-            window: packed::encode_u64s(&mut window),
-            pass: Some(ActivityPass {
-                position: position.clone(),
-                max_last_active: self.max_seen.map(time::format),
-                seen: packed::encode_pairs(&mut seen),
-            }),
-        })
-        .expect("an activity state serializes")
-    }
-
-    /// The state after a complete pass: the cursor advances to the latest activity seen.
-    pub fn final_state(&self) -> Value {
-        let cursor = self.cursor.max(self.max_seen);
-        let mut window: Vec<u64> = match cursor {
-            Some(c) => {
-                let from = (c - self.lookback).timestamp();
-                let from = self.start_date.map_or(from, |s| s.timestamp().max(from));
-                self.pass_seen.iter().filter(|(_, t)| **t >= from).map(|(k, _)| *k).collect()
+    /// Records one pair as seen in this pass, with the fingerprint of its record; true when it
+    /// is new or changed (emit it).
+    pub fn observe(&mut self, account_id: &str, product_id: &str, fingerprint: u32) -> bool {
+        let product = match self.product_numbers.get(product_id) {
+            Some(n) => *n,
+            None => {
+                let n = self.products.len() as u32;
+                self.products.push(product_id.to_string());
+                self.product_numbers.insert(product_id.to_string(), n);
+                n
             }
-            None => Vec::new(),
         };
+        let fingerprint = fingerprint & !SEEN_BIT;
+        let pairs = match self.accounts.get_mut(account_id) {
+            Some(pairs) => pairs,
+            None => self.accounts.entry(account_id.to_string()).or_default(),
+        };
+        match pairs.iter_mut().find(|(p, _)| *p == product) {
+            Some((_, value)) => {
+                let changed = *value & !SEEN_BIT != fingerprint;
+                *value = fingerprint | SEEN_BIT;
+                changed
+            }
+            None => {
+                pairs.push((product, fingerprint | SEEN_BIT));
+                true
+            }
+        }
+    }
+
+    /// The state to save mid-pass: the old cursor, what this pass saw, and where to resume.
+    pub fn checkpoint(&self, position: &PassPosition) -> Value {
+        self.state(self.cursor, Some(position.clone()))
+    }
+
+    /// Ends the pass: the pairs not seen are returned as (account id, product id), sorted,
+    /// and forgotten.
+    pub fn finish(&mut self) -> Vec<(String, String)> {
+        let mut gone = Vec::new();
+        for (account, pairs) in &mut self.accounts {
+            pairs.retain(|(product, value)| {
+                let seen = value & SEEN_BIT != 0;
+                if !seen {
+                    gone.push((account.clone(), self.products[*product as usize].clone()));
+                }
+                seen
+            });
+            for (_, value) in pairs.iter_mut() {
+                *value &= !SEEN_BIT;
+            }
+        }
+        self.accounts.retain(|_, pairs| !pairs.is_empty());
+        gone.sort_unstable();
+        gone
+    }
+
+    /// The state after a complete pass that began at `pass_started`.
+    pub fn final_state(&self, pass_started: DateTime<Utc>) -> Value {
+        self.state(Some(pass_started), None)
+    }
+
+    /// How many pairs the state holds.
+    pub fn pairs(&self) -> usize {
+        self.accounts.values().map(Vec::len).sum()
+    }
+
+    fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<PassPosition>) -> Value {
         serde_json::to_value(ActivityState {
-            version: STATE_VERSION,
+            version: VERSION,
             cursor: cursor.map(time::format),
-            window: packed::encode_u64s(&mut window),
-            pass: None,
+            pairs: packed::encode_pairs(&self.products, &self.accounts),
+            pass,
         })
         .expect("an activity state serializes")
     }
@@ -172,38 +162,55 @@ mod tests {
     }
 
     #[test]
-    fn activity_lookback_catches_late_records_once() {
-        let lb = Duration::days(2);
-        let mut a = ActivityTracker::from_state(None, lb, None).unwrap();
-        let obs = |a: &mut ActivityTracker, acct: &str, ts: &str| a.observe(acct, "p", Some((t(ts), ts)));
-        assert!(obs(&mut a, "u1", "2026-11-28T10:00:00Z"));
-        assert!(obs(&mut a, "u2", "2026-01-01T00:00:00Z"), "first sync emits old activity too");
-        let s1 = a.final_state();
-        assert_eq!(s1["cursor"], "2026-11-28T10:00:00Z");
+    fn new_and_changed_pairs_are_emitted_and_vanished_ones_deleted() {
+        let now = t("2026-11-28T00:00:00Z");
+        let mut a = ActivityTracker::from_state(None).unwrap();
+        assert!(a.observe("u1", "jira", 1) && a.observe("u1", "conf", 2) && a.observe("u2", "jira", 3));
+        assert!(a.finish().is_empty());
+        let s1 = a.final_state(now);
 
-        let mut b = ActivityTracker::from_state(Some(&s1), lb, None).unwrap();
-        assert!(!obs(&mut b, "u1", "2026-11-28T10:00:00Z"), "already emitted");
-        assert!(!obs(&mut b, "u2", "2026-01-01T00:00:00Z"), "below the window");
-        assert!(obs(&mut b, "u3", "2026-11-28T02:00:00Z"), "reported late, inside the window");
-        let s2 = b.final_state();
-        let mut c = ActivityTracker::from_state(Some(&s2), lb, None).unwrap();
-        assert!(!obs(&mut c, "u1", "2026-11-28T10:00:00Z"));
-        assert!(!obs(&mut c, "u3", "2026-11-28T02:00:00Z"), "the late record is remembered");
-        assert!(obs(&mut c, "u1", "2026-11-28T11:00:00Z"), "newer activity of a known key");
+        let mut b = ActivityTracker::from_state(Some(&s1)).unwrap();
+        assert_eq!(b.pairs(), 3);
+        assert!(!b.observe("u1", "jira", 1), "unchanged");
+        assert!(b.observe("u1", "conf", 9), "changed (later activity, a renamed site)");
+        assert!(b.observe("u3", "jira", 4), "a user added with old activity is new to the state");
+        // u2 was removed (or suspended, or lost access): its pair is gone.
+        assert_eq!(b.finish(), vec![("u2".to_string(), "jira".to_string())]);
+        let s2 = b.final_state(now);
+
+        let mut c = ActivityTracker::from_state(Some(&s2)).unwrap();
+        assert!(!c.observe("u1", "conf", 9));
+        assert!(!c.observe("u3", "jira", 4));
+        // access to jira revoked for u1: only that pair goes.
+        assert_eq!(c.finish(), vec![("u1".to_string(), "jira".to_string())]);
+        assert_eq!(c.pairs(), 2);
     }
 
     #[test]
-    fn start_date_bounds_the_first_sync() {
-        let mut a = ActivityTracker::from_state(None, Duration::days(2), Some(t("2026-06-01T00:00:00Z"))).unwrap();
-        assert!(!a.observe("u", "p", Some((t("2026-05-01T00:00:00Z"), "a"))));
-        assert!(a.observe("u", "q", Some((t("2026-07-01T00:00:00Z"), "b"))));
+    fn a_resumed_pass_keeps_its_seen_marks() {
+        let now = t("2026-11-28T00:00:00Z");
+        let mut a = ActivityTracker::from_state(None).unwrap();
+        a.observe("u1", "jira", 1);
+        a.observe("u2", "jira", 2);
+        a.finish();
+        let done = a.final_state(now);
+        let mut b = ActivityTracker::from_state(Some(&done)).unwrap();
+        b.observe("u1", "jira", 1);
+        let pos = PassPosition { next_page: "c2".into(), started_at: time::format(now) };
+        let mid = b.checkpoint(&pos);
+        let mut c = ActivityTracker::from_state(Some(&mid)).unwrap();
+        assert_eq!(c.resume_position(), Some(&pos));
+        assert!(!c.observe("u2", "jira", 2));
+        assert!(c.finish().is_empty(), "u1 was seen before the interruption: not deleted");
     }
 
     #[test]
-    fn unreadable_states_are_errors() {
-        let lb = Duration::days(2);
-        for bad in [serde_json::json!({"version": 1, "window": "abc"}), serde_json::json!({"version": 3}), serde_json::json!([])] {
-            assert!(ActivityTracker::from_state(Some(&bad), lb, None).is_err(), "{bad}");
+    fn a_version_1_state_is_started_afresh_and_bad_states_are_errors() {
+        let v1 = serde_json::json!({"version": 1, "cursor": "2026-11-01T00:00:00Z", "window": ""});
+        let t1 = ActivityTracker::from_state(Some(&v1)).unwrap();
+        assert!(t1.upgraded() && t1.pairs() == 0 && t1.cursor().is_none());
+        for bad in [serde_json::json!({"version": 2, "pairs": "%%"}), serde_json::json!({"version": 3, "pairs": ""}), serde_json::json!([])] {
+            assert!(ActivityTracker::from_state(Some(&bad)).is_err(), "{bad}");
         }
     }
 }

@@ -76,7 +76,7 @@ impl LicenseTracker {
     pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
         let mut t = LicenseTracker::default();
         let Some(value) = saved(state) else { return Ok(t) };
-        let s: LicensesState = decode_state(value, "license_assignments", |s: &LicensesState| s.version)?;
+        let s: LicensesState = decode_state(value, "license_assignments", STATE_VERSION, |s: &LicensesState| s.version)?;
         t.cursor = parse_time(s.cursor.as_deref(), "license_assignments")?;
         for search in s.searches {
             let ids = packed::decode_ids(&search.accounts).map_err(|e| {

@@ -7,10 +7,10 @@
 //! - `users` is incremental by **change detection** ([`users::UsersTracker`]): a 31-bit
 //!   fingerprint per account; new or changed users are emitted, users gone from the directory
 //!   get a deletion record.
-//! - `user_activity` is incremental on `last_active` with a **lookback window**
-//!   ([`activity::ActivityTracker`]): activity is reported up to a day late, so records down to
-//!   `cursor - lookback` are considered, and the fingerprints of those already emitted are
-//!   remembered so none is emitted twice.
+//! - `user_activity` is incremental by **change detection per (user, site) pair**
+//!   ([`activity::ActivityTracker`]): a cursor on `last_active` cannot see records that appear
+//!   with old timestamps (a user added, a site linked, activity reported late), so every pair
+//!   is fingerprinted; new or changed pairs are emitted, vanished ones deleted.
 //! - `license_assignments` is change detection per (site, role) search
 //!   ([`licenses::LicenseTracker`]).
 //!
@@ -29,8 +29,16 @@ use serde_json::Value;
 
 pub use activity::ActivityTracker;
 pub use licenses::LicenseTracker;
-pub use users::{user_fingerprint, UsersTracker};
+pub use users::UsersTracker;
 
+/// A fingerprint of a record's content (written without `observed_at`), 31 bits: the top bit
+/// of a stored value marks "seen in this pass".
+pub fn record_fingerprint(record_json: &[u8]) -> u32 {
+    let h = packed::fnv1a(&[record_json]);
+    ((h ^ (h >> 32)) as u32) & !packed::SEEN_BIT
+}
+
+/// The state version of `users` and `license_assignments`.
 const STATE_VERSION: u32 = 1;
 
 /// Where an interrupted pass stands.
@@ -47,15 +55,15 @@ fn saved(state: Option<&Value>) -> Option<&Value> {
     state.filter(|v| !v.as_object().is_some_and(|o| o.is_empty()))
 }
 
-/// A saved state's fields as `S`, after checking it is a JSON object of this state version.
-fn decode_state<S: serde::de::DeserializeOwned>(value: &Value, stream: &str, version: impl Fn(&S) -> u32) -> Result<S, String> {
+/// A saved state's fields as `S`, after checking it is a JSON object of state version `expected`.
+fn decode_state<S: serde::de::DeserializeOwned>(value: &Value, stream: &str, expected: u32, version: impl Fn(&S) -> u32) -> Result<S, String> {
     if !value.is_object() {
         return Err(format!("unreadable {stream} state: not a JSON object"));
     }
     let s: S = serde_json::from_value(value.clone()).map_err(|e| format!("unreadable {stream} state: {e}"))?;
     match version(&s) {
-        STATE_VERSION => Ok(s),
-        v => Err(format!("{stream} state has version {v}, this connector reads version {STATE_VERSION}")),
+        v if v == expected => Ok(s),
+        v => Err(format!("{stream} state has version {v}, this connector reads version {expected}")),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Compact, deterministic encodings of the sets an incremental state keeps: fingerprints, and
-//! account ids with a 31-bit fingerprint and a "seen in this pass" flag. Each set is a binary
-//! blob in base64, so a state of 100,000 users stays about 2 MB instead of 5+ MB of JSON.
+//! Compact, deterministic encodings of the sets an incremental state keeps: account ids with a
+//! 31-bit fingerprint and a "seen in this pass" flag (`users`), account id sets
+//! (`license_assignments`), and each account's (product, fingerprint) pairs (`user_activity`).
+//! Each is a binary blob in base64, so a state of 100,000 users stays about 2 MB instead of
+//! 5+ MB of JSON.
 
 use std::collections::HashMap;
 
@@ -78,48 +80,6 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// A sorted set of 64-bit fingerprints.
-pub fn encode_u64s(values: &mut [u64]) -> String {
-    values.sort_unstable();
-    let mut out = Vec::with_capacity(values.len() * 8);
-    for v in values.iter() {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    B64.encode(out)
-}
-
-pub fn decode_u64s(text: &str) -> Result<Vec<u64>, DecodeError> {
-    let bytes = b64_decode(text)?;
-    if bytes.len() % 8 != 0 {
-        return Err(DecodeError("length is not a multiple of 8".into()));
-    }
-    Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
-}
-
-/// Pairs of (fingerprint, unix seconds).
-pub fn encode_pairs(pairs: &mut [(u64, i64)]) -> String {
-    pairs.sort_unstable();
-    let mut out = Vec::with_capacity(pairs.len() * 16);
-    for (fp, t) in pairs.iter() {
-        out.extend_from_slice(&fp.to_le_bytes());
-        out.extend_from_slice(&t.to_le_bytes());
-    }
-    B64.encode(out)
-}
-
-pub fn decode_pairs(text: &str) -> Result<Vec<(u64, i64)>, DecodeError> {
-    let bytes = b64_decode(text)?;
-    if bytes.len() % 16 != 0 {
-        return Err(DecodeError("length is not a multiple of 16".into()));
-    }
-    Ok(bytes
-        .chunks_exact(16)
-        .map(|c| {
-            (u64::from_le_bytes(c[..8].try_into().expect("8 bytes")), i64::from_le_bytes(c[8..].try_into().expect("8 bytes")))
-        })
-        .collect())
-}
-
 /// The value kept per account: a 31-bit fingerprint of the record and a "seen" flag.
 pub const SEEN_BIT: u32 = 1 << 31;
 
@@ -174,107 +134,175 @@ fn classify(id: &str) -> IdForm<'_> {
 /// each); groups of `<prefix>:<uuid>` ids (prefix text, then 16 bytes + u32 each); other ids
 /// (length, text, u32). Sorted, so equal maps give equal text.
 pub fn encode_accounts(map: &HashMap<String, u32>) -> String {
-    encode_entries(map.iter().map(|(k, v)| (k.as_str(), *v)), FORMAT_VERSION, true)
+    let mut out = vec![FORMAT_VERSION];
+    put_entries(&mut out, map.iter().map(|(k, v)| (k.as_str(), v)), |out, v| out.extend_from_slice(&v.to_le_bytes()));
+    B64.encode(out)
 }
 
 pub fn decode_accounts(text: &str) -> Result<HashMap<String, u32>, DecodeError> {
-    Ok(decode_entries(text, FORMAT_VERSION, true)?.into_iter().collect())
+    let bytes = b64_decode(text)?;
+    let mut r = versioned(&bytes, FORMAT_VERSION)?;
+    let entries = read_entries(&mut r, 4, |r| r.u32())?;
+    finished(&r)?;
+    Ok(entries.into_iter().collect())
 }
 
 /// Encodes a set of account ids: the layout of [`encode_accounts`] without the values (and
 /// its own version byte, so one is never read as the other). 12–16 bytes an id.
 pub fn encode_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
-    encode_entries(ids.into_iter().map(|id| (id, 0)), ID_SET_VERSION, false)
+    let mut out = vec![ID_SET_VERSION];
+    put_entries(&mut out, ids.into_iter().map(|id| (id, &())), |_, _| {});
+    B64.encode(out)
 }
 
 pub fn decode_ids(text: &str) -> Result<Vec<String>, DecodeError> {
-    Ok(decode_entries(text, ID_SET_VERSION, false)?.into_iter().map(|(id, _)| id).collect())
+    let bytes = b64_decode(text)?;
+    let mut r = versioned(&bytes, ID_SET_VERSION)?;
+    let entries = read_entries(&mut r, 0, |_| Ok(()))?;
+    finished(&r)?;
+    Ok(entries.into_iter().map(|(id, ())| id).collect())
 }
 
 const ID_SET_VERSION: u8 = 2;
+const PAIRS_VERSION: u8 = 3;
 
-fn encode_entries<'a>(entries: impl Iterator<Item = (&'a str, u32)>, version: u8, with_values: bool) -> String {
-    let mut hex: Vec<(&str, u32)> = Vec::new();
-    let mut prefixed: std::collections::BTreeMap<&str, Vec<(String, u32)>> = Default::default();
-    let mut other: Vec<(&str, u32)> = Vec::new();
-    let mut n = 0usize;
+/// Each account's (product, value) pairs, products numbered by a list of their ids: what an
+/// activity state keeps per (user, site) pair.
+pub type PairsByAccount = HashMap<String, Vec<(u32, u32)>>;
+
+/// Encodes the product ids, then account id → its (product number, value) pairs, in the
+/// account layout of [`encode_accounts`] (its own version byte). A pair costs its product
+/// number (a byte for the first 128 products) and a u32; an account its packed id and a count.
+pub fn encode_pairs(products: &[String], accounts: &PairsByAccount) -> String {
+    let mut out = vec![PAIRS_VERSION];
+    put_varint(&mut out, products.len() as u64);
+    for p in products {
+        put_varint(&mut out, p.len() as u64);
+        out.extend_from_slice(p.as_bytes());
+    }
+    put_entries(&mut out, accounts.iter().map(|(k, v)| (k.as_str(), v)), |out, pairs| {
+        let mut pairs = pairs.clone();
+        pairs.sort_unstable();
+        put_varint(out, pairs.len() as u64);
+        for (product, value) in pairs {
+            put_varint(out, u64::from(product));
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    });
+    B64.encode(out)
+}
+
+pub fn decode_pairs(text: &str) -> Result<(Vec<String>, PairsByAccount), DecodeError> {
+    let bytes = b64_decode(text)?;
+    let mut r = versioned(&bytes, PAIRS_VERSION)?;
+    let n = r.count(1)?;
+    let mut products = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.count(1)?;
+        products.push(std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError("a product id is not UTF-8".into()))?.to_string());
+    }
+    let accounts = read_entries(&mut r, 1, |r| {
+        let k = r.count(5)?;
+        let mut pairs = Vec::with_capacity(k);
+        for _ in 0..k {
+            let product = r.varint()?;
+            if product >= products.len() as u64 {
+                return Err(DecodeError("a pair names a product the state does not list".into()));
+            }
+            pairs.push((product as u32, r.u32()?));
+        }
+        Ok(pairs)
+    })?;
+    finished(&r)?;
+    Ok((products, accounts.into_iter().collect()))
+}
+
+fn versioned(bytes: &[u8], version: u8) -> Result<Reader<'_>, DecodeError> {
+    let mut r = Reader { bytes };
+    if r.take(1)?[0] != version {
+        return Err(DecodeError("unknown format version".into()));
+    }
+    Ok(r)
+}
+
+fn finished(r: &Reader) -> Result<(), DecodeError> {
+    if r.bytes.is_empty() {
+        Ok(())
+    } else {
+        Err(DecodeError("trailing bytes".into()))
+    }
+}
+
+/// Writes (account id, value) entries grouped by id form, each group sorted by id.
+fn put_entries<'a, V: 'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a str, &'a V)>, mut put_value: impl FnMut(&mut Vec<u8>, &V)) {
+    let mut hex: Vec<(&str, &V)> = Vec::new();
+    let mut prefixed: std::collections::BTreeMap<&str, Vec<(String, &V)>> = Default::default();
+    let mut other: Vec<(&str, &V)> = Vec::new();
     for (id, v) in entries {
-        n += 1;
         match classify(id) {
             IdForm::Hex24 => hex.push((id, v)),
             IdForm::Prefixed { prefix, uuid_hex } => prefixed.entry(prefix).or_default().push((uuid_hex, v)),
             IdForm::Other => other.push((id, v)),
         }
     }
-    hex.sort_unstable();
-    other.sort_unstable();
-    let put_value = |out: &mut Vec<u8>, v: u32| {
-        if with_values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    };
-    let mut out = Vec::with_capacity(n * 18 + 16);
-    out.push(version);
-    put_varint(&mut out, hex.len() as u64);
+    hex.sort_unstable_by_key(|(id, _)| *id);
+    other.sort_unstable_by_key(|(id, _)| *id);
+    out.reserve((hex.len() + other.len()) * 18 + 16);
+    put_varint(out, hex.len() as u64);
     for (id, v) in hex {
-        hex_to_bytes(id, &mut out);
-        put_value(&mut out, v);
+        hex_to_bytes(id, out);
+        put_value(out, v);
     }
-    put_varint(&mut out, prefixed.len() as u64);
+    put_varint(out, prefixed.len() as u64);
     for (prefix, mut ids) in prefixed {
-        ids.sort_unstable();
-        put_varint(&mut out, prefix.len() as u64);
+        ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        put_varint(out, prefix.len() as u64);
         out.extend_from_slice(prefix.as_bytes());
-        put_varint(&mut out, ids.len() as u64);
+        put_varint(out, ids.len() as u64);
         for (uuid_hex, v) in ids {
-            hex_to_bytes(&uuid_hex, &mut out);
-            put_value(&mut out, v);
+            hex_to_bytes(&uuid_hex, out);
+            put_value(out, v);
         }
     }
-    put_varint(&mut out, other.len() as u64);
+    put_varint(out, other.len() as u64);
     for (id, v) in other {
-        put_varint(&mut out, id.len() as u64);
+        put_varint(out, id.len() as u64);
         out.extend_from_slice(id.as_bytes());
-        put_value(&mut out, v);
+        put_value(out, v);
     }
-    B64.encode(out)
 }
 
-fn decode_entries(text: &str, version: u8, with_values: bool) -> Result<Vec<(String, u32)>, DecodeError> {
-    let bytes = b64_decode(text)?;
-    let mut r = Reader { bytes: &bytes };
-    if r.take(1)?[0] != version {
-        return Err(DecodeError("unknown format version".into()));
-    }
-    let vbytes = if with_values { 4 } else { 0 };
-    let value = |r: &mut Reader| -> Result<u32, DecodeError> { if with_values { r.u32() } else { Ok(0) } };
+/// Reads what [`put_entries`] wrote; `min_value` is the fewest bytes a value takes (for the
+/// count checks).
+fn read_entries<'b, V>(
+    r: &mut Reader<'b>,
+    min_value: usize,
+    mut value: impl FnMut(&mut Reader<'b>) -> Result<V, DecodeError>,
+) -> Result<Vec<(String, V)>, DecodeError> {
     let mut entries = Vec::new();
-    let n_hex = r.count(12 + vbytes)?;
+    let n_hex = r.count(12 + min_value)?;
     for _ in 0..n_hex {
         let mut id = String::with_capacity(24);
         bytes_to_hex(r.take(12)?, &mut id);
-        entries.push((id, value(&mut r)?));
+        entries.push((id, value(r)?));
     }
     let groups = r.count(2)?;
     for _ in 0..groups {
         let len = r.count(1)?;
         let prefix = std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError("prefix is not UTF-8".into()))?.to_string();
-        let n = r.count(16 + vbytes)?;
+        let n = r.count(16 + min_value)?;
         for _ in 0..n {
             let mut hex = String::with_capacity(32);
             bytes_to_hex(r.take(16)?, &mut hex);
             let id = format!("{prefix}:{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
-            entries.push((id, value(&mut r)?));
+            entries.push((id, value(r)?));
         }
     }
-    let n_other = r.count(1 + vbytes)?;
+    let n_other = r.count(1 + min_value)?;
     for _ in 0..n_other {
         let len = r.count(1)?;
         let id = std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError("id is not UTF-8".into()))?.to_string();
-        entries.push((id, value(&mut r)?));
-    }
-    if !r.bytes.is_empty() {
-        return Err(DecodeError("trailing bytes".into()));
+        entries.push((id, value(r)?));
     }
     Ok(entries)
 }
@@ -314,15 +342,28 @@ mod tests {
     }
 
     #[test]
-    fn sets_round_trip_and_garbage_is_refused() {
-        let mut v = vec![3u64, 1, u64::MAX];
-        assert_eq!(decode_u64s(&encode_u64s(&mut v)).unwrap(), vec![1, 3, u64::MAX]);
-        let mut p = vec![(5u64, -1i64), (2, 1_700_000_000)];
-        assert_eq!(decode_pairs(&encode_pairs(&mut p)).unwrap(), vec![(2, 1_700_000_000), (5, -1)]);
+    fn pairs_round_trip_and_garbage_is_refused() {
+        let products = vec!["ari:cloud:jira-software::site/a".to_string(), "ari:cloud:confluence::site/a".to_string()];
+        let mut accounts = PairsByAccount::new();
+        accounts.insert("5b10ac8d82e05b22cc7d4ef5".into(), vec![(1, 7 | SEEN_BIT), (0, 9)]);
+        accounts.insert("712020:1adb9f42-2b31-45dc-bd71-ea0a6bf91ed5".into(), vec![(0, 3)]);
+        accounts.insert("odd id".into(), vec![]);
+        let text = encode_pairs(&products, &accounts);
+        let (p, mut back) = decode_pairs(&text).unwrap();
+        assert_eq!(p, products);
+        back.get_mut("5b10ac8d82e05b22cc7d4ef5").unwrap().sort_unstable_by_key(|(p, _)| std::cmp::Reverse(*p));
+        assert_eq!(back, accounts);
+        assert_eq!(encode_pairs(&p, &back), text, "deterministic");
+        // A pair naming a product beyond the list, or a count larger than the data, is refused.
+        let mut bad = PairsByAccount::new();
+        bad.insert("5b10ac8d82e05b22cc7d4ef5".into(), vec![(5, 1)]);
+        assert!(decode_pairs(&encode_pairs(&products, &bad)).is_err());
+        for junk in ["%%%", "AAAA", "Aw==", "A/////8P", &encode_accounts(&HashMap::new())] {
+            assert!(decode_pairs(junk).is_err(), "{junk}");
+        }
         for bad in ["%%%", "AAAA", "AQ==", "Af////8P"] {
             assert!(decode_accounts(bad).is_err(), "{bad}");
         }
-        assert!(decode_u64s("AAA=").is_err());
     }
 
     #[test]

@@ -32,16 +32,10 @@ pub struct UsersTracker {
     resume: Option<PassPosition>,
 }
 
-/// A fingerprint of the record's content (without `observed_at`), 31 bits.
-pub fn user_fingerprint(record_json: &[u8]) -> u32 {
-    let h = packed::fnv1a(&[record_json]);
-    ((h ^ (h >> 32)) as u32) & !SEEN_BIT
-}
-
 impl UsersTracker {
     pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
         let Some(value) = saved(state) else { return Ok(UsersTracker::default()) };
-        let s: UsersState = decode_state(value, "users", |s: &UsersState| s.version)?;
+        let s: UsersState = decode_state(value, "users", STATE_VERSION, |s: &UsersState| s.version)?;
         Ok(UsersTracker {
             cursor: parse_time(s.cursor.as_deref(), "users")?,
             accounts: packed::decode_accounts(&s.accounts).map_err(|e| format!("users state 'accounts' is corrupt: {e}"))?,

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::catalog::ConfiguredCatalog;
@@ -50,7 +50,7 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
     let (tx, notices) = mpsc::unbounded_channel();
     let prepared = AtlassianClient::new(config)
         .map_err(ReadError::from)
-        .and_then(|client| Ok((client, Plan::decide(config, &catalog, &state, Utc::now())?)));
+        .and_then(|client| Ok((client, Plan::decide(&catalog, &state, Utc::now())?)));
     let (client, plan) = match prepared {
         Ok(p) => p,
         Err(e) => {
@@ -93,6 +93,8 @@ struct Settings {
     checkpoint_interval: u64,
     activity_source: ActivitySource,
     max_concurrency: usize,
+    /// `user_activity` older than this is never emitted.
+    start_date: Option<DateTime<Utc>>,
 }
 
 impl From<&Config> for Settings {
@@ -101,6 +103,7 @@ impl From<&Config> for Settings {
             checkpoint_interval: u64::from(config.checkpoint_interval_pages.max(1)),
             activity_source: config.activity_source,
             max_concurrency: config.max_concurrency,
+            start_date: config.start_date,
         }
     }
 }

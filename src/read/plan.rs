@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::error::ReadError;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
-use crate::config::Config;
 use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, UsersTracker};
 use crate::state::StateInput;
 use crate::streams::StreamId;
@@ -100,23 +99,20 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn decide(config: &Config, catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Plan, ReadError> {
+    pub fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Plan, ReadError> {
         let users = Mode::decide(StreamId::Users, catalog, state, now, UsersTracker::from_state, UsersTracker::cursor)?;
-        let activity = Mode::decide(
-            StreamId::UserActivity,
-            catalog,
-            state,
-            now,
-            |s| ActivityTracker::from_state(s, config.lookback_window, config.start_date),
-            ActivityTracker::cursor,
-        )?;
+        let activity = Mode::decide(StreamId::UserActivity, catalog, state, now, ActivityTracker::from_state, ActivityTracker::cursor)?;
+        let mut warnings = catalog.warnings.clone();
+        if activity.as_ref().and_then(Mode::tracker).is_some_and(ActivityTracker::upgraded) {
+            warnings.push("The user_activity state was written by an earlier build of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
+        }
         let licenses = Mode::decide(StreamId::LicenseAssignments, catalog, state, now, LicenseTracker::from_state, LicenseTracker::cursor)?;
         Ok(Plan {
             streams: catalog.streams.iter().map(|s| s.info.id).collect(),
             pass: PassPlan { users, activity },
             workspaces: catalog.get(StreamId::Workspaces.name()).is_some(),
             licenses,
-            warnings: catalog.warnings.clone(),
+            warnings,
         })
     }
 
@@ -146,24 +142,20 @@ mod tests {
         crate::incremental::packed::encode_accounts(&std::collections::HashMap::new())
     }
 
-    fn config() -> Config {
-        Config::from_value(&json!({"api_key": "k", "org_id": "o"})).unwrap()
-    }
-
     #[test]
     fn a_cursor_in_the_future_freezes_only_its_stream() {
         let now = Utc::now();
         let future_users = json!({"version": 1, "cursor": "2099-01-01T00:00:00Z", "accounts": no_accounts()});
         let cat = catalog(&[("users", "incremental"), ("user_activity", "incremental"), ("workspaces", "full_refresh")]);
-        let plan = Plan::decide(&config(), &cat, &state(&[("users", future_users.clone())]), now).unwrap();
+        let plan = Plan::decide(&cat, &state(&[("users", future_users.clone())]), now).unwrap();
         assert!(matches!(&plan.pass.users, Some(Mode::Frozen(v)) if *v == future_users));
         assert!(matches!(plan.pass.activity, Some(Mode::Incremental(_))));
         assert!(plan.pass.runs() && plan.reads_workspaces());
         assert_eq!(plan.streams, [StreamId::Users, StreamId::UserActivity, StreamId::Workspaces]);
 
-        let future_activity = json!({"version": 1, "cursor": "2099-01-01T00:00:00Z", "window": ""});
+        let future_activity = json!({"version": 2, "cursor": "2099-01-01T00:00:00Z", "pairs": crate::incremental::packed::encode_pairs(&[], &Default::default())});
         let cat = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
-        let plan = Plan::decide(&config(), &cat, &state(&[("users", future_users), ("user_activity", future_activity)]), now).unwrap();
+        let plan = Plan::decide(&cat, &state(&[("users", future_users), ("user_activity", future_activity)]), now).unwrap();
         assert!(!plan.pass.runs(), "every stream of the pass is frozen");
         assert!(!plan.reads_workspaces(), "no join, no seats: no workspaces");
     }
@@ -173,21 +165,21 @@ mod tests {
         let now = Utc::now();
         let pass = json!({"next_page": "c5", "started_at": "2026-11-28T00:00:00Z"});
         let users = json!({"version": 1, "accounts": no_accounts(), "pass": pass});
-        let activity = json!({"version": 1, "window": "", "pass": {"next_page": "c5", "started_at": "2026-11-28T00:00:00Z", "seen": ""}});
+        let activity = json!({"version": 2, "pairs": crate::incremental::packed::encode_pairs(&[], &Default::default()), "pass": pass.clone()});
         let both = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
-        let plan = Plan::decide(&config(), &both, &state(&[("users", users.clone()), ("user_activity", activity)]), now).unwrap();
+        let plan = Plan::decide(&both, &state(&[("users", users.clone()), ("user_activity", activity)]), now).unwrap();
         assert_eq!(plan.pass.start().map(|p| p.next_page), Some("c5".into()));
-        let plan = Plan::decide(&config(), &both, &state(&[("users", users.clone())]), now).unwrap();
+        let plan = Plan::decide(&both, &state(&[("users", users.clone())]), now).unwrap();
         assert_eq!(plan.pass.start(), None, "activity starts a new pass: the positions disagree");
         let mixed = catalog(&[("users", "incremental"), ("user_activity", "full_refresh")]);
-        let plan = Plan::decide(&config(), &mixed, &state(&[("users", users)]), now).unwrap();
+        let plan = Plan::decide(&mixed, &state(&[("users", users)]), now).unwrap();
         assert_eq!(plan.pass.start(), None, "a full refresh stream needs every page");
     }
 
     #[test]
     fn an_unusable_state_names_its_stream() {
         let cat = catalog(&[("license_assignments", "incremental")]);
-        let err = Plan::decide(&config(), &cat, &state(&[("license_assignments", json!({"version": 9}))]), Utc::now()).unwrap_err();
+        let err = Plan::decide(&cat, &state(&[("license_assignments", json!({"version": 9}))]), Utc::now()).unwrap_err();
         assert_eq!(err.stream, Some(StreamId::LicenseAssignments));
         assert!(err.source.to_string().contains("license_assignments state has version 9"), "{}", err.source);
     }

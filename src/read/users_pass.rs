@@ -15,16 +15,16 @@ use tokio::task::JoinHandle;
 use super::error::ReadError;
 use super::plan::{Mode, PassPlan};
 use super::Reader;
-use crate::client::models::ApiUser;
 use crate::client::pagination::UserPageResult;
 use crate::client::user_pages::Opened;
 use crate::client::ApiError;
-use crate::incremental::{user_fingerprint, PassPosition, UsersTracker};
-use crate::json::{RawJson, WriteJson};
+use crate::incremental::{record_fingerprint, ActivityTracker, PassPosition, UsersTracker};
+use crate::json::{stamp_observed_at, RawJson, WriteJson};
 use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType};
 use crate::streams::workspaces::WorkspaceIndex;
-use crate::streams::{user_activity, users, StreamId};
+use crate::streams::user_activity::{self, ActivityRecord};
+use crate::streams::{users, StreamId};
 use crate::time;
 
 /// How often a progress LOG line is written during a long pass.
@@ -100,6 +100,7 @@ impl<W: Write> Reader<'_, '_, W> {
         let mut last_progress = Instant::now();
         let mut bar = ProgressBar::new();
         let mut scratch = Vec::new();
+        let start_date = self.settings.start_date;
         while let Some(page) = self.wait(stream, pages.next()).await? {
             let page = page.map_err(|e| ReadError::api(stream, e))?;
             let users = page.items.users();
@@ -114,20 +115,22 @@ impl<W: Write> Reader<'_, '_, W> {
             for u in users {
                 counts.users += 1;
                 if let Some(mode) = &mut plan.users {
-                    if let Some(record) = user_record(&org_id, u, mode, &observed_at, &mut scratch) {
+                    let changed = |t: &mut UsersTracker, fp| t.observe(&u.account_id, fp);
+                    if let Some(record) = to_write(users::record(&org_id, u), mode, changed, &observed_at, &mut scratch) {
                         unit.record(StreamId::Users, &record, emitted_at)?;
                     }
                 }
                 if let Some(mode) = &mut plan.activity {
                     for entry in user_activity::records(&org_id, u, sites, &mut counts.skipped) {
-                        let emit = match mode {
-                            Mode::FullRefresh => true,
-                            Mode::Incremental(t) => t.observe(&entry.record.account_id, &entry.record.product_id, entry.last_active()),
-                            Mode::Frozen(_) => false,
-                        };
-                        if emit {
-                            counts.without_site += u64::from(entry.record.workspace_id.is_none());
-                            unit.record(StreamId::UserActivity, &entry.record, emitted_at)?;
+                        if start_date.is_some_and(|start| entry.last_active_at.is_some_and(|at| at < start)) {
+                            continue; // older than start_date: never emitted, in any mode
+                        }
+                        let without_site = entry.record.workspace_id.is_none();
+                        let (account, product): (&str, &str) = (&u.account_id, entry.record.product_id);
+                        let changed = |t: &mut ActivityTracker, fp| t.observe(account, product, fp);
+                        if let Some(record) = to_write(entry.record, mode, changed, &observed_at, &mut scratch) {
+                            counts.without_site += u64::from(without_site);
+                            unit.record(StreamId::UserActivity, &record, emitted_at)?;
                         }
                     }
                 }
@@ -137,7 +140,7 @@ impl<W: Write> Reader<'_, '_, W> {
             if page.next.is_some() && spacing.since >= spacing.pages() {
                 spacing.since = 0;
                 let before = spacing.pages();
-                spacing.last_bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&mut plan, position.as_ref()))?;
+                spacing.last_bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&plan, position.as_ref()))?;
                 let after = spacing.pages();
                 if after > before && after > spacing.interval && !spacing.announced {
                     spacing.announced = true;
@@ -256,7 +259,21 @@ impl<W: Write> Reader<'_, '_, W> {
             let state = match mode {
                 Mode::FullRefresh => json!({}),
                 Mode::Frozen(saved) => saved,
-                Mode::Incremental(tracker) => tracker.final_state(),
+                Mode::Incremental(mut tracker) => {
+                    let gone = tracker.finish();
+                    if !gone.is_empty() {
+                        self.writer.info(&format!("{} (user, site) activity pairs are gone: emitting deletion records", gone.len()))?;
+                    }
+                    let emitted_at = now_ms();
+                    let now = time::format(Utc::now());
+                    let org_id = self.client.org_id().to_string();
+                    let mut unit = self.writer.unit(());
+                    for (account_id, product_id) in &gone {
+                        unit.record(StreamId::UserActivity, &user_activity::deletion(&org_id, account_id, product_id, &now), emitted_at)?;
+                    }
+                    unit.done();
+                    tracker.final_state(pass_started)
+                }
             };
             self.writer.complete(StreamId::UserActivity, &state)?;
         }
@@ -271,59 +288,76 @@ fn pass_streams(plan: &PassPlan) -> impl Iterator<Item = StreamId> {
     users.into_iter().chain(activity)
 }
 
-/// A `users` record to write: always in full refresh; in incremental, only when new or changed
-/// (the record is written once, into `scratch`: its fingerprint is taken from those bytes).
-fn user_record<'a>(
-    org_id: &'a str,
-    u: &'a ApiUser<'a>,
-    mode: &mut Mode<UsersTracker>,
+/// A record that carries when it was observed.
+trait Observed<'a> {
+    fn observed(&mut self, at: &'a str);
+}
+
+impl<'a> Observed<'a> for users::UserRecord<'a> {
+    fn observed(&mut self, at: &'a str) {
+        self.observed_at = Some(at);
+    }
+}
+
+impl<'a> Observed<'a> for ActivityRecord<'a> {
+    fn observed(&mut self, at: &'a str) {
+        self.observed_at = Some(at);
+    }
+}
+
+/// The record to write, if any: always in full refresh, never when frozen; in incremental only
+/// when `changed` (the tracker's verdict on the record's fingerprint) says it is new or
+/// changed. The record is then written once, into `scratch`, fingerprinted from those bytes,
+/// and stamped with `observed_at`.
+fn to_write<'a, R: WriteJson + Observed<'a>, T>(
+    mut record: R,
+    mode: &mut Mode<T>,
+    changed: impl FnOnce(&mut T, u32) -> bool,
     observed_at: &'a str,
     scratch: &'a mut Vec<u8>,
-) -> Option<UserOut<'a>> {
+) -> Option<Out<'a, R>> {
     match mode {
         Mode::Frozen(_) => None,
         Mode::FullRefresh => {
-            let mut record = users::record(org_id, u);
-            record.observed_at = Some(observed_at);
-            Some(UserOut::Record(record))
+            record.observed(observed_at);
+            Some(Out::Record(record))
         }
         Mode::Incremental(tracker) => {
             scratch.clear();
-            users::record(org_id, u).write_json(scratch);
-            if !tracker.observe(&u.account_id, user_fingerprint(scratch)) {
+            record.write_json(scratch);
+            if !changed(tracker, record_fingerprint(scratch)) {
                 return None;
             }
-            users::stamp(scratch, observed_at);
-            Some(UserOut::Written(RawJson(scratch)))
+            stamp_observed_at(scratch, observed_at);
+            Some(Out::Written(RawJson(scratch)))
         }
     }
 }
 
-/// A `users` record, as a record or already written.
-enum UserOut<'a> {
-    Record(users::UserRecord<'a>),
+/// A record, as a record or already written.
+enum Out<'a, R> {
+    Record(R),
     Written(RawJson<'a>),
 }
 
-impl WriteJson for UserOut<'_> {
+impl<R: WriteJson> WriteJson for Out<'_, R> {
     fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            UserOut::Record(r) => r.write_json(out),
-            UserOut::Written(raw) => raw.write_json(out),
+            Out::Record(r) => r.write_json(out),
+            Out::Written(raw) => raw.write_json(out),
         }
     }
 }
 
 /// The checkpoint of each incremental stream of the pass at `position` (the page after the
 /// one just written); none on the last page.
-fn pass_checkpoint(plan: &mut PassPlan, position: Option<&PassPosition>) -> Vec<(StreamId, Value)> {
+fn pass_checkpoint(plan: &PassPlan, position: Option<&PassPosition>) -> Vec<(StreamId, Value)> {
     let Some(position) = position else { return Vec::new() };
     let mut states = Vec::new();
     if let Some(Mode::Incremental(t)) = &plan.users {
         states.push((StreamId::Users, t.checkpoint(position)));
     }
-    if let Some(Mode::Incremental(t)) = &mut plan.activity {
-        t.prune();
+    if let Some(Mode::Incremental(t)) = &plan.activity {
         states.push((StreamId::UserActivity, t.checkpoint(position)));
     }
     states

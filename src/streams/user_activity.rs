@@ -1,5 +1,6 @@
 //! `user_activity`: one record per user and product instance, taken from the `productAccess`
-//! of the same users-search pages (no extra requests) and joined to the workspaces.
+//! of the same users-search pages (no extra requests) and joined to the workspaces; in
+//! incremental mode, a deletion record for each pair that is gone.
 
 use chrono::{DateTime, Utc};
 
@@ -14,7 +15,7 @@ pub const INFO: StreamInfo = StreamInfo {
     name: "user_activity",
     schema: include_str!("../../schemas/user_activity.json"),
     primary_key: &["account_id", "product_id"],
-    cursor_field: Some("last_active"),
+    cursor_field: Some("observed_at"),
 };
 
 json_record! {
@@ -29,7 +30,27 @@ json_record! {
         pub last_active: Option<String>,
         pub site_url: Option<&'a str>,
         pub workspace_name: Option<&'a str>,
+        /// When this version of the pair was observed: the cursor of incremental syncs.
+        pub observed_at: Option<&'a str>,
+        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
+}
+
+json_record! {
+    /// The record of a (user, site) pair that is gone — the user removed or suspended, access
+    /// revoked, the site unlinked: destinations in dedup mode delete (or flag) the row.
+    #[derive(Debug)]
+    pub struct ActivityDeletion<'a> {
+        pub org_id: &'a str,
+        pub account_id: &'a str,
+        pub product_id: &'a str,
+        pub observed_at: &'a str,
+        pub deleted_at as "_ab_cdc_deleted_at": &'a str,
+    }
+}
+
+pub fn deletion<'a>(org_id: &'a str, account_id: &'a str, product_id: &'a str, now: &'a str) -> ActivityDeletion<'a> {
+    ActivityDeletion { org_id, account_id, product_id, observed_at: now, deleted_at: now }
 }
 
 /// An activity record, and its `last_active` as an instant (for the incremental cursor).
@@ -67,6 +88,8 @@ pub fn records<'a>(org_id: &'a str, u: &'a ApiUser<'a>, sites: &'a WorkspaceInde
                 last_active,
                 site_url: site.and_then(|s| s.site_url.as_deref()),
                 workspace_name: site.and_then(|s| s.name.as_deref()),
+                observed_at: None,
+                deleted_at: None,
             },
             last_active_at,
         });

@@ -96,19 +96,6 @@ pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
     }
 }
 
-/// How a record written without `observed_at` ends: its last two fields, both null.
-const UNSTAMPED_END: &[u8] = b"\"observed_at\":null,\"_ab_cdc_deleted_at\":null}";
-
-/// Sets `observed_at` in a record written (into `json`) without it — what an incremental read
-/// fingerprints — as if it had been written with it.
-pub fn stamp(json: &mut Vec<u8>, observed_at: &str) {
-    debug_assert!(json.ends_with(UNSTAMPED_END), "a users record written without observed_at");
-    json.truncate(json.len() - UNSTAMPED_END.len());
-    json.extend_from_slice(b"\"observed_at\":");
-    crate::json::write_str(json, observed_at);
-    json.extend_from_slice(b",\"_ab_cdc_deleted_at\":null}");
-}
-
 json_record! {
     /// The record of a user who is no longer in the directory: destinations in dedup mode
     /// delete (or flag) the row when `_ab_cdc_deleted_at` is set.
@@ -167,7 +154,7 @@ mod tests {
         let u = &page.users()[0];
         let mut stamped = Vec::new();
         record("org", u).write_json(&mut stamped);
-        stamp(&mut stamped, "2026-11-28T00:00:00Z");
+        crate::json::stamp_observed_at(&mut stamped, "2026-11-28T00:00:00Z");
         let mut direct = record("org", u);
         direct.observed_at = Some("2026-11-28T00:00:00Z");
         let mut written = Vec::new();
