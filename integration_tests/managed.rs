@@ -189,20 +189,30 @@ fn a_key_that_may_not_search_the_directory_reads_the_managed_accounts_and_their_
 #[test]
 fn a_sync_that_sees_only_managed_accounts_deletes_no_one() {
     let sb = start(200, SandboxOptions::default());
-    let mut catalog = catalog_of(&["users"]);
-    catalog["streams"][0]["sync_mode"] = json!("incremental");
+    let mut catalog = catalog_of(&["users", "user_activity", "workspaces"]);
+    for s in catalog["streams"].as_array_mut().unwrap() {
+        if s["stream"]["name"] != "workspaces" {
+            s["sync_mode"] = json!("incremental");
+        }
+    }
     let config = config_for(&sb);
     let first = read_ok(&config, &catalog, &json!([]));
     assert_eq!(first.records("users").len(), 200);
+    assert!(!first.records("user_activity").is_empty());
     sb.set_directory_forbidden(true);
     let second = read_ok(&config, &catalog, &state_after(&first.messages));
-    let deleted: Vec<_> = second.records("users").into_iter().filter(|r| !r["_ab_cdc_deleted_at"].is_null()).collect();
-    assert!(deleted.is_empty(), "unmanaged users are invisible, not gone: {} deletions", deleted.len());
+    for stream in ["users", "user_activity"] {
+        let deleted: Vec<_> = second.records(stream).into_iter().filter(|r| !r["_ab_cdc_deleted_at"].is_null()).collect();
+        assert!(deleted.is_empty(), "{stream}: unmanaged users are invisible, not gone: {} deletions", deleted.len());
+    }
     // Back to a key that sees everyone: the unmanaged users were kept, so they are not new.
     sb.set_directory_forbidden(false);
     let third = read_ok(&config, &catalog, &state_after(&second.messages));
     let unmanaged: BTreeSet<String> = sb.truth().users.iter().filter(|u| !u.is_managed()).map(|u| u.account_id.clone()).collect();
-    assert!(third.records("users").iter().all(|r| !unmanaged.contains(r["account_id"].as_str().unwrap())), "unchanged unmanaged users are not emitted again");
+    for stream in ["users", "user_activity"] {
+        let again = third.records(stream).iter().filter(|r| unmanaged.contains(r["account_id"].as_str().unwrap())).count();
+        assert_eq!(again, 0, "{stream}: unchanged unmanaged users were kept, so not emitted again");
+    }
 }
 
 #[test]

@@ -111,6 +111,19 @@ impl ActivityTracker {
         self.state(self.cursor, Some(position.clone()))
     }
 
+    /// Keeps the pairs of accounts this pass did not see at all: with only the managed accounts
+    /// visible, such an account may merely be invisible (an unmanaged user), not gone. An
+    /// account with one pair seen was visible, so its other unseen pairs are gone.
+    pub fn keep_unseen_accounts(&mut self) {
+        for pairs in self.accounts.values_mut() {
+            if pairs.iter().all(|(_, value)| value & SEEN_BIT == 0) {
+                for (_, value) in pairs.iter_mut() {
+                    *value |= SEEN_BIT;
+                }
+            }
+        }
+    }
+
     /// Ends the pass: the pairs not seen are returned as (account id, product id), sorted,
     /// and forgotten.
     pub fn finish(&mut self) -> Vec<(String, String)> {
@@ -159,6 +172,22 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn with_only_managed_accounts_visible_an_unseen_account_keeps_its_pairs() {
+        let mut a = ActivityTracker::from_state(None).unwrap();
+        a.observe("managed", "jira", 1);
+        a.observe("managed", "conf", 2);
+        a.observe("unmanaged", "jira", 3);
+        a.finish();
+        let s = a.final_state(t("2026-11-28T00:00:00Z"));
+        let mut b = ActivityTracker::from_state(Some(&s)).unwrap();
+        assert!(!b.observe("managed", "jira", 1));
+        b.keep_unseen_accounts();
+        // The managed account was visible: its vanished pair is gone; the unmanaged one is kept.
+        assert_eq!(b.finish(), vec![("managed".to_string(), "conf".to_string())]);
+        assert_eq!(b.pairs(), 2);
     }
 
     #[test]

@@ -260,6 +260,9 @@ impl<W: Write> Reader<'_, '_, W> {
                 Mode::FullRefresh => json!({}),
                 Mode::Frozen(saved) => saved,
                 Mode::Incremental(mut tracker) => {
+                    if self.only_managed {
+                        tracker.keep_unseen_accounts(); // unmanaged users are invisible, not gone
+                    }
                     let gone = tracker.finish();
                     if !gone.is_empty() {
                         self.writer.info(&format!("{} (user, site) activity pairs are gone: emitting deletion records", gone.len()))?;
