@@ -230,6 +230,7 @@ impl<W: Write> Reader<'_, '_, W> {
 
     /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
     pub(super) fn finish_pass(&mut self, plan: PassPlan, pass_started: DateTime<Utc>) -> Result<(), ReadError> {
+        let (org_id, now) = (self.client.org_id().to_string(), time::format(Utc::now()));
         if let Some(mode) = plan.users {
             let state = match mode {
                 Mode::FullRefresh => json!({}),
@@ -239,17 +240,8 @@ impl<W: Write> Reader<'_, '_, W> {
                         tracker.keep_unseen(); // unmanaged users are invisible, not gone
                     }
                     let deleted = tracker.finish();
-                    if !deleted.is_empty() {
-                        self.writer.info(&format!("{} users are no longer in the directory: emitting deletion records", deleted.len()))?;
-                    }
-                    let emitted_at = now_ms();
-                    let now = time::format(Utc::now());
-                    let org_id = self.client.org_id().to_string();
-                    let mut unit = self.writer.unit(());
-                    for account_id in &deleted {
-                        unit.record(StreamId::Users, &users::deletion(&org_id, account_id, &now), emitted_at)?;
-                    }
-                    unit.done();
+                    let what = "users are no longer in the directory";
+                    self.emit_deletions(StreamId::Users, what, &deleted, |id| users::deletion(&org_id, id, &now))?;
                     tracker.final_state(pass_started)
                 }
             };
@@ -264,22 +256,36 @@ impl<W: Write> Reader<'_, '_, W> {
                         tracker.keep_unseen_accounts(); // unmanaged users are invisible, not gone
                     }
                     let gone = tracker.finish();
-                    if !gone.is_empty() {
-                        self.writer.info(&format!("{} (user, site) activity pairs are gone: emitting deletion records", gone.len()))?;
-                    }
-                    let emitted_at = now_ms();
-                    let now = time::format(Utc::now());
-                    let org_id = self.client.org_id().to_string();
-                    let mut unit = self.writer.unit(());
-                    for (account_id, product_id) in &gone {
-                        unit.record(StreamId::UserActivity, &user_activity::deletion(&org_id, account_id, product_id, &now), emitted_at)?;
-                    }
-                    unit.done();
+                    let what = "(user, site) activity pairs are gone";
+                    self.emit_deletions(StreamId::UserActivity, what, &gone, |(account, product)| {
+                        user_activity::deletion(&org_id, account, product, &now)
+                    })?;
                     tracker.final_state(pass_started)
                 }
             };
             self.writer.complete(StreamId::UserActivity, &state)?;
         }
+        Ok(())
+    }
+
+    /// One deletion record per key of `gone`, announced in an INFO line.
+    fn emit_deletions<'g, K, D: WriteJson>(
+        &mut self,
+        stream: StreamId,
+        what: &str,
+        gone: &'g [K],
+        record: impl Fn(&'g K) -> D,
+    ) -> Result<(), ReadError> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.writer.info(&format!("{} {what}: emitting deletion records", gone.len()))?;
+        let emitted_at = now_ms();
+        let mut unit = self.writer.unit(());
+        for key in gone {
+            unit.record(stream, &record(key), emitted_at)?;
+        }
+        unit.done();
         Ok(())
     }
 }
