@@ -153,6 +153,9 @@ fn a_key_that_may_not_search_the_directory_reads_the_managed_accounts_and_their_
         warns.iter().any(|w| w.contains("Only managed accounts are read") && w.contains("403") && w.contains("'read:directories:admin'")),
         "{warns:#?}"
     );
+    // The pass's summary names what it read.
+    let summary = logs(&run, "INFO").into_iter().find(|l| l.contains(" done: ")).expect("the pass's summary line");
+    assert!(summary.starts_with("Managed accounts (the users search is refused) done: "), "{summary}");
     // users: the managed accounts, from the v1 fields; the v2-only fields null.
     let users = run.records("users");
     assert_eq!(users.len(), managed.len());

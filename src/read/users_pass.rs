@@ -155,12 +155,12 @@ impl<W: Write> Reader<'_, '_, W> {
             bar.update(counts.users, total_users, self.pass_records(&plan));
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                let line = format!("Users search: {} in {:.0} s", self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
+                let line = format!("{}: {} in {:.0} s", self.pass_name(), self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
                 self.writer.info(&line)?;
             }
         }
         bar.finish();
-        let line = format!("Users search done: {} in {:.1} s", self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
+        let line = format!("{} done: {} in {:.1} s", self.pass_name(), self.pass_progress(&plan, &counts, total_users), started.elapsed().as_secs_f64());
         self.writer.info(&line)?;
         if plan.activity.is_some() && counts.users > 0 && counts.pages_without_access == counts.pages {
             self.writer.warn("The users search returned no productAccess for any user: user_activity is empty and users.last_active is null. Set activity_source to auto or per_user to read activity user by user.")?;
@@ -226,6 +226,15 @@ impl<W: Write> Reader<'_, '_, W> {
             }
         }
         Ok(Some(total))
+    }
+
+    /// What the pass reads, for its progress lines.
+    fn pass_name(&self) -> &'static str {
+        if self.only_managed {
+            "Managed accounts (the users search is refused)"
+        } else {
+            "Users search"
+        }
     }
 
     /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
