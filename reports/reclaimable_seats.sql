@@ -20,7 +20,7 @@ activity AS (
     FROM (
         SELECT workspace_id, account_id, last_active, _ab_cdc_deleted_at,
                ROW_NUMBER() OVER (PARTITION BY account_id, product_id
-                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC) AS row_no
+                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
         FROM user_activity
     ) latest
     WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL AND workspace_id IS NOT NULL AND last_active IS NOT NULL
@@ -49,7 +49,7 @@ seats AS (
     FROM (
         SELECT workspace_id, account_id, role, _ab_cdc_deleted_at,
                ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role
-                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC) AS row_no
+                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
         FROM license_assignments
     ) latest
     WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL
@@ -59,7 +59,7 @@ current_users AS (
     SELECT account_id, name, email, status
     FROM (
         SELECT account_id, name, email, status, _ab_cdc_deleted_at,
-               ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY CAST(observed_at AS TIMESTAMP) DESC) AS row_no
+               ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
         FROM users
     ) latest
     WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL
