@@ -260,10 +260,6 @@ impl RateLimiter {
         self.responses = 0;
     }
 
-    pub fn limit(&self) -> Option<&RateLimit> {
-        self.limit.as_ref()
-    }
-
     /// The window being counted, if any.
     pub fn window(&self) -> Option<RateLimitWindow> {
         let rl = self.limit.as_ref()?;

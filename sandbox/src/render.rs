@@ -260,17 +260,6 @@ pub fn workspace_json(w: &Workspace, base_url: &str, org_id: &str) -> Value {
     })
 }
 
-/// The org object of `GET /v1/orgs/{orgId}`.
-pub fn org_json(org: &Org, base_url: &str, with_relationships: bool) -> Value {
-    let mut v = org_entry(&org.id, &org.name, base_url);
-    if !with_relationships {
-        if let Some(m) = v.as_object_mut() {
-            m.remove("relationships");
-        }
-    }
-    v
-}
-
 /// Any organization as the v1 org endpoints show it (the official `OrgModel`).
 pub fn org_entry(id: &str, name: &str, base_url: &str) -> Value {
     json!({

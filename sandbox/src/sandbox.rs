@@ -225,7 +225,7 @@ impl Sandbox {
 
     /// 429 responses served so far, by the rate limit or a fault rule.
     pub fn throttled_count(&self) -> u64 {
-        self.shared.throttled.load(Ordering::Relaxed)
+        self.shared.throttled()
     }
 
     /// 429 responses served so far to `endpoint`, by the rate limit or a fault rule.

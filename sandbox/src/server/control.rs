@@ -34,7 +34,7 @@ pub(crate) fn stats_json(s: &Shared) -> Value {
     json!({
         "total": total,
         "by_endpoint": by(&s.counters),
-        "throttled": s.throttled.load(Ordering::Relaxed),
+        "throttled": s.throttled(),
         "throttled_by_endpoint": by(&s.throttled_by),
     })
 }

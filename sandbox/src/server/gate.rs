@@ -87,26 +87,22 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             })
             .await;
         }
-        Some(FaultAction::RepeatCursor) => {
-            let previous = s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone();
-            resp = rewrite_body(resp, |b| match (serde_json::from_slice::<Value>(&b), previous) {
-                (Ok(mut v), Some(prev)) if v.get("links").is_some_and(Value::is_object) => {
-                    v["links"]["next"] = json!(prev);
-                    serde_json::to_vec(&v).unwrap_or(b)
-                }
-                _ => b,
-            })
-            .await;
-        }
-        Some(FaultAction::NextLink(link)) => {
-            resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
-                Ok(mut v) if v.get("links").is_some_and(Value::is_object) => {
-                    v["links"]["next"] = json!(link);
-                    serde_json::to_vec(&v).unwrap_or(b)
-                }
-                _ => b,
-            })
-            .await;
+        Some(action @ (FaultAction::RepeatCursor | FaultAction::NextLink(_))) => {
+            // The page's `links.next` replaced: by the previous page's, or by the given link.
+            let next = match action {
+                FaultAction::NextLink(link) => Some(link.clone()),
+                _ => s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone(),
+            };
+            if let Some(next) = next {
+                resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
+                    Ok(mut v) if v.get("links").is_some_and(Value::is_object) => {
+                        v["links"]["next"] = json!(next);
+                        serde_json::to_vec(&v).unwrap_or(b)
+                    }
+                    _ => b,
+                })
+                .await;
+            }
         }
         _ if remember_next && resp.status().is_success() => {
             let mut seen = None;

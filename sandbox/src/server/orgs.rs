@@ -22,7 +22,7 @@ pub(crate) const ORGS_PAGE_SIZE: usize = 20;
 fn listed_org(org: &Org, seed: u64, total: usize, pos: usize, base_url: &str) -> Value {
     let real = (mix64(seed ^ 0x0a9) % total as u64) as usize;
     if pos == real {
-        return render::org_json(org, base_url, true);
+        return render::org_entry(&org.id, &org.name, base_url);
     }
     let k = pos as u64;
     let id = uuid_from(mix64(seed ^ 0x07e5 ^ (k << 20)), mix64(seed ^ 0x17e5 ^ (k << 21)));
@@ -56,5 +56,5 @@ pub(super) async fn list(State(s): State<AppState>, ApiQuery(q): ApiQuery<Cursor
 pub(super) async fn get_one(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>) -> Reply {
     let st = s.read();
     s.check_org(&st.org, &org_id)?;
-    ok_json(&json!({"data": render::org_json(&st.org, &s.cfg.base_url, true)}))
+    ok_json(&json!({"data": render::org_entry(&st.org.id, &st.org.name, &s.cfg.base_url)}))
 }

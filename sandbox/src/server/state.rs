@@ -162,9 +162,7 @@ pub(crate) struct Shared {
     /// The v2 directory endpoints answer 403 ([`crate::SandboxOptions::directory_forbidden`]).
     pub directory_forbidden: AtomicBool,
     pub limiter: Mutex<RateLimiter>,
-    /// 429s served, by the rate limit or a fault.
-    pub throttled: AtomicU64,
-    /// The same, per endpoint.
+    /// 429s served, by the rate limit or a fault, per endpoint.
     pub throttled_by: [AtomicU64; Endpoint::ALL.len()],
     /// The `links.next` each endpoint handed out last (kept only while a rule may repeat it).
     pub last_next: Mutex<[Option<String>; Endpoint::ALL.len()]>,
@@ -189,7 +187,6 @@ impl Shared {
             revoked: AtomicBool::new(false),
             directory_forbidden: AtomicBool::new(false),
             limiter: Mutex::new(RateLimiter::new(rate_limit, Utc::now())),
-            throttled: AtomicU64::new(0),
             throttled_by: Default::default(),
             last_next: Mutex::new(Default::default()),
         }
@@ -204,8 +201,12 @@ impl Shared {
     }
 
     /// Counts a 429 served to `endpoint`.
+    /// 429s served in all.
+    pub fn throttled(&self) -> u64 {
+        self.throttled_by.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
     pub fn count_throttled(&self, endpoint: Endpoint) {
-        self.throttled.fetch_add(1, Ordering::Relaxed);
         self.throttled_by[endpoint as usize].fetch_add(1, Ordering::Relaxed);
     }
 
