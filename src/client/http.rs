@@ -139,10 +139,12 @@ impl AtlassianClient {
         // After a 429: `Retry-After`; else the end of the window as the pacer knows it (a
         // reset header alone may be skewed or truncated); else the reset header.
         let (hint, hint_from) = if throttled {
-            match (retry_after(resp.headers()), self.pacer.retry_wait(Utc::now())) {
-                (Some(h), _) => (Some(h), "as the API asked"),
-                (None, Some(h)) => (Some(h), "until the rate-limit window ends, as the API's answers tell"),
-                (None, None) => (reset_wait(resp.headers()), "as the API asked"),
+            match retry_after(resp.headers()) {
+                Some(h) => (Some(h), "as the API asked"),
+                None => match self.pacer.retry_wait(Utc::now()) {
+                    Some(h) => (Some(h), "until the rate-limit window ends, as the API's answers tell"),
+                    None => (reset_wait(resp.headers()), "as the API asked"),
+                },
             }
         } else {
             (status.is_server_error().then(|| retry_hint(resp.headers())).flatten(), "as the API asked")

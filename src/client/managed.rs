@@ -174,12 +174,9 @@ impl ManagedIndex {
     }
 
     /// Managed accounts it covers.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.accounts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
     }
 
     /// The account's activity in the users search's shape, joined to the workspaces; `None`

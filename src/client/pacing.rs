@@ -37,7 +37,6 @@ const PROBE_POLL_MS: i64 = 10;
 /// The shortest gap before a probe of a window whose end is unknown.
 const FIRST_PROBE_GAP_MS: i64 = 20;
 
-
 /// Proactive pacing shared by every request of the client (see the module doc). Concurrent
 /// requests are accounted for: what is still in flight is subtracted from the reported quota,
 /// and when the quota runs low requests get evenly spaced send slots until the window's end
@@ -61,8 +60,6 @@ struct PacerState {
     round_trip: Span,
 }
 
-
-
 /// Probing a used-up window whose end is unknown: one request at a time, further apart.
 #[derive(Debug, Default)]
 struct Probe {
@@ -72,7 +69,6 @@ struct Probe {
     at: Option<Time>,
     gap: Span,
 }
-
 
 /// What the pacer says to a request about to be sent.
 #[derive(Debug, PartialEq)]
@@ -87,8 +83,6 @@ pub enum Admission {
     /// is due then): wait, then ask again.
     Paused { wait: Duration, reset: DateTime<Utc> },
 }
-
-
 
 impl PacerState {
     /// When window `w` ends, as far as anything tells; `true` when its own reset says so.
@@ -295,8 +289,6 @@ impl PacerState {
     }
 }
 
-
-
 /// Marks a request in flight for the pacer until dropped.
 pub(crate) struct InFlight<'a> {
     pacer: &'a Pacer,
@@ -386,7 +378,6 @@ pub fn retry_hint(headers: &HeaderMap) -> Option<Duration> {
 fn parse_reset(text: &str) -> Option<DateTime<Utc>> {
     parse_reset_precision(text).map(|r| r.at)
 }
-
 
 #[cfg(test)]
 mod sim;

@@ -7,7 +7,7 @@
 //! - a saved resume cursor the API rejects (`ADMIN-400-1`): the pass restarts from the first
 //!   page;
 //! - a users search the key may not use (403): the pass is made of the managed accounts alone
-//!   (`GET /v1/orgs/{orgId}/users`), whatever the activity source, with a WARN;
+//!   (`GET /admin/v1/orgs/{orgId}/users`), whatever the activity source, with a WARN;
 //! - the activity source:
 //!
 //! | `activity_source` | users search gives `productAccess` | managed accounts readable | activity from |

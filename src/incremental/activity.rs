@@ -151,6 +151,7 @@ impl ActivityTracker {
     }
 
     /// How many pairs the state holds.
+    #[cfg(test)]
     pub fn pairs(&self) -> usize {
         self.accounts.values().map(Vec::len).sum()
     }

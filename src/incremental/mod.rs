@@ -60,7 +60,7 @@ fn decode_state<S: serde::de::DeserializeOwned>(value: &Value, stream: &str, exp
     if !value.is_object() {
         return Err(format!("unreadable {stream} state: not a JSON object"));
     }
-    let s: S = serde_json::from_value(value.clone()).map_err(|e| format!("unreadable {stream} state: {e}"))?;
+    let s: S = S::deserialize(value).map_err(|e| format!("unreadable {stream} state: {e}"))?;
     match version(&s) {
         v if v == expected => Ok(s),
         v => Err(format!("{stream} state has version {v}, this connector reads version {expected}")),

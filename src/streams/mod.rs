@@ -152,6 +152,7 @@ mod tests {
         let deletions = [
             (written(&users::deletion("org", "gone", "2026-11-28T00:00:00Z")), &users::INFO),
             (written(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z")), &license_assignments::INFO),
+            (written(&user_activity::deletion("org", "a", "ari:site", "2026-11-28T00:00:00Z")), &user_activity::INFO),
         ];
         for ((value, keys), info) in deletions {
             let declared = schema_fields(info);

@@ -53,18 +53,11 @@ pub fn deletion<'a>(org_id: &'a str, account_id: &'a str, product_id: &'a str, n
     ActivityDeletion { org_id, account_id, product_id, observed_at: now, deleted_at: now }
 }
 
-/// An activity record, and its `last_active` as an instant (for the incremental cursor).
+/// An activity record, and its `last_active` as an instant (for the `start_date` filter).
 #[derive(Debug)]
 pub struct ActivityEntry<'a> {
     pub record: ActivityRecord<'a>,
     pub last_active_at: Option<DateTime<Utc>>,
-}
-
-impl ActivityEntry<'_> {
-    /// `last_active` as an instant and as the record's text, when it has one.
-    pub fn last_active(&self) -> Option<(DateTime<Utc>, &str)> {
-        Some((self.last_active_at?, self.record.last_active.as_deref()?))
-    }
 }
 
 /// The user's activity records. Entries without a product id cannot be keyed and are
