@@ -9,8 +9,8 @@ overwritten — the Airbyte connection the docs recommend for the trend.
 The four reads run within seconds, so each read's observed_at (and _ab_cdc_deleted_at) is set to
 a day of its own (2026-11-01, -04, -08, -13, noon UTC) before loading: the only change made to
 the records. The expected series is computed from the four /__sandbox/truth answers alone.
-(Once the sandbox has named mutation routes, POST /__sandbox/mutations/{name}, the changes can
-be made on one running sandbox instead of restarts; the check stays the same.)
+(The sandbox's named mutation routes, POST /__sandbox/mutations/{name}, which
+test_convergence.py uses, could make the changes on one running sandbox instead of restarts.)
 """
 
 from __future__ import annotations
