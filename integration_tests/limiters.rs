@@ -1,9 +1,11 @@
 //! Per-user reads through the real binary against rate limiters of other shapes than the
 //! sandbox's first one: a window that opens at the first request after the previous one
 //! ended, its reset reported to the microsecond, skewed per response by up to ±1 s, or
-//! truncated to the minute. Counts only (429s against requests): the time against the
-//! limit's floor is measured by `scripts/bench.py` and asserted, in simulated time, by the
-//! pacer's own tests (`client::pacing_sim`).
+//! truncated to the minute. Counts and outcomes only: every user read, each 429 answered by
+//! one repeat of its request and nothing else repeated. How few 429s the pacer leaves (under
+//! 1 %) and its time against the limit's floor depend on the wall clock, so they are asserted
+//! in simulated time by the pacer's own tests (`client::pacing::sim`) and measured by
+//! `scripts/bench.py`.
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ fn per_user_read(limit: RateLimit) -> (Run, Sandbox) {
 }
 
 #[test]
-fn per_user_reads_stay_under_one_percent_of_429s_under_every_window_shape() {
+fn per_user_reads_complete_under_every_window_shape_each_429_repeated_once() {
     let first_request = |precision, skew_ms| {
         RateLimit::new(50, Duration::from_millis(500))
             .with_window_start(WindowStart::FirstRequest)
@@ -42,8 +44,8 @@ fn per_user_reads_stay_under_one_percent_of_429s_under_every_window_shape() {
     ] {
         let (run, sb) = per_user_read(limit);
         assert_eq!(run.records("users").len(), 500, "{shape}");
-        assert!(sb.request_count(Endpoint::LastActiveDates) >= 500, "{shape}: one request per user at least");
-        let (requests, throttled) = (sb.total_requests(), sb.throttled_count());
-        assert!(throttled * 100 < requests, "{shape}: {throttled} of {requests} requests answered 429");
+        let answered = |e: Endpoint| sb.request_count(e) - sb.throttled_count_for(e);
+        assert_eq!(answered(Endpoint::LastActiveDates), 500, "{shape}: one answered request per user, none repeated");
+        assert_eq!(sb.total_requests() - sb.throttled_count(), 500 + 5 + 1 + 1, "{shape}: 5 users pages, the workspaces, the count");
     }
 }

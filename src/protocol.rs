@@ -166,12 +166,12 @@ impl<W: Write> Output<W> {
     }
 
     /// RUNNING with reason RATE_LIMITED: the stream waits for its quota to reset at `quota_reset_ms`.
-    pub fn rate_limited(&mut self, stream: &str, quota_reset_ms: i64) -> io::Result<()> {
+    pub fn rate_limited(&mut self, stream: &str, emitted_at_ms: i64, quota_reset_ms: i64) -> io::Result<()> {
         self.line(&serde_json::json!({
             "type": "TRACE",
             "trace": {
                 "type": "STREAM_STATUS",
-                "emitted_at": now_ms() as f64,
+                "emitted_at": emitted_at_ms as f64,
                 "stream_status": {
                     "stream_descriptor": {"name": stream},
                     "status": StreamStatus::Running,

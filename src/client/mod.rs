@@ -30,7 +30,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::header::HeaderValue;
 use tokio::sync::mpsc;
 use url::Url;
@@ -52,8 +51,16 @@ pub const WORKSPACES_PAGE_LIMIT: u32 = 1000;
 pub struct Notice {
     pub endpoint: Endpoint,
     pub message: String,
-    /// Set when the wait is a rate limit: when the quota resets, in ms since the epoch.
-    pub rate_limited_until_ms: Option<i64>,
+    /// Set when the wait is a rate limit.
+    pub pause: Option<Pause>,
+}
+
+/// A wait for a rate limit to lift: decided at `from_ms`, until `until_ms` (ms since the epoch),
+/// so `until_ms - from_ms` is exactly the wait the client chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    pub from_ms: i64,
+    pub until_ms: i64,
 }
 
 pub struct AtlassianClient {
@@ -144,9 +151,9 @@ impl AtlassianClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn notify(&self, endpoint: Endpoint, message: String, rate_limited_until: Option<DateTime<Utc>>) {
+    pub(crate) fn notify(&self, endpoint: Endpoint, message: String, pause: Option<Pause>) {
         if let Some(tx) = &self.notices {
-            let _ = tx.send(Notice { endpoint, message, rate_limited_until_ms: rate_limited_until.map(|t| t.timestamp_millis()) });
+            let _ = tx.send(Notice { endpoint, message, pause });
         }
     }
 }

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::error::Endpoint;
-use super::retry::{after, secs};
-use super::AtlassianClient;
+use super::retry::secs;
+use super::{AtlassianClient, Pause};
 
 /// The longest proactive pause: pacing is an optimisation, the server's 429 is the authority.
 const MAX_PACING_WAIT: Duration = Duration::from_secs(60);
@@ -338,7 +338,7 @@ impl AtlassianClient {
                     secs(self.budget.spent()),
                     self.budget.limit().as_secs()
                 );
-                self.notify(endpoint, message, Some(after(wait)));
+                self.notify(endpoint, message, Some(Pause::from_now(wait)));
             }
             tokio::time::sleep(wait).await;
             if !used_up {

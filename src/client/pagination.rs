@@ -13,8 +13,9 @@ use super::managed::{self, SitesFuture};
 use super::models::{ApiAccount, ApiWorkspace, Page, UserPage};
 use super::AtlassianClient;
 
-/// Pages fetched ahead of the consumer.
-const PREFETCH: usize = 2;
+/// Pages fetched ahead of the consumer (a chain has at most this many pages queued and one
+/// more request in flight before the consumer takes its first page).
+pub const PREFETCH: usize = 2;
 /// Empty pages in a row that still point onwards before the chain is called stalled.
 const MAX_EMPTY_PAGES: u32 = 20;
 

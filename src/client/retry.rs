@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{ApiError, Endpoint};
 use super::http::{Call, Failure};
-use super::AtlassianClient;
+use super::{AtlassianClient, Pause};
 
 /// The shortest wait after a 429: a `Retry-After: 0` must not turn into a busy loop.
 const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_millis(100);
@@ -182,24 +182,30 @@ impl AtlassianClient {
             );
             return Err(ApiError::RateLimited { endpoint, detail });
         }
-        let until = after(wait);
+        let pause = Pause::from_now(wait);
         let message = format!(
             "{why}, until {}. Rate-limit waiting so far: {} of the {} s max_rate_limit_wait_seconds allows",
-            crate::time::format(until),
+            crate::time::format(pause.until()),
             secs(self.budget.spent()),
             self.budget.limit().as_secs()
         );
-        self.notify(endpoint, message, Some(until));
+        self.notify(endpoint, message, Some(pause));
         tokio::time::sleep(wait).await;
         Ok(())
     }
 
 }
 
-/// `now + wait` at millisecond precision: what `quota_reset` and messages show.
-pub(crate) fn after(wait: Duration) -> DateTime<Utc> {
-    let ms = Utc::now().timestamp_millis().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
-    DateTime::from_timestamp_millis(ms).unwrap_or_else(Utc::now)
+impl Pause {
+    /// A wait of `wait` from now, at millisecond precision: what `quota_reset` and messages show.
+    pub(crate) fn from_now(wait: Duration) -> Pause {
+        let from_ms = Utc::now().timestamp_millis();
+        Pause { from_ms, until_ms: from_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)) }
+    }
+
+    pub(crate) fn until(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.until_ms).unwrap_or_else(Utc::now)
+    }
 }
 
 /// `1.2 s`, for messages.

@@ -180,8 +180,8 @@ impl<W: Write> Reader<'_, '_, W> {
             }
             _ => reading,
         };
-        if let Some(until) = notice.rate_limited_until_ms {
-            self.writer.rate_limited(stream, until)?;
+        if let Some(pause) = notice.pause {
+            self.writer.rate_limited(stream, pause)?;
         }
         self.writer.warn(&notice.message)
     }

@@ -12,6 +12,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::error::ReadError;
+use crate::client::Pause;
 use crate::json::WriteJson;
 use crate::protocol::{error_chain, LogLevel, Output, StreamStatus};
 use crate::streams::StreamId;
@@ -133,9 +134,10 @@ impl<'o, W: Write> Writer<'o, W> {
         Ok(self.out.estimate(stream.name(), rows)?)
     }
 
-    /// RUNNING with reason RATE_LIMITED until `until_ms`.
-    pub fn rate_limited(&mut self, stream: StreamId, until_ms: i64) -> Result<(), ReadError> {
-        Ok(self.out.rate_limited(stream.name(), until_ms)?)
+    /// RUNNING with reason RATE_LIMITED, emitted at the moment the pause was decided and
+    /// until its end: `quota_reset - emitted_at` is the wait the client chose.
+    pub fn rate_limited(&mut self, stream: StreamId, pause: Pause) -> Result<(), ReadError> {
+        Ok(self.out.rate_limited(stream.name(), pause.from_ms, pause.until_ms)?)
     }
 
     /// Ends a read that failed: INCOMPLETE for every stream not complete, then the ERROR trace.
