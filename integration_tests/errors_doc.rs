@@ -106,16 +106,16 @@ fn cases() -> Vec<Case> {
         api_case("another 4xx", Endpoint::Workspaces, "400", json!({})),
     ];
     // The key alone (no org_id): it lists no organization, or several; a list's next-page
-    // link to another host.
+    // link without a cursor.
     let key_only = |opts: SandboxOptions| {
         let sb = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..opts }).expect("start sandbox");
         read_error(&json!({"api_key": SANDBOX_KEY, "base_url": sb.base_url()}), &workspaces, json!([]))
     };
     cases.push(Case { what: "a key that lists no organization", message: key_only(SandboxOptions { orgs_list_empty: true, ..Default::default() }) });
     cases.push(Case { what: "a key that lists several organizations", message: key_only(SandboxOptions { extra_orgs: 2, ..Default::default() }) });
-    let foreign = FaultAction::NextLink("http://elsewhere.example/admin/v1/orgs?cursor=c2".into());
-    let faults = Faults { rules: vec![FaultRule { endpoint: Some(Endpoint::Orgs), when: FaultTrigger::Always, action: foreign }] };
-    cases.push(Case { what: "a next-page link to another host", message: key_only(SandboxOptions { faults, ..Default::default() }) });
+    let cursorless = FaultAction::NextLink("https://api.atlassian.com/admin/v1/orgs?page=2".into());
+    let faults = Faults { rules: vec![FaultRule { endpoint: Some(Endpoint::Orgs), when: FaultTrigger::Always, action: cursorless }] };
+    cases.push(Case { what: "a next-page link without a cursor", message: key_only(SandboxOptions { faults, ..Default::default() }) });
     // A key that may not search the directory: the managed accounts are read, not the seats.
     let refused = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), directory_forbidden: true, ..Default::default() })
         .expect("start sandbox");

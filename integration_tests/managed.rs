@@ -230,19 +230,32 @@ fn check_with_a_key_that_may_not_search_the_directory_says_only_managed_accounts
     assert_eq!(sb.request_count(Endpoint::ManagedUsers), 1);
 }
 
+/// Behind a reverse proxy (`base_url` the proxy), the list's `links.next` names the upstream's
+/// origin: its cursor is taken and asked of `base_url`; the link itself is never followed.
 #[test]
-fn a_next_page_link_to_another_host_is_refused_not_followed() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+fn a_next_page_link_on_another_origin_gives_its_cursor_and_is_never_followed() {
+    let listener = TcpListener::bind("127.0.0.2:0").unwrap();
     listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // Another host (127.0.0.2 is not the sandbox's 127.0.0.1), same port as a live listener.
-    let link = format!("http://127.0.0.2:{port}/admin/v1/orgs/x/users?cursor=stolen");
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let rule = FaultRule { endpoint: Some(Endpoint::ManagedUsers), when: FaultTrigger::Always, action: FaultAction::NextLinkOrigin(upstream) };
+    let sb = start(300, SandboxOptions { directory_forbidden: true, faults: Faults { rules: vec![rule] }, ..Default::default() });
+    let run = read_with(&sb, "auto", PASS);
+    assert_eq!(run.code, 0, "{:?}", run.errors());
+    let managed = sb.truth().users.iter().filter(|u| u.is_managed()).count();
+    assert!(managed > 50, "several pages of managed accounts: {managed}");
+    assert_eq!(run.records("users").len(), managed, "every managed account, through the cursors of the links");
+    assert!(listener.accept().is_err(), "nothing was sent to the link's origin");
+}
+
+#[test]
+fn a_next_page_link_without_a_cursor_is_a_malformed_page() {
+    let link = "http://127.0.0.1:9/admin/v1/orgs/x/users?page=2".to_string();
     let rule = FaultRule { endpoint: Some(Endpoint::ManagedUsers), when: FaultTrigger::FirstN(1), action: FaultAction::NextLink(link) };
     let sb = start(300, SandboxOptions { directory_forbidden: true, faults: Faults { rules: vec![rule] }, ..Default::default() });
     let run = read_with(&sb, "auto", PASS);
     assert_eq!(run.code, 1);
     let err = run.single_error();
     assert_eq!(err.failure_type, "system_error");
-    assert!(err.message.contains("GET /admin/v1/orgs/{orgId}/users returned a next-page link to another host (127.0.0.2)"), "{}", err.message);
-    assert!(listener.accept().is_err(), "nothing was sent to the link's host");
+    assert!(err.message.contains("GET /admin/v1/orgs/{orgId}/users returned a malformed page: its next-page link has no cursor parameter"), "{}", err.message);
+    assert!(!err.message.contains("base_url"), "no host advice for a malformed page: {}", err.message);
 }

@@ -94,6 +94,9 @@ pub enum FaultAction {
     /// Serve normally but set `links.next` to this text (e.g. a URL on another host, which a
     /// client of a v1 list must not follow, or one without a cursor).
     NextLink(String),
+    /// Serve normally but give `links.next`, a URL, this origin (`scheme://host:port`) instead
+    /// of the sandbox's: what a client behind a reverse proxy sees, the links naming the upstream.
+    NextLinkOrigin(String),
 }
 
 impl FaultAction {
@@ -252,6 +255,9 @@ impl FromStr for FaultAction {
             }),
             "next-link" => no_opts(FaultAction::NextLink(
                 arg.ok_or("next-link needs the text, e.g. next-link=http://127.0.0.2:9/x?cursor=c")?.to_string(),
+            )),
+            "next-link-origin" => no_opts(FaultAction::NextLinkOrigin(
+                arg.ok_or("next-link-origin needs an origin, e.g. next-link-origin=http://127.0.0.2:9")?.to_string(),
             )),
             code => match code.parse::<u16>() {
                 Ok(status) if (500..=599).contains(&status) => no_opts(FaultAction::server_error(status)),

@@ -115,7 +115,8 @@ wrong-shape     200 with JSON of the wrong shape (data is an object)\n          
 repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
 revoke-key      revoke the API key: 401 for this and every later request\n            \
 redirect=URL    307 to URL\n            \
-next-link=TEXT  answer normally, links.next = TEXT (e.g. a URL on another host)\n  \
+next-link=TEXT  answer normally, links.next = TEXT (e.g. a URL on another host)\n            \
+next-link-origin=ORIGIN  answer normally, links.next on ORIGIN (scheme://host:port), as behind a proxy\n  \
 WHEN      always (default) | first=N | nth=A+B+C | every=N | from=N   (per-endpoint request number)\n  \
 DUR       200ms | 1.5s | 2m | 1h\n\
 Examples: --fault users_search:429,retry-after=0.2:first=3   --fault '*:503:nth=2+4'\n          \

@@ -102,7 +102,7 @@ pub enum ApiError {
     EmptyPages { endpoint: Endpoint, pages: u32 },
 
     /// `links.next` is a URL on this endpoint: only its `cursor` is taken, never the URL.
-    #[error("{endpoint} returned a next-page link {what}; the connector only takes the page cursor from such a link and never follows it elsewhere, so the API key is never sent there. Check that 'base_url' points at the Atlassian API (https://api.atlassian.com), or report it")]
+    #[error("{endpoint} returned a malformed page: its next-page link {what}, so the next page cannot be asked for (the connector takes only the page cursor from such a link). Report it")]
     BadNextLink { endpoint: Endpoint, what: String },
 
     #[error("{endpoint} lists no organization for this API key (a key created with scopes lists none), so the organization cannot be found from the key alone: set 'org_id' in the config. {ORG_ID_WHERE}")]
@@ -328,7 +328,7 @@ mod tests {
             (ApiError::Redirected { endpoint: e, status: 307, target: "h".into() }, false, FailureType::SystemError),
             (ApiError::RepeatedCursor { endpoint: e }, false, FailureType::SystemError),
             (ApiError::EmptyPages { endpoint: e, pages: 20 }, false, FailureType::SystemError),
-            (ApiError::BadNextLink { endpoint: e, what: "to another host (h)".into() }, false, FailureType::SystemError),
+            (ApiError::BadNextLink { endpoint: e, what: "has no cursor parameter".into() }, false, FailureType::SystemError),
             (ApiError::NoOrgListed { endpoint: e }, false, FailureType::ConfigError),
             (ApiError::SeveralOrgsListed { endpoint: e, count: "2".into(), listed: "a, b".into() }, false, FailureType::ConfigError),
             (ApiError::Exhausted { attempts: 3, last: Box::new(net()), limit: "x" }, false, FailureType::TransientError),

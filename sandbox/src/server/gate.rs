@@ -60,7 +60,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(*d).await,
         Some(FaultAction::RevokeKey) => s.revoked.store(true, Ordering::SeqCst),
-        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor | FaultAction::NextLink(_)) | None => {}
+        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor | FaultAction::NextLink(_) | FaultAction::NextLinkOrigin(_)) | None => {}
     }
     if !s.authorized(req.headers()) {
         return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
@@ -87,16 +87,26 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             })
             .await;
         }
-        Some(action @ (FaultAction::RepeatCursor | FaultAction::NextLink(_))) => {
-            // The page's `links.next` replaced: by the previous page's, or by the given link.
+        Some(action @ (FaultAction::RepeatCursor | FaultAction::NextLink(_) | FaultAction::NextLinkOrigin(_))) => {
+            // The page's `links.next` replaced: by the previous page's, by the given link, or
+            // by itself on another origin.
             let next = match action {
-                FaultAction::NextLink(link) => Some(link.clone()),
-                _ => s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone(),
+                FaultAction::NextLink(link) => Some(Replace::With(link.clone())),
+                FaultAction::NextLinkOrigin(origin) => Some(Replace::Origin(origin.trim_end_matches('/').to_string())),
+                _ => s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone().map(Replace::With),
             };
             if let Some(next) = next {
                 resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
                     Ok(mut v) if v.get("links").is_some_and(Value::is_object) => {
-                        v["links"]["next"] = json!(next);
+                        let replaced = match &next {
+                            Replace::With(link) => Some(link.clone()),
+                            Replace::Origin(origin) => v["links"]["next"]
+                                .as_str()
+                                .and_then(|link| link.find("/admin/").map(|at| format!("{origin}{}", &link[at..]))),
+                        };
+                        if let Some(link) = replaced {
+                            v["links"]["next"] = json!(link);
+                        }
                         serde_json::to_vec(&v).unwrap_or(b)
                     }
                     _ => b,
@@ -121,6 +131,13 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         add_header(&mut resp, k, &v);
     }
     resp
+}
+
+/// How a fault replaces a page's `links.next`.
+enum Replace {
+    With(String),
+    /// The same link on this origin.
+    Origin(String),
 }
 
 fn status_or_500(status: u16) -> StatusCode {
