@@ -558,6 +558,19 @@ fn check_reports_outages_rate_limits_and_a_revoked_key_as_failed() {
     assert_eq!(check(&sb, json!({})).connection_status().status, "SUCCEEDED");
 }
 
+#[test]
+fn check_against_a_base_url_that_is_not_the_api_root_reports_failed_with_the_address() {
+    let sb = start(10, vec![], None);
+    let base = format!("{}/not-the-api", sb.base_url());
+    let run = check(&sb, json!({"base_url": base}));
+    assert_eq!(run.code, 0, "{}", tail(&run));
+    assert!(run.errors().is_empty(), "a configuration problem, not an ERROR trace: {}", tail(&run));
+    let status = run.connection_status();
+    assert_eq!(status.status, "FAILED");
+    let msg = status.message.as_deref().unwrap();
+    assert!(msg.contains("answered 404 Not Found") && msg.contains(&base) && msg.contains("'base_url' is the API root"), "{msg}");
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

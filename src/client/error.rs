@@ -75,6 +75,11 @@ pub enum ApiError {
     #[error("{endpoint} answered 404 ADMIN-404-2: no organization with the configured org_id is visible to this API key. Check the 'org_id' field (admin.atlassian.com → Settings → API keys shows it next to the key)")]
     OrgNotFound { endpoint: Endpoint },
 
+    /// A 404 that is not the API's "no such organization": nothing is at that address, so
+    /// `base_url` is not the API's root.
+    #[error("{endpoint} answered 404 Not Found{detail} under {base}: no such address there. Check that 'base_url' is the API root (https://api.atlassian.com, or your proxy's address for it) with nothing after it")]
+    NotFound { endpoint: Endpoint, base: String, detail: String },
+
     #[error("{endpoint} answered {status}{detail}")]
     Client { endpoint: Endpoint, status: u16, code: Option<String>, detail: String },
 
@@ -129,6 +134,7 @@ impl ApiError {
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
             | ApiError::OrgNotFound { .. }
+            | ApiError::NotFound { .. }
             | ApiError::Client { .. }
             | ApiError::Redirected { .. }
             | ApiError::RepeatedCursor { .. }
@@ -147,6 +153,7 @@ impl ApiError {
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
             | ApiError::OrgNotFound { .. }
+            | ApiError::NotFound { .. }
             | ApiError::NoOrgListed { .. }
             | ApiError::SeveralOrgsListed { .. }
             | ApiError::InvalidKey => FailureType::ConfigError,
@@ -168,6 +175,7 @@ impl ApiError {
             ApiError::Unauthorized { endpoint }
             | ApiError::Forbidden { endpoint, .. }
             | ApiError::OrgNotFound { endpoint }
+            | ApiError::NotFound { endpoint, .. }
             | ApiError::Client { endpoint, .. }
             | ApiError::RateLimited { endpoint, .. }
             | ApiError::Server { endpoint, .. }
@@ -262,14 +270,17 @@ impl ErrorBody {
     }
 }
 
-/// Maps a non-success HTTP status and its body to an error. Whether to retry is
-/// [`ApiError::is_retryable`]; how long to wait is the client's backoff policy.
-pub fn classify(endpoint: Endpoint, status: u16, body: &ErrorBody) -> ApiError {
+/// Maps a non-success HTTP status and its body to an error; `base` is the configured API
+/// root, as messages name it. Whether to retry is [`ApiError::is_retryable`]; how long to
+/// wait is the client's backoff policy.
+pub fn classify(endpoint: Endpoint, status: u16, body: &ErrorBody, base: &str) -> ApiError {
     let detail = body.suffix();
     match status {
         401 => ApiError::Unauthorized { endpoint },
         403 => ApiError::Forbidden { endpoint, detail },
         404 if body.code.as_deref() == Some("ADMIN-404-2") => ApiError::OrgNotFound { endpoint },
+        // No Atlassian code, or "unknown resource": the address itself does not exist.
+        404 if matches!(body.code.as_deref(), None | Some("ADMIN-404-1")) => ApiError::NotFound { endpoint, base: base.to_string(), detail },
         429 => {
             let what = body.text.as_deref().unwrap_or("Too Many Requests");
             ApiError::RateLimited { endpoint, detail: format!(" (429: {what})") }
@@ -292,6 +303,8 @@ mod tests {
             (403, None, false, FailureType::ConfigError),
             (404, Some("ADMIN-404-2"), false, FailureType::ConfigError),
             (404, Some("ADMIN-404-8"), false, FailureType::SystemError),
+            (404, Some("ADMIN-404-1"), false, FailureType::ConfigError),
+            (404, None, false, FailureType::ConfigError),
             (400, Some("ADMIN-400-1"), false, FailureType::SystemError),
             (429, None, true, FailureType::TransientError),
             (502, None, true, FailureType::TransientError),
@@ -300,7 +313,7 @@ mod tests {
         ];
         for (status, code, retry, ft) in cases {
             let body = ErrorBody { code: code.map(String::from), ..ErrorBody::default() };
-            let err = classify(e, *status, if code.is_some() { &body } else { &none });
+            let err = classify(e, *status, if code.is_some() { &body } else { &none }, "https://api.atlassian.com");
             assert_eq!(err.is_retryable(), *retry, "{status}");
             assert_eq!(err.failure_type(), *ft, "{status}");
         }

@@ -93,6 +93,11 @@ impl AtlassianClient {
         }
     }
 
+    /// The configured API root as messages name it: origin and path, nothing else.
+    fn base_display(&self) -> String {
+        format!("{}{}", self.base.origin().ascii_serialization(), self.base.path().trim_end_matches('/'))
+    }
+
     /// `base` + `/admin/...` segments, each percent-encoded.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
@@ -162,7 +167,7 @@ impl AtlassianClient {
         let mut parsed = error::ErrorBody::parse(&bytes);
         parsed.text = parsed.text.map(|t| self.key.redact(&t));
         parsed.code = parsed.code.map(|c| self.key.redact(&c));
-        Err(Failure { error: error::classify(endpoint, status.as_u16(), &parsed), hint, hint_from })
+        Err(Failure { error: error::classify(endpoint, status.as_u16(), &parsed, &self.base_display()), hint, hint_from })
     }
 }
 
