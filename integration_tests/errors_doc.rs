@@ -105,16 +105,17 @@ fn cases() -> Vec<Case> {
         api_case("a repeated page cursor", Endpoint::UsersSearch, "repeat-cursor:nth=3", json!({"page_size": 5})),
         api_case("another 4xx", Endpoint::Workspaces, "400", json!({})),
     ];
+    // A base_url with a path after the API root: nothing is there.
+    let wrong_base = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
+    let mut config = config_for(&wrong_base);
+    config["base_url"] = json!(format!("{}/not-the-api", wrong_base.base_url()));
+    cases.push(Case { what: "a base_url that is not the API root", message: read_error(&config, &workspaces, json!([])) });
     // The key alone (no org_id): it lists no organization, or several; a list's next-page
     // link without a cursor.
     let key_only = |opts: SandboxOptions| {
         let sb = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..opts }).expect("start sandbox");
         read_error(&json!({"api_key": SANDBOX_KEY, "base_url": sb.base_url()}), &workspaces, json!([]))
     };
-    let wrong_base = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
-    let mut config = config_for(&wrong_base);
-    config["base_url"] = json!(format!("{}/not-the-api", wrong_base.base_url()));
-    cases.push(Case { what: "a base_url that is not the API root", message: read_error(&config, &workspaces, json!([])) });
     cases.push(Case { what: "a key that lists no organization", message: key_only(SandboxOptions { orgs_list_empty: true, ..Default::default() }) });
     cases.push(Case { what: "a key that lists several organizations", message: key_only(SandboxOptions { extra_orgs: 2, ..Default::default() }) });
     let cursorless = FaultAction::NextLink("https://api.atlassian.com/admin/v1/orgs?page=2".into());

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::HeaderValue;
 use tokio::sync::mpsc;
 use url::Url;
@@ -61,6 +62,18 @@ pub struct Notice {
 pub struct Pause {
     pub from_ms: i64,
     pub until_ms: i64,
+}
+
+impl Pause {
+    /// A wait of `wait` from now, at millisecond precision: what `quota_reset` and messages show.
+    pub(crate) fn from_now(wait: Duration) -> Pause {
+        let from_ms = Utc::now().timestamp_millis();
+        Pause { from_ms, until_ms: from_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)) }
+    }
+
+    pub(crate) fn until(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.until_ms).unwrap_or_else(Utc::now)
+    }
 }
 
 pub struct AtlassianClient {

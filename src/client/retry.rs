@@ -7,7 +7,6 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 
 use super::error::{ApiError, Endpoint};
 use super::http::{Call, Failure};
@@ -194,18 +193,6 @@ impl AtlassianClient {
         Ok(())
     }
 
-}
-
-impl Pause {
-    /// A wait of `wait` from now, at millisecond precision: what `quota_reset` and messages show.
-    pub(crate) fn from_now(wait: Duration) -> Pause {
-        let from_ms = Utc::now().timestamp_millis();
-        Pause { from_ms, until_ms: from_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)) }
-    }
-
-    pub(crate) fn until(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(self.until_ms).unwrap_or_else(Utc::now)
-    }
 }
 
 /// `1.2 s`, for messages.
