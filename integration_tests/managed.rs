@@ -3,7 +3,9 @@
 //! request budget; and the whole pass when the key may not use the users search.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use atlassian_sandbox::{Endpoint, FaultAction, FaultRule, FaultTrigger, Faults, ProductAccessMode, Sandbox, SandboxOptions};
 use serde_json::{json, Map, Value};
@@ -245,6 +247,53 @@ fn a_next_page_link_on_another_origin_gives_its_cursor_and_is_never_followed() {
     assert!(managed > 50, "several pages of managed accounts: {managed}");
     assert_eq!(run.records("users").len(), managed, "every managed account, through the cursors of the links");
     assert!(listener.accept().is_err(), "nothing was sent to the link's origin");
+}
+
+/// A reverse proxy that passes bytes through unchanged, as one in front of the API would:
+/// its address is `base_url`, and the bodies (their `links.next` too) name the upstream.
+/// Returns the proxy's URL and how many connections it relayed.
+fn relay_to(upstream: &str) -> (String, Arc<AtomicU64>) {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let relayed = Arc::new(AtomicU64::new(0));
+    let count = relayed.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                })
+            };
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        }
+    });
+    (url, relayed)
+}
+
+/// Through a relay, the managed accounts' next links name the upstream (the sandbox), not
+/// `base_url`: every page is read by its cursor, and every request goes through the relay.
+#[test]
+fn a_read_through_a_reverse_proxy_reads_every_managed_account() {
+    let sb = start(300, SandboxOptions { directory_forbidden: true, ..Default::default() });
+    let (proxy, relayed) = relay_to(&sb.base_url());
+    let mut config = config_for(&sb);
+    config["base_url"] = json!(proxy);
+    config["activity_source"] = json!("managed_accounts");
+    let read = read_files(&config, &catalog_of(PASS), &json!([]));
+    assert_eq!(read.code, 0, "{:?}", read.errors());
+    let managed = sb.truth().users.iter().filter(|u| u.is_managed()).count();
+    assert!(sb.request_count(Endpoint::ManagedUsers) > 2, "several pages of managed accounts");
+    assert_eq!(read.records("users").len(), managed, "every managed account");
+    assert!(relayed.load(Ordering::SeqCst) > 0, "the requests went through the relay");
+    let files = Files::new();
+    let checked = run(&["check", "--config", &files.json("config.json", &config)]);
+    assert_eq!(checked.code, 0);
+    assert_eq!(checked.connection_status().status, "SUCCEEDED", "{:?}", checked.connection_status().message);
 }
 
 #[test]

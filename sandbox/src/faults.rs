@@ -136,6 +136,13 @@ impl FaultAction {
         }
     }
 
+    /// A 5xx as a proxy or load balancer in front of the API answers it: an HTML page.
+    pub fn gateway_page(status: u16) -> Self {
+        let reason = axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Server Error");
+        let body = format!("<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n");
+        FaultAction::RespondRaw { status, body: body.into_bytes() }
+    }
+
     /// A 200 whose body is not JSON at all.
     pub fn malformed() -> Self {
         FaultAction::RespondRaw { status: 200, body: b"<html><body>Service Unavailable</body></html>".to_vec() }
@@ -218,7 +225,7 @@ impl FromStr for FaultTrigger {
 impl FromStr for FaultAction {
     type Err = String;
     /// `429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]`, any other
-    /// 4xx/5xx status, `reset`, `delay=DUR`, `truncate[=BYTES]`, `malformed`, `wrong-shape`,
+    /// 4xx/5xx status (`5xx,html`: a proxy's HTML page), `reset`, `delay=DUR`, `truncate[=BYTES]`, `malformed`, `wrong-shape`,
     /// `repeat-cursor`, `revoke-key`, `redirect=URL`, `next-link=TEXT`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split(',');
@@ -260,6 +267,7 @@ impl FromStr for FaultAction {
                 arg.ok_or("next-link-origin needs an origin, e.g. next-link-origin=http://127.0.0.2:9")?.to_string(),
             )),
             code => match code.parse::<u16>() {
+                Ok(status) if (500..=599).contains(&status) && opts == ["html"] => Ok(FaultAction::gateway_page(status)),
                 Ok(status) if (500..=599).contains(&status) => no_opts(FaultAction::server_error(status)),
                 Ok(status) if (400..=499).contains(&status) => no_opts(FaultAction::Respond {
                     status,

@@ -97,7 +97,7 @@ pub enum ApiError {
     #[error("{endpoint} returned a response that is not the expected JSON: {reason}")]
     Decode { endpoint: Endpoint, reason: String },
 
-    #[error("{endpoint} answered {status} redirecting to {target}; the connector does not follow a redirect away from the configured API host, so the API key is never sent elsewhere. Check that 'base_url' points at the Atlassian API (https://api.atlassian.com)")]
+    #[error("{endpoint} answered {status} redirecting to {target}; the connector does not follow a redirect away from the configured API origin (scheme, host and port), so the API key is never sent elsewhere. Check that 'base_url' points at the Atlassian API (https://api.atlassian.com)")]
     Redirected { endpoint: Endpoint, status: u16, target: String },
 
     #[error("{endpoint} returned the page cursor it had already returned; stopping instead of looping")]
@@ -242,7 +242,7 @@ pub struct ErrorBody {
 impl ErrorBody {
     pub fn parse(body: &[u8]) -> ErrorBody {
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return ErrorBody::default();
+            return ErrorBody { code: None, text: what_answered(body) };
         };
         let short = |s: &str| s.chars().take(300).collect::<String>();
         if let Some(first) = v.get("errors").and_then(|e| e.as_array()).and_then(|a| a.first()) {
@@ -268,6 +268,46 @@ impl ErrorBody {
             (None, None) => String::new(),
         }
     }
+}
+
+/// What a body that is not an Atlassian error says it is (a proxy's or a load balancer's
+/// page): its HTML `<title>`, else its first line that has text, tags dropped, at most
+/// [`WHAT_ANSWERED_CHARS`] characters. The caller redacts it.
+fn what_answered(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    let lower = text.to_ascii_lowercase();
+    let title = lower.find("<title").and_then(|start| {
+        let open = start + lower[start..].find('>')? + 1;
+        let close = open + lower[open..].find("</title")?;
+        Some(&text[open..close])
+    });
+    let line = title.into_iter().chain(text.lines()).map(without_tags).find(|l| !l.is_empty())?;
+    let mut short: String = line.chars().take(WHAT_ANSWERED_CHARS).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    Some(short)
+}
+
+const WHAT_ANSWERED_CHARS: usize = 120;
+
+/// `s` with `<...>` tags removed and runs of whitespace (and control characters) made one space.
+fn without_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() || c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Maps a non-success HTTP status and its body to an error; `base` is the configured API
@@ -329,6 +369,23 @@ mod tests {
         let gw = br#"{"code":401,"message":"Unauthorized"}"#;
         assert_eq!(ErrorBody::parse(gw), ErrorBody { code: None, text: Some("Unauthorized".into()) });
         assert_eq!(ErrorBody::parse(b"<html>"), ErrorBody::default());
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_atlassian_error_is_named_by_its_title_or_first_line() {
+        let text = |b: &[u8]| ErrorBody::parse(b).text;
+        let nginx = b"<html>\r\n<head><TITLE>502 Bad Gateway</TITLE></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>";
+        assert_eq!(text(nginx).as_deref(), Some("502 Bad Gateway"));
+        assert_eq!(text(b"\n\n  upstream connect error or disconnect/reset before headers\nmore").as_deref(), Some("upstream connect error or disconnect/reset before headers"));
+        assert_eq!(text(b"<html><body><p>Service   Unavailable</p></body></html>").as_deref(), Some("Service Unavailable"));
+        let long = "x".repeat(500);
+        let shortened = text(long.as_bytes()).unwrap();
+        assert_eq!(shortened.chars().count(), WHAT_ANSWERED_CHARS + 1);
+        assert!(shortened.ends_with('…'));
+        assert_eq!(text(b"\xff\xfeoops").as_deref(), Some("\u{fffd}\u{fffd}oops"));
+        assert_eq!(text(b"  \n\t"), None);
+        let e = classify(Endpoint::Workspaces, 502, &ErrorBody::parse(nginx), "https://api.atlassian.com");
+        assert!(e.to_string().contains("(502 Bad Gateway)"), "{e}");
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl AtlassianClient {
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|l| self.base.join(l).ok())
-                .and_then(|u| u.host_str().map(str::to_owned))
+                .map(|u| u.origin().ascii_serialization())
+                .filter(|o| o != "null")
                 .unwrap_or_else(|| "an unnamed location".into());
             return Err(ApiError::Redirected { endpoint, status: status.as_u16(), target }.into());
         }
