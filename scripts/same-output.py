@@ -59,6 +59,9 @@ SCENARIOS = [
     ("auto, productAccess rejected", ["--users", "200", "--product-access", "rejected"], {}, ["users", "user_activity"], "full_refresh", 0),
     ("a 403 on the workspaces", ["--users", "100", "--fault", "workspaces:403"], {}, STREAMS, "full_refresh", 0),
     ("a key revoked mid-read", ["--users", "500", "--fault", "users_search:revoke-key:nth=3"], {"page_size": 50}, STREAMS, "full_refresh", 0),
+    ("incremental, managed_accounts activity", ["--users", "300"], {"activity_source": "managed_accounts"}, ["users", "user_activity"], "incremental", 1),
+    ("a refused users search: managed accounts only", ["--users", "300", "--v2-directory-forbidden"], {}, STREAMS, "incremental", 1),
+    ("key only: the organization found from the key", ["--users", "200"], {"org_id": None}, STREAMS, "full_refresh", 0),
 ]
 
 
@@ -81,6 +84,7 @@ def scenario_output(binary, sandbox, sb_args, extra, streams, mode, followups):
         try:
             hello = json.loads(sb.stdout.readline())
             config = {"api_key": hello["api_key"], "org_id": hello["org_id"], "base_url": hello["base_url"], **extra}
+            config = {k: v for k, v in config.items() if v is not None}  # an extra of None drops the key
             json.dump(config, open(os.path.join(d, "config.json"), "w"))
             json.dump(catalog(streams, "full_refresh" if mode == "full_refresh" else "incremental"), open(os.path.join(d, "catalog.json"), "w"))
             state = []

@@ -13,7 +13,7 @@ pub enum CatalogError {
     Unreadable { path: String, reason: String },
     #[error("the catalog file {path} is not a valid configured catalog: {reason}")]
     Malformed { path: String, reason: String },
-    #[error("the catalog names stream '{0}', which this connector does not have (streams: users, user_activity, workspaces, license_assignments)")]
+    #[error("the catalog names stream '{0}', which this connector does not have (streams: {names})", names = streams::names())]
     UnknownStream(String),
     #[error("the catalog names stream '{0}' more than once")]
     DuplicateStream(String),

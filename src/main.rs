@@ -10,13 +10,9 @@ use source_atlassian_admin::protocol::Output;
 
 /// Airbyte source for the Atlassian Cloud Organizations (Admin) API.
 ///
-/// Streams: `users` (the directory's users), `user_activity` (each user's last activity per
-/// product site), `workspaces` (the product sites the organization pays for, with plan and seat
-/// capacity) and `license_assignments` (who holds a billable seat on which site).
-///
 /// Every command prints Airbyte protocol messages, one JSON object per line, on stdout.
 #[derive(Parser)]
-#[command(name = "source-atlassian-admin", version, about, long_about)]
+#[command(name = "source-atlassian-admin", version, about, long_about, after_long_help = source_atlassian_admin::streams::help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -7,78 +7,52 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
+use super::changes::{ChangeTracker, Fingerprints};
 use super::packed::{self, PairsByAccount, SEEN_BIT};
-use super::{decode_state, parse_time, saved, PassPosition};
-use crate::time;
-
-/// The activity state's version; version 1 (a cursor on `last_active` and a lookback window)
-/// is read as no state at all: the first sync after the upgrade emits every pair once more.
-const VERSION: u32 = 2;
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ActivityState {
-    version: u32,
-    /// When the last complete pass began: the `observed_at` of its records.
-    #[serde(default)]
-    cursor: Option<String>,
-    /// Packed product ids and, per account, (product, fingerprint + the seen flag mid-pass).
-    pairs: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pass: Option<PassPosition>,
-}
+use crate::streams::StreamId;
 
 /// Change detection for `user_activity`.
+pub type ActivityTracker = ChangeTracker<PairFingerprints>;
+
+/// Per account, (product number, fingerprint + the seen flag mid-pass); the product ids are
+/// numbered in the order first seen.
 #[derive(Debug, Default)]
-pub struct ActivityTracker {
+pub struct PairFingerprints {
     products: Vec<String>,
     product_numbers: HashMap<String, u32>,
     accounts: PairsByAccount,
-    cursor: Option<DateTime<Utc>>,
-    resume: Option<PassPosition>,
-    upgraded: bool,
 }
 
-impl ActivityTracker {
-    pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
-        let Some(value) = saved(state) else { return Ok(ActivityTracker::default()) };
-        if value.get("version").and_then(Value::as_u64) == Some(1) {
-            return Ok(ActivityTracker { upgraded: true, ..ActivityTracker::default() });
-        }
-        let s: ActivityState = decode_state(value, "user_activity", VERSION, |s: &ActivityState| s.version)?;
-        let (products, accounts) = packed::decode_pairs(&s.pairs).map_err(|e| format!("user_activity state 'pairs' is corrupt: {e}"))?;
-        Ok(ActivityTracker {
-            product_numbers: products.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect(),
-            products,
-            accounts,
-            cursor: parse_time(s.cursor.as_deref(), "user_activity")?,
-            resume: s.pass,
-            upgraded: false,
-        })
+impl PairFingerprints {
+    /// How many pairs the store holds.
+    #[cfg(test)]
+    pub fn pairs(&self) -> usize {
+        self.accounts.values().map(Vec::len).sum()
+    }
+}
+
+impl Fingerprints for PairFingerprints {
+    const STREAM: StreamId = StreamId::UserActivity;
+    /// Version 1 (a cursor on `last_active` and a lookback window) is read as no state at all:
+    /// the first sync after the upgrade emits every pair once more.
+    const VERSION: u32 = 2;
+    const STARTS_AFRESH: Option<u32> = Some(1);
+    const FIELD: &'static str = "pairs";
+    /// (account id, product id)
+    type Key<'k> = (&'k str, &'k str);
+    /// (account id, product id)
+    type Gone = (String, String);
+
+    fn decode(packed: &str) -> Result<Self, String> {
+        let (products, accounts) = packed::decode_pairs(packed).map_err(|e| e.to_string())?;
+        Ok(PairFingerprints { product_numbers: products.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect(), products, accounts })
     }
 
-    /// When the last complete pass began.
-    pub fn cursor(&self) -> Option<DateTime<Utc>> {
-        self.cursor
+    fn encode(&self) -> String {
+        packed::encode_pairs(&self.products, &self.accounts)
     }
 
-    /// Where the interrupted pass of the saved state stands, if it was interrupted.
-    pub fn resume_position(&self) -> Option<&PassPosition> {
-        self.resume.as_ref()
-    }
-
-    /// The saved state was written by a connector that kept activity by a cursor on
-    /// `last_active` (state version 1): it is started afresh.
-    pub fn upgraded(&self) -> bool {
-        self.upgraded
-    }
-
-    /// Records one pair as seen in this pass, with the fingerprint of its record; true when it
-    /// is new or changed (emit it).
-    pub fn observe(&mut self, account_id: &str, product_id: &str, fingerprint: u32) -> bool {
+    fn observe(&mut self, (account_id, product_id): (&str, &str), fingerprint: u32) -> bool {
         let product = match self.product_numbers.get(product_id) {
             Some(n) => *n,
             None => {
@@ -106,15 +80,10 @@ impl ActivityTracker {
         }
     }
 
-    /// The state to save mid-pass: the old cursor, what this pass saw, and where to resume.
-    pub fn checkpoint(&self, position: &PassPosition) -> Value {
-        self.state(self.cursor, Some(position.clone()))
-    }
-
     /// Keeps the pairs of accounts this pass did not see at all: with only the managed accounts
     /// visible, such an account may merely be invisible (an unmanaged user), not gone. An
     /// account with one pair seen was visible, so its other unseen pairs are gone.
-    pub fn keep_unseen_accounts(&mut self) {
+    fn keep_invisible(&mut self) {
         for pairs in self.accounts.values_mut() {
             if pairs.iter().all(|(_, value)| value & SEEN_BIT == 0) {
                 for (_, value) in pairs.iter_mut() {
@@ -124,9 +93,7 @@ impl ActivityTracker {
         }
     }
 
-    /// Ends the pass: the pairs not seen are returned as (account id, product id), sorted,
-    /// and forgotten.
-    pub fn finish(&mut self) -> Vec<(String, String)> {
+    fn finish(&mut self) -> Vec<(String, String)> {
         let mut gone = Vec::new();
         for (account, pairs) in &mut self.accounts {
             pairs.retain(|(product, value)| {
@@ -144,32 +111,15 @@ impl ActivityTracker {
         gone.sort_unstable();
         gone
     }
-
-    /// The state after a complete pass that began at `pass_started`.
-    pub fn final_state(&self, pass_started: DateTime<Utc>) -> Value {
-        self.state(Some(pass_started), None)
-    }
-
-    /// How many pairs the state holds.
-    #[cfg(test)]
-    pub fn pairs(&self) -> usize {
-        self.accounts.values().map(Vec::len).sum()
-    }
-
-    fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<PassPosition>) -> Value {
-        serde_json::to_value(ActivityState {
-            version: VERSION,
-            cursor: cursor.map(time::format),
-            pairs: packed::encode_pairs(&self.products, &self.accounts),
-            pass,
-        })
-        .expect("an activity state serializes")
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::incremental::{PassPosition, Tracker};
+    use crate::time;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -178,59 +128,59 @@ mod tests {
     #[test]
     fn with_only_managed_accounts_visible_an_unseen_account_keeps_its_pairs() {
         let mut a = ActivityTracker::from_state(None).unwrap();
-        a.observe("managed", "jira", 1);
-        a.observe("managed", "conf", 2);
-        a.observe("unmanaged", "jira", 3);
+        a.observe(("managed", "jira"), 1);
+        a.observe(("managed", "conf"), 2);
+        a.observe(("unmanaged", "jira"), 3);
         a.finish();
         let s = a.final_state(t("2026-11-28T00:00:00Z"));
         let mut b = ActivityTracker::from_state(Some(&s)).unwrap();
-        assert!(!b.observe("managed", "jira", 1));
-        b.keep_unseen_accounts();
+        assert!(!b.observe(("managed", "jira"), 1));
+        b.keep_invisible();
         // The managed account was visible: its vanished pair is gone; the unmanaged one is kept.
         assert_eq!(b.finish(), vec![("managed".to_string(), "conf".to_string())]);
-        assert_eq!(b.pairs(), 2);
+        assert_eq!(b.store().pairs(), 2);
     }
 
     #[test]
     fn new_and_changed_pairs_are_emitted_and_vanished_ones_deleted() {
         let now = t("2026-11-28T00:00:00Z");
         let mut a = ActivityTracker::from_state(None).unwrap();
-        assert!(a.observe("u1", "jira", 1) && a.observe("u1", "conf", 2) && a.observe("u2", "jira", 3));
+        assert!(a.observe(("u1", "jira"), 1) && a.observe(("u1", "conf"), 2) && a.observe(("u2", "jira"), 3));
         assert!(a.finish().is_empty());
         let s1 = a.final_state(now);
 
         let mut b = ActivityTracker::from_state(Some(&s1)).unwrap();
-        assert_eq!(b.pairs(), 3);
-        assert!(!b.observe("u1", "jira", 1), "unchanged");
-        assert!(b.observe("u1", "conf", 9), "changed (later activity, a renamed site)");
-        assert!(b.observe("u3", "jira", 4), "a user added with old activity is new to the state");
+        assert_eq!(b.store().pairs(), 3);
+        assert!(!b.observe(("u1", "jira"), 1), "unchanged");
+        assert!(b.observe(("u1", "conf"), 9), "changed (later activity, a renamed site)");
+        assert!(b.observe(("u3", "jira"), 4), "a user added with old activity is new to the state");
         // u2 was removed (or suspended, or lost access): its pair is gone.
         assert_eq!(b.finish(), vec![("u2".to_string(), "jira".to_string())]);
         let s2 = b.final_state(now);
 
         let mut c = ActivityTracker::from_state(Some(&s2)).unwrap();
-        assert!(!c.observe("u1", "conf", 9));
-        assert!(!c.observe("u3", "jira", 4));
+        assert!(!c.observe(("u1", "conf"), 9));
+        assert!(!c.observe(("u3", "jira"), 4));
         // access to jira revoked for u1: only that pair goes.
         assert_eq!(c.finish(), vec![("u1".to_string(), "jira".to_string())]);
-        assert_eq!(c.pairs(), 2);
+        assert_eq!(c.store().pairs(), 2);
     }
 
     #[test]
     fn a_resumed_pass_keeps_its_seen_marks() {
         let now = t("2026-11-28T00:00:00Z");
         let mut a = ActivityTracker::from_state(None).unwrap();
-        a.observe("u1", "jira", 1);
-        a.observe("u2", "jira", 2);
+        a.observe(("u1", "jira"), 1);
+        a.observe(("u2", "jira"), 2);
         a.finish();
         let done = a.final_state(now);
         let mut b = ActivityTracker::from_state(Some(&done)).unwrap();
-        b.observe("u1", "jira", 1);
+        b.observe(("u1", "jira"), 1);
         let pos = PassPosition { next_page: "c2".into(), started_at: time::format(now) };
         let mid = b.checkpoint(&pos);
         let mut c = ActivityTracker::from_state(Some(&mid)).unwrap();
         assert_eq!(c.resume_position(), Some(&pos));
-        assert!(!c.observe("u2", "jira", 2));
+        assert!(!c.observe(("u2", "jira"), 2));
         assert!(c.finish().is_empty(), "u1 was seen before the interruption: not deleted");
     }
 
@@ -238,7 +188,7 @@ mod tests {
     fn a_version_1_state_is_started_afresh_and_bad_states_are_errors() {
         let v1 = serde_json::json!({"version": 1, "cursor": "2026-11-01T00:00:00Z", "window": ""});
         let t1 = ActivityTracker::from_state(Some(&v1)).unwrap();
-        assert!(t1.upgraded() && t1.pairs() == 0 && t1.cursor().is_none());
+        assert!(t1.started_afresh() && t1.store().pairs() == 0 && t1.cursor().is_none());
         for bad in [serde_json::json!({"version": 2, "pairs": "%%"}), serde_json::json!({"version": 3, "pairs": ""}), serde_json::json!([])] {
             assert!(ActivityTracker::from_state(Some(&bad)).is_err(), "{bad}");
         }

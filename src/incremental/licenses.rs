@@ -15,14 +15,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::packed;
-use super::{decode_state, parse_time, saved, STATE_VERSION};
+use super::{decode_state, parse_time, saved, Tracker, STATE_VERSION};
+use crate::streams::StreamId;
 use crate::time;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct LicensesState {
     version: u32,
     /// When the last complete sync began: the `observed_at` of its records.
@@ -31,22 +32,22 @@ struct LicensesState {
     #[serde(default)]
     searches: Vec<SearchState>,
     /// Set while a sync is in progress: when it began.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pass: Option<PassState>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct SearchState {
     workspace_id: String,
     role: String,
     /// The account ids holding `role` on the site, packed ([`packed::encode_ids`]).
     accounts: String,
     /// This search already completed in the interrupted sync.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     done: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct PassState {
     started_at: String,
 }
@@ -72,8 +73,10 @@ pub struct Changes {
     pub removed: Vec<String>,
 }
 
-impl LicenseTracker {
-    pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
+impl Tracker for LicenseTracker {
+    const STREAM: StreamId = StreamId::LicenseAssignments;
+
+    fn from_state(state: Option<&Value>) -> Result<Self, String> {
         let mut t = LicenseTracker::default();
         let Some(value) = saved(state) else { return Ok(t) };
         let s: LicensesState = decode_state(value, "license_assignments", STATE_VERSION, |s: &LicensesState| s.version)?;
@@ -95,10 +98,12 @@ impl LicenseTracker {
     }
 
     /// When the last complete sync began.
-    pub fn cursor(&self) -> Option<DateTime<Utc>> {
+    fn cursor(&self) -> Option<DateTime<Utc>> {
         self.cursor
     }
+}
 
+impl LicenseTracker {
     /// When the interrupted sync this one resumes began.
     pub fn resumed_from(&self) -> Option<DateTime<Utc>> {
         self.resumed_from
@@ -147,24 +152,29 @@ impl LicenseTracker {
         self.state(Some(started_at), None)
     }
 
+    /// Built field by field from strings, so it cannot fail to serialize (the shape of
+    /// [`LicensesState`], which reads it).
     fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<DateTime<Utc>>) -> Value {
-        let searches = self
+        let searches: Vec<Value> = self
             .sets
             .iter()
-            .map(|(key, ids)| SearchState {
-                workspace_id: key.0.clone(),
-                role: key.1.clone(),
-                accounts: packed::encode_ids(ids.iter().map(String::as_str)),
-                done: pass.is_some() && self.done.contains(key),
+            .map(|(key, ids)| {
+                let mut search = json!({
+                    "workspace_id": key.0,
+                    "role": key.1,
+                    "accounts": packed::encode_ids(ids.iter().map(String::as_str)),
+                });
+                if pass.is_some() && self.done.contains(key) {
+                    search["done"] = true.into();
+                }
+                search
             })
             .collect();
-        let state = LicensesState {
-            version: STATE_VERSION,
-            cursor: cursor.map(time::format),
-            searches,
-            pass: pass.map(|p| PassState { started_at: time::format(p) }),
-        };
-        serde_json::to_value(state).unwrap_or(Value::Null)
+        let mut state = json!({"version": STATE_VERSION, "cursor": cursor.map(time::format), "searches": searches});
+        if let Some(p) = pass {
+            state["pass"] = json!({"started_at": time::format(p)});
+        }
+        state
     }
 }
 

@@ -1,9 +1,11 @@
 //! Incremental bookkeeping: one tracker per incremental stream, each reading its saved state
-//! and writing the next one. The plan ([`crate::read::plan`]) loads them once; a stream whose
-//! saved cursor lies in the future is not given a tracker at all (it emits nothing and keeps
-//! its state), so trackers never check for that.
+//! and writing the next one ([`Tracker`]). The plan ([`crate::read::plan`]) loads them once; a
+//! stream whose saved cursor lies in the future is not given a tracker at all (it emits
+//! nothing and keeps its state), so trackers never check for that.
 //!
 //! The users search has no "changed since" filter and returns users in no cursor order, so:
+//! Change detection is one generic tracker ([`changes::ChangeTracker`]) over a store of
+//! fingerprints per stream:
 //! - `users` is incremental by **change detection** ([`users::UsersTracker`]): a 31-bit
 //!   fingerprint per account; new or changed users are emitted, users gone from the directory
 //!   get a deletion record.
@@ -19,6 +21,7 @@
 //! this pass has already seen, so a restarted sync neither loses nor repeats records.
 
 pub mod activity;
+pub mod changes;
 pub mod licenses;
 pub mod packed;
 pub mod users;
@@ -26,6 +29,8 @@ pub mod users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::streams::StreamId;
 
 pub use activity::ActivityTracker;
 pub use licenses::LicenseTracker;
@@ -38,6 +43,16 @@ pub fn record_fingerprint(record_json: &[u8]) -> u32 {
     ((h ^ (h >> 32)) as u32) & !packed::SEEN_BIT
 }
 
+/// What the plan asks of every incremental stream's tracker.
+pub trait Tracker: Sized {
+    const STREAM: StreamId;
+    /// Loads the tracker from the stream's saved state (`None`, or `{}`, is no state yet); an
+    /// unusable state is an error naming the stream.
+    fn from_state(state: Option<&Value>) -> Result<Self, String>;
+    /// When the last complete pass began (a cursor in the future freezes the stream).
+    fn cursor(&self) -> Option<DateTime<Utc>>;
+}
+
 /// The state version of `users` and `license_assignments`.
 const STATE_VERSION: u32 = 1;
 
@@ -48,6 +63,13 @@ pub struct PassPosition {
     pub next_page: String,
     /// When the pass began (RFC 3339).
     pub started_at: String,
+}
+
+impl PassPosition {
+    /// As a state writes it, built from its strings (it cannot fail to serialize).
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({"next_page": self.next_page, "started_at": self.started_at})
+    }
 }
 
 /// A saved state: `None`, or `{}` (what a full refresh leaves behind), is no state yet.

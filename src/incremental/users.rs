@@ -4,115 +4,74 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
+use super::changes::{ChangeTracker, Fingerprints};
 use super::packed::{self, SEEN_BIT};
-use super::{decode_state, parse_time, saved, PassPosition, STATE_VERSION};
-use crate::time;
-
-#[derive(Debug, Serialize, Deserialize)]
-struct UsersState {
-    version: u32,
-    /// When the last complete pass began: the `observed_at` of its records.
-    #[serde(default)]
-    cursor: Option<String>,
-    /// Packed account id → fingerprint (and, mid-pass, the seen flag).
-    accounts: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pass: Option<PassPosition>,
-}
+use super::STATE_VERSION;
+use crate::streams::StreamId;
 
 /// Change detection for `users`.
+pub type UsersTracker = ChangeTracker<AccountFingerprints>;
+
+/// Account id → the fingerprint of its record (and, mid-pass, the seen flag).
 #[derive(Debug, Default)]
-pub struct UsersTracker {
-    accounts: HashMap<String, u32>,
-    cursor: Option<DateTime<Utc>>,
-    resume: Option<PassPosition>,
-}
+pub struct AccountFingerprints(HashMap<String, u32>);
 
-impl UsersTracker {
-    pub fn from_state(state: Option<&Value>) -> Result<Self, String> {
-        let Some(value) = saved(state) else { return Ok(UsersTracker::default()) };
-        let s: UsersState = decode_state(value, "users", STATE_VERSION, |s: &UsersState| s.version)?;
-        Ok(UsersTracker {
-            cursor: parse_time(s.cursor.as_deref(), "users")?,
-            accounts: packed::decode_accounts(&s.accounts).map_err(|e| format!("users state 'accounts' is corrupt: {e}"))?,
-            resume: s.pass,
-        })
+impl Fingerprints for AccountFingerprints {
+    const STREAM: StreamId = StreamId::Users;
+    const VERSION: u32 = STATE_VERSION;
+    const FIELD: &'static str = "accounts";
+    type Key<'k> = &'k str;
+    type Gone = String;
+
+    fn decode(packed: &str) -> Result<Self, String> {
+        packed::decode_accounts(packed).map(AccountFingerprints).map_err(|e| e.to_string())
     }
 
-    /// When the last complete pass began.
-    pub fn cursor(&self) -> Option<DateTime<Utc>> {
-        self.cursor
+    fn encode(&self) -> String {
+        packed::encode_accounts(&self.0)
     }
 
-    /// Where the interrupted pass of the saved state stands, if it was interrupted.
-    pub fn resume_position(&self) -> Option<&PassPosition> {
-        self.resume.as_ref()
-    }
-
-    /// Records the user as seen in this pass; true when it is new or changed (emit it).
-    pub fn observe(&mut self, account_id: &str, fingerprint: u32) -> bool {
+    fn observe(&mut self, account_id: &str, fingerprint: u32) -> bool {
         let value = fingerprint | SEEN_BIT;
-        match self.accounts.get_mut(account_id) {
+        match self.0.get_mut(account_id) {
             Some(old) => {
                 let changed = (*old & !SEEN_BIT) != fingerprint;
                 *old = value;
                 changed
             }
             None => {
-                self.accounts.insert(account_id.to_string(), value);
+                self.0.insert(account_id.to_string(), value);
                 true
             }
         }
     }
 
-    /// The state to save mid-pass: the old cursor, what this pass saw, and where to resume.
-    pub fn checkpoint(&self, position: &PassPosition) -> Value {
-        self.state(self.cursor, Some(position.clone()))
-    }
-
-    /// Counts every account as seen in this pass: a pass that could not see every user (only
-    /// the managed accounts) deletes none and keeps their fingerprints.
-    pub fn keep_unseen(&mut self) {
-        for v in self.accounts.values_mut() {
+    /// Every account counts as seen: a pass that could not see every user deletes none and
+    /// keeps their fingerprints.
+    fn keep_invisible(&mut self) {
+        for v in self.0.values_mut() {
             *v |= SEEN_BIT;
         }
     }
 
-    /// Ends the pass: accounts not seen are returned (deleted) and forgotten.
-    pub fn finish(&mut self) -> Vec<String> {
-        let mut deleted: Vec<String> =
-            self.accounts.iter().filter(|(_, v)| **v & SEEN_BIT == 0).map(|(k, _)| k.clone()).collect();
+    fn finish(&mut self) -> Vec<String> {
+        let mut deleted: Vec<String> = self.0.iter().filter(|(_, v)| **v & SEEN_BIT == 0).map(|(k, _)| k.clone()).collect();
         deleted.sort_unstable();
-        self.accounts.retain(|_, v| *v & SEEN_BIT != 0);
-        for v in self.accounts.values_mut() {
+        self.0.retain(|_, v| *v & SEEN_BIT != 0);
+        for v in self.0.values_mut() {
             *v &= !SEEN_BIT;
         }
         deleted
-    }
-
-    /// The state after a complete pass that began at `pass_started`.
-    pub fn final_state(&self, pass_started: DateTime<Utc>) -> Value {
-        self.state(Some(pass_started), None)
-    }
-
-    fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<PassPosition>) -> Value {
-        serde_json::to_value(UsersState {
-            version: STATE_VERSION,
-            cursor: cursor.map(time::format),
-            accounts: packed::encode_accounts(&self.accounts),
-            pass,
-        })
-        .expect("a users state serializes")
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::incremental::{PassPosition, Tracker};
+    use crate::time;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

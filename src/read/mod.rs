@@ -26,11 +26,11 @@ use crate::catalog::ConfiguredCatalog;
 use crate::client::pagination;
 use crate::client::managed::sites_channel;
 use crate::client::user_pages::UserPages;
-use crate::client::{AtlassianClient, Endpoint, Notice};
+use crate::client::{AtlassianClient, Notice};
 use crate::config::{ActivitySource, Config};
 use crate::protocol::Output;
 use crate::state::StateInput;
-use crate::streams::StreamId;
+use crate::streams::{self, StreamId};
 pub use error::ReadError;
 use plan::Plan;
 use writer::Writer;
@@ -64,7 +64,7 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
             writer: &mut writer,
             client: Arc::new(client.with_notices(tx)),
             notices,
-            workspaces_configured: plan.workspaces,
+            configured: plan.streams.clone(),
             pass_stream: if plan.pass.users.is_some() { StreamId::Users } else { StreamId::UserActivity },
             settings: Settings::from(config),
             only_managed: false,
@@ -113,7 +113,8 @@ struct Reader<'w, 'o, W: Write> {
     writer: &'w mut Writer<'o, W>,
     client: Arc<AtlassianClient>,
     notices: mpsc::UnboundedReceiver<Notice>,
-    workspaces_configured: bool,
+    /// The configured streams, in catalog order.
+    configured: Vec<StreamId>,
     /// The stream a users-search failure is reported against.
     pass_stream: StreamId,
     settings: Settings,
@@ -170,16 +171,11 @@ impl<W: Write> Reader<'_, '_, W> {
         }
     }
 
-    /// A notice is reported against the stream whose request it is about: users-search pages
-    /// are fetched while the workspaces are still being read.
+    /// A notice is reported against the stream whose request it is about
+    /// ([`streams::reading_endpoint`]): users-search pages are fetched while the workspaces
+    /// are still being read.
     fn write_notice(&mut self, reading: StreamId, notice: Notice) -> Result<(), ReadError> {
-        let stream = match notice.endpoint {
-            Endpoint::Workspaces if self.workspaces_configured => StreamId::Workspaces,
-            Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::LastActiveDates | Endpoint::ManagedUsers if reading == StreamId::Workspaces => {
-                self.pass_stream
-            }
-            _ => reading,
-        };
+        let stream = streams::reading_endpoint(reading, notice.endpoint, &self.configured);
         if let Some(pause) = notice.pause {
             self.writer.rate_limited(stream, pause)?;
         }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::error::ReadError;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
-use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, UsersTracker};
+use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
 use crate::state::StateInput;
 use crate::streams::StreamId;
 
@@ -21,29 +21,25 @@ pub enum Mode<T> {
     Frozen(Value),
 }
 
-impl<T> Mode<T> {
-    /// Loads the stream's tracker from its saved state (`load`), unless the stream is read in
-    /// full; a tracker whose cursor lies after `now` freezes the stream.
-    fn decide(
-        stream: StreamId,
-        catalog: &ConfiguredCatalog,
-        state: &StateInput,
-        now: DateTime<Utc>,
-        load: impl FnOnce(Option<&Value>) -> Result<T, String>,
-        cursor: impl Fn(&T) -> Option<DateTime<Utc>>,
-    ) -> Result<Option<Self>, ReadError> {
+impl<T: Tracker> Mode<T> {
+    /// Loads the stream's tracker from its saved state, unless the stream is read in full or
+    /// not configured (`None`); a tracker whose cursor lies after `now` freezes the stream.
+    fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Option<Self>, ReadError> {
+        let stream = T::STREAM;
         let Some(configured) = catalog.get(stream.name()) else { return Ok(None) };
         if configured.sync_mode == SyncMode::FullRefresh {
             return Ok(Some(Mode::FullRefresh));
         }
         let saved = state.streams.get(stream.name());
-        let tracker = load(saved).map_err(|e| ReadError::state(stream, e))?;
-        Ok(Some(match (cursor(&tracker), saved) {
+        let tracker = T::from_state(saved).map_err(|e| ReadError::state(stream, e))?;
+        Ok(Some(match (tracker.cursor(), saved) {
             (Some(c), Some(saved)) if c > now => Mode::Frozen(saved.clone()),
             _ => Mode::Incremental(tracker),
         }))
     }
+}
 
+impl<T> Mode<T> {
     /// True unless the stream is frozen: it is read.
     pub fn is_read(&self) -> bool {
         !matches!(self, Mode::Frozen(_))
@@ -100,13 +96,13 @@ pub struct Plan {
 
 impl Plan {
     pub fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Plan, ReadError> {
-        let users = Mode::decide(StreamId::Users, catalog, state, now, UsersTracker::from_state, UsersTracker::cursor)?;
-        let activity = Mode::decide(StreamId::UserActivity, catalog, state, now, ActivityTracker::from_state, ActivityTracker::cursor)?;
+        let users = Mode::<UsersTracker>::decide(catalog, state, now)?;
+        let activity = Mode::<ActivityTracker>::decide(catalog, state, now)?;
         let mut warnings = catalog.warnings.clone();
-        if activity.as_ref().and_then(Mode::tracker).is_some_and(ActivityTracker::upgraded) {
+        if activity.as_ref().and_then(Mode::tracker).is_some_and(ActivityTracker::started_afresh) {
             warnings.push("The user_activity state was written by an earlier build of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
         }
-        let licenses = Mode::decide(StreamId::LicenseAssignments, catalog, state, now, LicenseTracker::from_state, LicenseTracker::cursor)?;
+        let licenses = Mode::<LicenseTracker>::decide(catalog, state, now)?;
         Ok(Plan {
             streams: catalog.streams.iter().map(|s| s.info.id).collect(),
             pass: PassPlan { users, activity },

@@ -127,7 +127,7 @@ impl<W: Write> Reader<'_, '_, W> {
                         }
                         let without_site = entry.record.workspace_id.is_none();
                         let (account, product): (&str, &str) = (&u.account_id, entry.record.product_id);
-                        let changed = |t: &mut ActivityTracker, fp| t.observe(account, product, fp);
+                        let changed = |t: &mut ActivityTracker, fp| t.observe((account, product), fp);
                         if let Some(record) = to_write(entry.record, mode, changed, &observed_at, &mut scratch) {
                             counts.without_site += u64::from(without_site);
                             unit.record(StreamId::UserActivity, &record, emitted_at)?;
@@ -246,7 +246,7 @@ impl<W: Write> Reader<'_, '_, W> {
                 Mode::Frozen(saved) => saved,
                 Mode::Incremental(mut tracker) => {
                     if self.only_managed {
-                        tracker.keep_unseen(); // unmanaged users are invisible, not gone
+                        tracker.keep_invisible(); // unmanaged users are invisible, not gone
                     }
                     let deleted = tracker.finish();
                     let what = "users are no longer in the directory";
@@ -262,7 +262,7 @@ impl<W: Write> Reader<'_, '_, W> {
                 Mode::Frozen(saved) => saved,
                 Mode::Incremental(mut tracker) => {
                     if self.only_managed {
-                        tracker.keep_unseen_accounts(); // unmanaged users are invisible, not gone
+                        tracker.keep_invisible(); // unmanaged users are invisible, not gone
                     }
                     let gone = tracker.finish();
                     let what = "(user, site) activity pairs are gone";

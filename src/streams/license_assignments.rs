@@ -3,6 +3,7 @@
 //! The incremental bookkeeping lives in [`crate::incremental::licenses`].
 
 use super::{StreamId, StreamInfo};
+use crate::client::Endpoint;
 use crate::json::json_record;
 
 pub const INFO: StreamInfo = StreamInfo {
@@ -11,6 +12,8 @@ pub const INFO: StreamInfo = StreamInfo {
     schema: include_str!("../../schemas/license_assignments.json"),
     primary_key: &["workspace_id", "account_id", "role"],
     cursor_field: Some("observed_at"),
+    summary: "who holds a billable seat on which site",
+    reads: &[Endpoint::Workspaces, Endpoint::UsersSearch],
 };
 
 /// The role ids that take a paid seat on a product site (see the API notes: `atlassian/user`

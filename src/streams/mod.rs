@@ -1,5 +1,7 @@
-//! The streams: what each is called, its schema and keys (a [`StreamInfo`]), and how its
-//! records are built from API objects (one module per stream). Streams know records, not HTTP.
+//! The streams: the registry ([`ALL`], one [`StreamInfo`] each: name, schema, keys, sync
+//! modes, the endpoints it reads and so the scopes it needs), and how each stream's records
+//! are built from API objects (one module per stream). Streams know records, not HTTP.
+//! Discover, catalog validation, `--help` and the notices' attribution derive from the registry.
 
 pub mod license_assignments;
 pub mod user_activity;
@@ -9,6 +11,8 @@ pub mod workspaces;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+
+use crate::client::Endpoint;
 
 /// The streams, by name in code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +47,10 @@ pub struct StreamInfo {
     pub primary_key: &'static [&'static str],
     /// The source-defined cursor of an incremental stream; `None` = full refresh only.
     pub cursor_field: Option<&'static str>,
+    /// What its records are, in a few words (for `--help`).
+    pub summary: &'static str,
+    /// The endpoints a read of it calls, beyond finding the organization.
+    pub reads: &'static [Endpoint],
 }
 
 impl StreamInfo {
@@ -54,12 +62,32 @@ impl StreamInfo {
         self.cursor_field.is_some()
     }
 
+    pub fn sync_modes(&self) -> &'static [&'static str] {
+        if self.supports_incremental() {
+            &["full_refresh", "incremental"]
+        } else {
+            &["full_refresh"]
+        }
+    }
+
+    /// The scopes of the endpoints it reads (what a key created with scopes uses to read the
+    /// stream), in the order of `reads`.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes: Vec<&'static str> = Vec::new();
+        for scope in self.reads.iter().map(|e| e.scope().split(' ').next().unwrap_or_default()) {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        scopes
+    }
+
     /// The stream as `discover` announces it.
     pub fn airbyte_stream(&self) -> Value {
         let mut stream = json!({
             "name": self.name,
             "json_schema": self.json_schema(),
-            "supported_sync_modes": if self.supports_incremental() { json!(["full_refresh", "incremental"]) } else { json!(["full_refresh"]) },
+            "supported_sync_modes": self.sync_modes(),
         });
         if let Some(cursor) = self.cursor_field {
             stream["source_defined_cursor"] = json!(true);
@@ -76,6 +104,30 @@ pub const ALL: [&StreamInfo; 4] = [&users::INFO, &user_activity::INFO, &workspac
 
 pub fn find(name: &str) -> Option<&'static StreamInfo> {
     ALL.into_iter().find(|s| s.name == name)
+}
+
+/// The streams' names, comma separated, in catalog order.
+pub fn names() -> String {
+    ALL.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The stream list of `--help`: each stream, what it holds, its sync modes and scopes.
+pub fn help() -> String {
+    let mut text = String::from("Streams:\n");
+    for s in ALL {
+        text.push_str(&format!("  {}: {}.\n    Sync modes: {}. Scopes it uses: {}.\n", s.name, s.summary, s.sync_modes().join(", "), s.scopes().join(", ")));
+    }
+    text
+}
+
+/// The configured stream a notice about `endpoint` belongs to, while `reading` is read: the
+/// stream being read if it calls that endpoint, else the first configured one that does (the
+/// users pass opens while the workspaces are read), else the stream being read.
+pub fn reading_endpoint(reading: StreamId, endpoint: Endpoint, configured: &[StreamId]) -> StreamId {
+    if reading.info().reads.contains(&endpoint) {
+        return reading;
+    }
+    ALL.iter().find(|s| configured.contains(&s.id) && s.reads.contains(&endpoint)).map_or(reading, |s| s.id)
 }
 
 /// The CATALOG's stream list, built once.
@@ -160,6 +212,30 @@ mod tests {
             for k in info.primary_key.iter().copied().chain(["observed_at", "_ab_cdc_deleted_at"]) {
                 assert!(value[k].is_string(), "{}: {k} in {value}", info.name);
             }
+        }
+    }
+
+    /// A notice goes to the stream whose request it is about, among the configured ones.
+    #[test]
+    fn notices_belong_to_the_configured_stream_that_calls_the_endpoint() {
+        use StreamId::*;
+        let every = [Users, UserActivity, Workspaces, LicenseAssignments];
+        assert_eq!(reading_endpoint(Workspaces, Endpoint::Workspaces, &[Users]), Workspaces, "the stream being read");
+        assert_eq!(reading_endpoint(Workspaces, Endpoint::UsersSearch, &every), Users, "the pass opens during the workspaces");
+        assert_eq!(reading_endpoint(Workspaces, Endpoint::UsersSearch, &[UserActivity, LicenseAssignments]), UserActivity);
+        assert_eq!(reading_endpoint(Users, Endpoint::LastActiveDates, &every), UserActivity, "per-user activity is user_activity's");
+        assert_eq!(reading_endpoint(LicenseAssignments, Endpoint::UsersSearch, &every), LicenseAssignments);
+        assert_eq!(reading_endpoint(Users, Endpoint::Org, &every), Users, "no stream reads it: the stream being read");
+    }
+
+    #[test]
+    fn the_registry_names_each_stream_once_with_its_scopes() {
+        let listed: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        assert_eq!(names().split(", ").collect::<Vec<_>>(), listed);
+        for s in ALL {
+            assert_eq!(s.id.info().name, s.name);
+            assert!(!s.scopes().is_empty() && s.scopes().iter().all(|scope| scope.starts_with("read:") && !scope.contains(' ')), "{}", s.name);
+            assert!(help().contains(&format!("  {}: {}.", s.name, s.summary)));
         }
     }
 }

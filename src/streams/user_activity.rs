@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::workspaces::WorkspaceIndex;
 use super::{StreamId, StreamInfo};
+use crate::client::Endpoint;
 use crate::client::models::{ApiUser, Text};
 use crate::json::json_record;
 use crate::time;
@@ -16,6 +17,8 @@ pub const INFO: StreamInfo = StreamInfo {
     schema: include_str!("../../schemas/user_activity.json"),
     primary_key: &["account_id", "product_id"],
     cursor_field: Some("observed_at"),
+    summary: "each user's last activity per product site, joined to the workspaces",
+    reads: &[Endpoint::UsersSearch, Endpoint::UsersCount, Endpoint::ManagedUsers, Endpoint::LastActiveDates, Endpoint::Workspaces],
 };
 
 json_record! {

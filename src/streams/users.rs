@@ -2,6 +2,7 @@
 //! may not search the directory, the managed accounts: the fields they lack are null).
 
 use super::{StreamId, StreamInfo};
+use crate::client::Endpoint;
 use crate::client::models::{ApiGroup, ApiUser, Text};
 use crate::json::json_record;
 use crate::time;
@@ -12,6 +13,8 @@ pub const INFO: StreamInfo = StreamInfo {
     schema: include_str!("../../schemas/users.json"),
     primary_key: &["account_id"],
     cursor_field: Some("observed_at"),
+    summary: "the directory's users: groups, platform roles, product access, status, last activity",
+    reads: &[Endpoint::UsersSearch, Endpoint::UsersCount, Endpoint::ManagedUsers],
 };
 
 json_record! {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{StreamId, StreamInfo};
+use crate::client::Endpoint;
 use crate::client::models::ApiWorkspace;
 use crate::json::json_record;
 use crate::time;
@@ -14,6 +15,8 @@ pub const INFO: StreamInfo = StreamInfo {
     schema: include_str!("../../schemas/workspaces.json"),
     primary_key: &["id"],
     cursor_field: None,
+    summary: "the product sites the organization pays for, with plan and seat capacity",
+    reads: &[Endpoint::Workspaces],
 };
 
 json_record! {
