@@ -15,14 +15,14 @@ fn spec_is_one_message_and_matches_snapshot() {
 }
 
 #[test]
-fn discover_offers_four_streams_and_matches_snapshot() {
+fn discover_offers_every_registered_stream_and_matches_snapshot() {
     let files = Files::new();
     let cfg = files.json("config.json", &json!({"api_key": SANDBOX_KEY, "org_id": "o"}));
     let run = run(&["discover", "--config", &cfg]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let Message::Catalog { catalog } = &run.messages[0] else { panic!("not a CATALOG") };
     let names: Vec<&str> = catalog.streams.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments"]);
+    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments", "groups"]);
     for s in &catalog.streams {
         let props = s.json_schema["properties"].as_object().unwrap();
         for key in s.source_defined_primary_key.iter().flatten() {

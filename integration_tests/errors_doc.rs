@@ -83,7 +83,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             what: "an unknown stream in the catalog",
-            message: run(&["read", "--config", &files.json("good.json", &good), "--catalog", &files.json("c3.json", &json!({"streams": [{"stream": {"name": "groups"}, "sync_mode": "full_refresh"}]}))])
+            message: run(&["read", "--config", &files.json("good.json", &good), "--catalog", &files.json("c3.json", &json!({"streams": [{"stream": {"name": "audit_events"}, "sync_mode": "full_refresh"}]}))])
                 .single_error()
                 .message
                 .clone(),
@@ -126,6 +126,10 @@ fn cases() -> Vec<Case> {
         .expect("start sandbox");
     let seats = read_error(&config_for(&refused), &["users", "license_assignments"], json!([]));
     cases.push(Case { what: "seats with a key that may not search the directory", message: seats });
+    let no_groups = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), groups_forbidden: true, ..Default::default() })
+        .expect("start sandbox");
+    let groups = read_error(&config_for(&no_groups), &["workspaces", "groups"], json!([]));
+    cases.push(Case { what: "groups with a key without the groups scope", message: groups });
     // A server that keeps sending empty pages, each with a new cursor, cannot be set up with the
     // sandbox's faults (a fixed body repeats its cursor): the message is the error's own text.
     let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::Endpoint::Workspaces, pages: 20 };

@@ -448,7 +448,7 @@ pub fn sample(name: &str) -> PathBuf {
 
 /// Validates each record against its stream's declared schema, and that it declares every field.
 pub fn assert_records_match_schemas(run: &Run) {
-    for stream in ["users", "user_activity", "workspaces"] {
+    for stream in ["users", "user_activity", "workspaces", "license_assignments", "groups"] {
         let schema: Value = serde_json::from_str(
             &std::fs::read_to_string(project_dir().join(format!("schemas/{stream}.json"))).unwrap(),
         )

@@ -8,6 +8,7 @@ mod activity;
 mod cli;
 mod convergence;
 mod errors_doc;
+mod groups;
 mod incremental;
 mod key_only;
 mod licenses;

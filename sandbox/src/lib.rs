@@ -157,10 +157,14 @@ pub enum Endpoint {
     ManagedUsers = 6,
     /// `GET /v2/orgs/{orgId}/directories`.
     Directories = 7,
+    /// `POST /v2/orgs/{orgId}/directories/{directoryId}/groups/search`.
+    GroupsSearch = 8,
+    /// `GET /v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments`.
+    GroupRoleAssignments = 9,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::UsersSearch,
         Endpoint::Workspaces,
         Endpoint::Org,
@@ -169,6 +173,8 @@ impl Endpoint {
         Endpoint::LastActiveDates,
         Endpoint::ManagedUsers,
         Endpoint::Directories,
+        Endpoint::GroupsSearch,
+        Endpoint::GroupRoleAssignments,
     ];
     /// Every endpoint's name, in [`Endpoint::ALL`] order.
     pub fn names() -> Vec<&'static str> {
@@ -186,6 +192,8 @@ impl Endpoint {
             Endpoint::LastActiveDates => "last_active_dates",
             Endpoint::ManagedUsers => "managed_users",
             Endpoint::Directories => "directories",
+            Endpoint::GroupsSearch => "groups_search",
+            Endpoint::GroupRoleAssignments => "group_role_assignments",
         }
     }
 
@@ -193,5 +201,10 @@ impl Endpoint {
     /// ones a key without directory scopes is refused.
     pub fn is_v2_directory(self) -> bool {
         matches!(self, Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::Directories)
+    }
+
+    /// One of the groups endpoints: the ones a key without `read:groups:admin` is refused.
+    pub fn is_groups(self) -> bool {
+        matches!(self, Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments)
     }
 }

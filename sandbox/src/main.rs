@@ -52,6 +52,9 @@ struct Cli {
     /// key whose scopes do not reach the directory; v1 users, orgs, workspaces, last-active-dates still work.
     #[arg(long = "v2-directory-forbidden")]
     v2_directory_forbidden: bool,
+    /// The groups search and role assignments answer 403 ADMIN-403-3, like a key without read:groups:admin.
+    #[arg(long = "groups-forbidden")]
+    groups_forbidden: bool,
     /// meta.total (v1 users, workspaces) and counts.resources (users search) answer -1.
     #[arg(long = "negative-estimates")]
     negative_estimates: bool,
@@ -156,6 +159,7 @@ fn main() {
         rate_limit: cli.rate_limit,
         extra_orgs: cli.extra_orgs,
         directory_forbidden: cli.v2_directory_forbidden,
+        groups_forbidden: cli.groups_forbidden,
         negative_estimates: cli.negative_estimates,
         ..Default::default()
     };

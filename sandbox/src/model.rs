@@ -51,6 +51,60 @@ impl Org {
         u.product_access.iter().filter_map(|p| self.workspaces.get(p.workspace).map(|w| (w, p)))
     }
 
+    /// Members of group `g` (its `counts.users`).
+    pub fn group_members(&self, g: usize) -> usize {
+        self.users.iter().filter(|u| u.groups.contains(&g)).count()
+    }
+
+    /// Distinct sites group `g` grants a role on (its `counts.resources`).
+    pub fn group_resources(&self, g: usize) -> usize {
+        let mut sites: Vec<usize> = self.groups[g].grants.iter().map(|r| r.workspace).filter(|w| *w < self.workspaces.len()).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        sites.len()
+    }
+
+    /// Gives every member of group `g` the roles it grants that they do not hold yet.
+    pub fn grant_group_roles(&mut self, g: usize) {
+        let grants = self.groups[g].grants.clone();
+        for u in self.users.iter_mut().filter(|u| u.groups.contains(&g)) {
+            for grant in &grants {
+                if !u.site_roles.contains(grant) {
+                    u.site_roles.push(grant.clone());
+                }
+            }
+        }
+    }
+
+    /// Takes `role` away from the members of group `g` that no other group of theirs grants it
+    /// to (a role held through a group is held by no other means in the sandbox).
+    pub fn revoke_group_role(&mut self, g: usize, role: &SiteRole) {
+        let groups = &self.groups;
+        for u in self.users.iter_mut().filter(|u| u.groups.contains(&g)) {
+            let elsewhere = u.groups.iter().any(|&h| h != g && groups.get(h).is_some_and(|h| h.grants.contains(role)));
+            if !elsewhere {
+                u.site_roles.retain(|r| r != role);
+            }
+        }
+    }
+
+    /// Removes group `g`: its members lose the roles it alone granted them; the others'
+    /// group indexes are renumbered.
+    pub fn remove_group(&mut self, g: usize) {
+        for role in self.groups[g].grants.clone() {
+            self.revoke_group_role(g, &role);
+        }
+        self.groups.remove(g);
+        for u in &mut self.users {
+            u.groups.retain(|&h| h != g);
+            for h in &mut u.groups {
+                if *h > g {
+                    *h -= 1;
+                }
+            }
+        }
+    }
+
     /// Number of users holding one of `role_ids` on workspace `ws` (seat counting).
     pub fn count_with_roles(&self, ws: usize, role_ids: &[&str]) -> usize {
         self.users
@@ -137,6 +191,12 @@ pub struct Group {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
+    /// `managedBy`: `admins`, `external` (synced from an identity provider), `team-members`, `open`.
+    pub managed_by: Cow<'static, str>,
+    pub external_synced: bool,
+    /// The roles the group grants on sites (its role assignments): every member holds each
+    /// one in [`User::site_roles`] ([`Org::grant_group_roles`] keeps it so).
+    pub grants: Vec<SiteRole>,
 }
 
 /// Last activity of a user on one workspace.

@@ -38,6 +38,9 @@ pub struct SandboxOptions {
     /// workspaces and last-active-dates keep working. Switchable later with
     /// [`crate::Sandbox::set_directory_forbidden`].
     pub directory_forbidden: bool,
+    /// A key without `read:groups:admin`: the groups search and role assignments answer
+    /// `403 ADMIN-403-3`. Switchable later with [`crate::Sandbox::set_groups_forbidden`].
+    pub groups_forbidden: bool,
     /// `GET /v1/orgs` also lists this many other organizations, which the key cannot read
     /// (their `GET /v1/orgs/{orgId}` is a 404); the list pages 20 at a time with `links.next`
     /// URLs. `orgs_list_empty` still wins.
@@ -65,6 +68,7 @@ impl Default for SandboxOptions {
             faults: Faults::none(),
             rate_limit: None,
             directory_forbidden: false,
+            groups_forbidden: false,
             extra_orgs: 0,
             negative_estimates: false,
         }

@@ -302,7 +302,14 @@ impl Serialize for TruthView<'_> {
         let groups: Vec<Value> = org
             .groups
             .iter()
-            .map(|g| json!({"id": g.id, "name": g.name, "description": g.description}))
+            .map(|g| {
+                let grants: Vec<Value> = g
+                    .grants
+                    .iter()
+                    .filter_map(|r| org.workspaces.get(r.workspace).map(|w| json!({"workspace_id": w.id, "role": r.role_id})))
+                    .collect();
+                json!({"id": g.id, "name": g.name, "description": g.description, "managed_by": g.managed_by, "external_synced": g.external_synced, "role_assignments": grants})
+            })
             .collect();
         m.serialize_entry("groups", &groups)?;
         struct Users<'b>(&'b TruthView<'b>);

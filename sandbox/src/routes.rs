@@ -51,6 +51,13 @@ pub const ROUTES: [Route; Endpoint::ALL.len()] = [
     ),
     route("GET", "/admin/v1/orgs/{orgId}/users", Endpoint::ManagedUsers, &["cursor"]),
     route("GET", "/admin/v2/orgs/{orgId}/directories", Endpoint::Directories, &["cursor", "limit"]),
+    route("POST", "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search", Endpoint::GroupsSearch, &[]),
+    route(
+        "GET",
+        "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments",
+        Endpoint::GroupRoleAssignments,
+        &["cursor", "limit"],
+    ),
 ];
 
 impl Route {

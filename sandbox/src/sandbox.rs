@@ -59,7 +59,7 @@ impl Sandbox {
             negative_estimates: opts.negative_estimates,
             seed: opts.seed,
         };
-        let directory_forbidden = opts.directory_forbidden;
+        let (directory_forbidden, groups_forbidden) = (opts.directory_forbidden, opts.groups_forbidden);
         let shared = Arc::new(server::Shared::new(
             cfg,
             org,
@@ -69,6 +69,7 @@ impl Sandbox {
             opts.rate_limit.clone(),
         ));
         shared.directory_forbidden.store(directory_forbidden, Ordering::SeqCst);
+        shared.groups_forbidden.store(groups_forbidden, Ordering::SeqCst);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let app = server::router(shared.clone());
@@ -217,6 +218,12 @@ impl Sandbox {
     /// [`SandboxOptions::directory_forbidden`]), as if the key's scopes changed.
     pub fn set_directory_forbidden(&self, forbidden: bool) {
         self.shared.directory_forbidden.store(forbidden, Ordering::SeqCst);
+    }
+
+    /// Refuses (or serves again) the groups endpoints ([`SandboxOptions::groups_forbidden`]),
+    /// as if the key's scopes changed.
+    pub fn set_groups_forbidden(&self, forbidden: bool) {
+        self.shared.groups_forbidden.store(forbidden, Ordering::SeqCst);
     }
 
     pub fn key_revoked(&self) -> bool {

@@ -7,9 +7,12 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, Endpoint};
 use super::http::{json_body, Call};
-use super::models::{ApiAccount, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
+use super::models::{ApiAccount, ApiDirectoryGroup, ApiRoleAssignment, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
 use super::pagination::CursorGuard;
 use super::AtlassianClient;
+
+/// Groups asked for a page: the API's default, which the search's maximum may not exceed.
+const GROUPS_PAGE_LIMIT: u32 = 20;
 
 #[derive(Debug, Deserialize)]
 struct CountResponse {
@@ -124,6 +127,40 @@ impl AtlassianClient {
             None => json!({"limit": limit}),
         };
         self.call(Call { endpoint: Endpoint::Workspaces, method: Method::POST, url, body: Some(&body), decode: json_body }).await
+    }
+
+    /// One page of the v2 groups search, with their user and resource counts.
+    pub async fn groups_page(&self, cursor: Option<&str>) -> Result<Page<ApiDirectoryGroup>, ApiError> {
+        let url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "groups", "search"]);
+        let mut body = json!({"limit": GROUPS_PAGE_LIMIT, "expand": ["counts.users", "counts.resources"]});
+        if let Some(c) = cursor {
+            body["cursor"] = json!(c);
+        }
+        self.call(Call { endpoint: Endpoint::GroupsSearch, method: Method::POST, url, body: Some(&body), decode: json_body }).await
+    }
+
+    /// Every role assignment of one group, over all its pages.
+    pub async fn group_role_assignments(&self, group_id: &str) -> Result<Vec<ApiRoleAssignment>, ApiError> {
+        let mut guard = CursorGuard::new(Endpoint::GroupRoleAssignments);
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let mut url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "groups", group_id, "role-assignments"]);
+            if let Some(c) = &cursor {
+                url.query_pairs_mut().append_pair("cursor", c);
+            }
+            let call = Call { endpoint: Endpoint::GroupRoleAssignments, method: Method::GET, url, body: None, decode: json_body };
+            let page: Page<ApiRoleAssignment> = self.call(call).await?;
+            let empty = page.data.is_empty();
+            out.extend(page.data);
+            match page.links.next {
+                Some(next) => {
+                    guard.page(usize::from(!empty), Some(&next))?;
+                    cursor = Some(next);
+                }
+                None => return Ok(out),
+            }
+        }
     }
 
     /// `GET .../users/count`: how many users the directory holds.

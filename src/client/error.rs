@@ -23,6 +23,9 @@ pub enum Endpoint {
     ManagedUsers,
     /// The organizations the key can list.
     Orgs,
+    GroupsSearch,
+    /// The roles one group grants, per site.
+    GroupRoleAssignments,
 }
 
 impl Endpoint {
@@ -35,6 +38,8 @@ impl Endpoint {
             Endpoint::UsersCount => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count",
             Endpoint::ManagedUsers => "GET /admin/v1/orgs/{orgId}/users",
             Endpoint::Orgs => "GET /admin/v1/orgs",
+            Endpoint::GroupsSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search",
+            Endpoint::GroupRoleAssignments => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments",
         }
     }
 
@@ -50,6 +55,7 @@ impl Endpoint {
             Endpoint::UsersCount => "read:directories:admin",
             Endpoint::ManagedUsers => "read:accounts:admin",
             Endpoint::Orgs => "read:orgs:admin",
+            Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments => "read:groups:admin",
         }
     }
 }

@@ -11,7 +11,10 @@ use serde_json::Value;
 
 use crate::json::{self, json_record, WriteJson};
 
+mod groups;
 mod v1;
+
+pub use groups::{ApiDirectoryGroup, ApiRoleAssignment, GroupCounts, GroupEntry};
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::error::{ApiError, Endpoint};
 use super::managed::{self, SitesFuture};
-use super::models::{ApiAccount, ApiWorkspace, Page, UserPage};
+use super::models::{ApiAccount, ApiWorkspace, GroupEntry, Page, UserPage};
 use super::AtlassianClient;
 
 /// Pages fetched ahead of the consumer (a chain has at most this many pages queued and one
@@ -183,6 +183,23 @@ pub fn workspaces(client: Arc<AtlassianClient>) -> mpsc::Receiver<PageResult<Api
     spawn_chain(Endpoint::Workspaces, None, move |cursor| {
         let client = client.clone();
         async move { client.workspaces_page(cursor.as_deref(), super::WORKSPACES_PAGE_LIMIT).await }
+    })
+}
+
+/// Every group of the directory from `start` on, each with its role assignments (asked for
+/// only for the groups that grant roles on some site, one group after another).
+pub fn groups(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<GroupEntry>> {
+    spawn_chain(Endpoint::GroupsSearch, start, move |cursor| {
+        let client = client.clone();
+        async move {
+            let page = client.groups_page(cursor.as_deref()).await?;
+            let mut data = Vec::with_capacity(page.data.len());
+            for group in page.data {
+                let roles = if group.may_grant_roles() { client.group_role_assignments(&group.id).await? } else { Vec::new() };
+                data.push(GroupEntry { group, roles });
+            }
+            Ok(Page { data, links: page.links, meta: page.meta })
+        }
     })
 }
 

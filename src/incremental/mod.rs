@@ -6,7 +6,7 @@
 //! The users search has no "changed since" filter and returns users in no cursor order, so:
 //! Change detection is one generic tracker ([`changes::ChangeTracker`]) over a store of
 //! fingerprints per stream:
-//! - `users` is incremental by **change detection** ([`users::UsersTracker`]): a 31-bit
+//! - `users` is incremental by **change detection** ([`by_id::UsersTracker`]): a 31-bit
 //!   fingerprint per account; new or changed users are emitted, users gone from the directory
 //!   get a deletion record.
 //! - `user_activity` is incremental by **change detection per (user, site) pair**
@@ -21,10 +21,10 @@
 //! this pass has already seen, so a restarted sync neither loses nor repeats records.
 
 pub mod activity;
+pub mod by_id;
 pub mod changes;
 pub mod licenses;
 pub mod packed;
-pub mod users;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ use crate::streams::StreamId;
 
 pub use activity::ActivityTracker;
 pub use licenses::LicenseTracker;
-pub use users::UsersTracker;
+pub use by_id::{GroupsTracker, UsersTracker};
 
 /// A fingerprint of a record's content (written without `observed_at`), 31 bits: the top bit
 /// of a stored value marks "seen in this pass".

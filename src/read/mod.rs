@@ -3,14 +3,17 @@
 //! [`plan::Plan`] decides once, before any request, what each stream does. Then the workspaces
 //! are read (activity is joined to them, and they are the sites whose seats are read), while
 //! the users pass is already opening; then the users pass serves `users` and `user_activity`
-//! ([`users_pass`]); then `license_assignments` ([`licenses`]). Pages come from producer tasks
+//! ([`users_pass`]); then `license_assignments` ([`licenses`]); then `groups` (`groups`),
+//! last, so that a key without its scope fails it after every other stream is complete. Pages come from producer tasks
 //! in `client/`, so the next request is in flight while this loop writes. Everything goes out
 //! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
 //! written while a page is awaited ([`Reader::wait`]).
 
 pub mod error;
+mod groups;
 pub mod licenses;
 pub mod plan;
+mod records;
 pub mod users_pass;
 pub mod workspaces;
 pub mod writer;
@@ -155,7 +158,8 @@ impl<W: Write> Reader<'_, '_, W> {
             Some((start, opening, count)) => self.users_pass(plan.pass, start, opening, count, &sites.index).await?,
             None => self.finish_pass(plan.pass, Utc::now())?,
         }
-        self.read_licenses(plan.licenses, sites.list).await
+        self.read_licenses(plan.licenses, sites.list).await?;
+        self.read_groups(plan.groups, &sites.index).await
     }
 
     /// Awaits `future`, writing the client's notices (retries, rate-limit waits) meanwhile;

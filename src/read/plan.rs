@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::error::ReadError;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
-use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
+use crate::incremental::{ActivityTracker, GroupsTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
 use crate::state::StateInput;
 use crate::streams::StreamId;
 
@@ -90,6 +90,7 @@ pub struct Plan {
     pub pass: PassPlan,
     pub workspaces: bool,
     pub licenses: Option<Mode<LicenseTracker>>,
+    pub groups: Option<Mode<GroupsTracker>>,
     /// Adjustments made to the configured catalog, logged when the read starts.
     pub warnings: Vec<String>,
 }
@@ -108,14 +109,18 @@ impl Plan {
             pass: PassPlan { users, activity },
             workspaces: catalog.get(StreamId::Workspaces.name()).is_some(),
             licenses,
+            groups: Mode::<GroupsTracker>::decide(catalog, state, now)?,
             warnings,
         })
     }
 
-    /// The workspaces list is read when its stream is configured, or to join activity to
-    /// sites, or to know the sites whose seats are read.
+    /// The workspaces list is read when its stream is configured, or to join activity and
+    /// groups' role assignments to sites, or to know the sites whose seats are read.
     pub fn reads_workspaces(&self) -> bool {
-        self.workspaces || self.pass.activity.as_ref().is_some_and(Mode::is_read) || self.licenses.as_ref().is_some_and(Mode::is_read)
+        self.workspaces
+            || self.pass.activity.as_ref().is_some_and(Mode::is_read)
+            || self.licenses.as_ref().is_some_and(Mode::is_read)
+            || self.groups.as_ref().is_some_and(Mode::is_read)
     }
 }
 

@@ -18,12 +18,13 @@ use super::Reader;
 use crate::client::pagination::UserPageResult;
 use crate::client::user_pages::Opened;
 use crate::client::ApiError;
-use crate::incremental::{record_fingerprint, ActivityTracker, PassPosition, UsersTracker};
-use crate::json::{stamp_observed_at, RawJson, WriteJson};
+use super::records::to_write;
+use crate::incremental::{ActivityTracker, PassPosition, UsersTracker};
+use crate::json::WriteJson;
 use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType};
 use crate::streams::workspaces::WorkspaceIndex;
-use crate::streams::user_activity::{self, ActivityRecord};
+use crate::streams::user_activity;
 use crate::streams::{users, StreamId};
 use crate::time;
 
@@ -278,7 +279,7 @@ impl<W: Write> Reader<'_, '_, W> {
     }
 
     /// One deletion record per key of `gone`, announced in an INFO line.
-    fn emit_deletions<'g, K, D: WriteJson>(
+    pub(super) fn emit_deletions<'g, K, D: WriteJson>(
         &mut self,
         stream: StreamId,
         what: &str,
@@ -304,67 +305,6 @@ fn pass_streams(plan: &PassPlan) -> impl Iterator<Item = StreamId> {
     let users = plan.users.as_ref().map(|_| StreamId::Users);
     let activity = plan.activity.as_ref().map(|_| StreamId::UserActivity);
     users.into_iter().chain(activity)
-}
-
-/// A record that carries when it was observed.
-trait Observed<'a> {
-    fn observed(&mut self, at: &'a str);
-}
-
-impl<'a> Observed<'a> for users::UserRecord<'a> {
-    fn observed(&mut self, at: &'a str) {
-        self.observed_at = Some(at);
-    }
-}
-
-impl<'a> Observed<'a> for ActivityRecord<'a> {
-    fn observed(&mut self, at: &'a str) {
-        self.observed_at = Some(at);
-    }
-}
-
-/// The record to write, if any: always in full refresh, never when frozen; in incremental only
-/// when `changed` (the tracker's verdict on the record's fingerprint) says it is new or
-/// changed. The record is then written once, into `scratch`, fingerprinted from those bytes,
-/// and stamped with `observed_at`.
-fn to_write<'a, R: WriteJson + Observed<'a>, T>(
-    mut record: R,
-    mode: &mut Mode<T>,
-    changed: impl FnOnce(&mut T, u32) -> bool,
-    observed_at: &'a str,
-    scratch: &'a mut Vec<u8>,
-) -> Option<Out<'a, R>> {
-    match mode {
-        Mode::Frozen(_) => None,
-        Mode::FullRefresh => {
-            record.observed(observed_at);
-            Some(Out::Record(record))
-        }
-        Mode::Incremental(tracker) => {
-            scratch.clear();
-            record.write_json(scratch);
-            if !changed(tracker, record_fingerprint(scratch)) {
-                return None;
-            }
-            stamp_observed_at(scratch, observed_at);
-            Some(Out::Written(RawJson(scratch)))
-        }
-    }
-}
-
-/// A record, as a record or already written.
-enum Out<'a, R> {
-    Record(R),
-    Written(RawJson<'a>),
-}
-
-impl<R: WriteJson> WriteJson for Out<'_, R> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        match self {
-            Out::Record(r) => r.write_json(out),
-            Out::Written(raw) => raw.write_json(out),
-        }
-    }
 }
 
 /// The checkpoint of each incremental stream of the pass at `position` (the page after the

@@ -3,6 +3,7 @@
 //! are built from API objects (one module per stream). Streams know records, not HTTP.
 //! Discover, catalog validation, `--help` and the notices' attribution derive from the registry.
 
+pub mod groups;
 pub mod license_assignments;
 pub mod user_activity;
 pub mod users;
@@ -21,6 +22,7 @@ pub enum StreamId {
     UserActivity,
     Workspaces,
     LicenseAssignments,
+    Groups,
 }
 
 impl StreamId {
@@ -30,6 +32,7 @@ impl StreamId {
             StreamId::UserActivity => &user_activity::INFO,
             StreamId::Workspaces => &workspaces::INFO,
             StreamId::LicenseAssignments => &license_assignments::INFO,
+            StreamId::Groups => &groups::INFO,
         }
     }
 
@@ -100,7 +103,7 @@ impl StreamInfo {
 }
 
 /// Every stream, in catalog order.
-pub const ALL: [&StreamInfo; 4] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO];
+pub const ALL: [&StreamInfo; 5] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO, &groups::INFO];
 
 pub fn find(name: &str) -> Option<&'static StreamInfo> {
     ALL.into_iter().find(|s| s.name == name)

@@ -12,6 +12,8 @@
 mod sites;
 mod user;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::model::*;
@@ -72,6 +74,20 @@ const DOMAINS: [&str; 8] = [
     ("marketing", None),
     ("all-staff", Some("Everyone employed by the company")),
 ];
+/// The index of the externally synced group in [`GROUPS`].
+const GROUP_CONTRACTORS: usize = 5;
+
+/// (group index in [`GROUPS`], site, role) each group grants: product access through groups,
+/// as admin.atlassian.com sets it up by default; the other groups grant nothing.
+const GROUP_GRANTS: [(usize, usize, &str); 6] = [
+    (0, WS_JIRA, "atlassian/user"),
+    (1, WS_CONFLUENCE, "atlassian/user"),
+    (2, WS_JSM, "atlassian/user"),
+    (3, WS_JIRA, "atlassian/admin"),
+    (4, WS_BITBUCKET, "atlassian/user"),
+    (5, WS_CONFLUENCE, "atlassian/guest"),
+];
+
 /// Org id: UUID-shaped but deliberately not pure hex in its last group.
 fn org_id(seed: u64) -> String {
     let base = uuid_from(mix64(seed ^ 0x0a11), mix64(seed ^ 0x0b22));
@@ -116,6 +132,13 @@ pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
             id: uuid_from(mix64(seed ^ 0x6000 ^ k as u64), mix64(seed ^ 0x6100 ^ k as u64)),
             name: name.to_string(),
             description: desc.map(|d| d.to_string()),
+            managed_by: Cow::Borrowed(if k == GROUP_CONTRACTORS { "external" } else { "admins" }),
+            external_synced: k == GROUP_CONTRACTORS,
+            grants: GROUP_GRANTS
+                .iter()
+                .filter(|(group, _, _)| *group == k)
+                .map(|(_, workspace, role)| SiteRole { workspace: *workspace, role_id: Cow::Borrowed(role) })
+                .collect(),
         })
         .collect();
 
@@ -124,6 +147,17 @@ pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
     let mut users = Vec::with_capacity(n);
     for i in 0..n {
         users.push(gen_user(seed, i, i < n_admins, now, managed_domain, company));
+    }
+
+    // Members hold what their groups grant (seats through a group), before seats are counted.
+    for u in &mut users {
+        for &g in &u.groups {
+            for grant in &groups[g].grants {
+                if !u.site_roles.contains(grant) {
+                    u.site_roles.push(grant.clone());
+                }
+            }
+        }
     }
 
     // Capacities from the billable roles actually held.

@@ -67,7 +67,7 @@ impl CountQuery {
     }
 }
 
-fn check_directory(s: &Shared, org: &Org, dir_id: &str) -> Result<(), Response> {
+pub(super) fn check_directory(s: &Shared, org: &Org, dir_id: &str) -> Result<(), Response> {
     if dir_id == "-" || dir_id == org.directory_id {
         Ok(())
     } else {

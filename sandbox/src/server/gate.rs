@@ -76,6 +76,8 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             "Forbidden",
             "The API key does not grant access to the directory (scope read:directories:admin)",
         )
+    } else if ep.is_groups() && s.groups_forbidden.load(Ordering::SeqCst) {
+        s.error(StatusCode::FORBIDDEN, "ADMIN-403-3", "Forbidden", "The API key does not grant access to groups (scope read:groups:admin)")
     } else {
         next.run(req).await
     };

@@ -15,6 +15,7 @@ mod directory;
 mod extract;
 mod filter;
 mod gate;
+mod groups;
 mod last_active;
 mod managed_users;
 mod orgs;
@@ -54,6 +55,8 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route(route_of(Endpoint::LastActiveDates), get(last_active::dates))
         .route(route_of(Endpoint::ManagedUsers), get(managed_users::list))
         .route(route_of(Endpoint::Directories), get(directory::directories))
+        .route(route_of(Endpoint::GroupsSearch), post(groups::search))
+        .route(route_of(Endpoint::GroupRoleAssignments), get(groups::role_assignments))
         .route_layer(middleware::from_fn_with_state(shared.clone(), gate::admin_gate));
     Router::new()
         .merge(admin)

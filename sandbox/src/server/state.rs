@@ -161,6 +161,8 @@ pub(crate) struct Shared {
     pub revoked: AtomicBool,
     /// The v2 directory endpoints answer 403 ([`crate::SandboxOptions::directory_forbidden`]).
     pub directory_forbidden: AtomicBool,
+    /// The groups endpoints answer 403 ([`crate::SandboxOptions::groups_forbidden`]).
+    pub groups_forbidden: AtomicBool,
     pub limiter: Mutex<RateLimiter>,
     /// 429s served, by the rate limit or a fault, per endpoint.
     pub throttled_by: [AtomicU64; Endpoint::ALL.len()],
@@ -186,6 +188,7 @@ impl Shared {
             err_seq: AtomicU64::new(0),
             revoked: AtomicBool::new(false),
             directory_forbidden: AtomicBool::new(false),
+            groups_forbidden: AtomicBool::new(false),
             limiter: Mutex::new(RateLimiter::new(rate_limit, Utc::now())),
             throttled_by: Default::default(),
             last_next: Mutex::new(Default::default()),

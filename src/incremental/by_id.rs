@@ -1,30 +1,61 @@
-//! `users`: change detection. A 31-bit fingerprint of each user's record, per account; a pass
-//! emits the users that are new or changed, and a deletion record for each account it did not
-//! see.
+//! Change detection keyed by one id: a 31-bit fingerprint of each record, per id (`users`:
+//! per account; `groups`: per group); a pass emits the records that are new or changed, and a
+//! deletion record for each id it did not see.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
 use super::changes::{ChangeTracker, Fingerprints};
 use super::packed::{self, SEEN_BIT};
 use super::STATE_VERSION;
 use crate::streams::StreamId;
 
-/// Change detection for `users`.
-pub type UsersTracker = ChangeTracker<AccountFingerprints>;
+/// A stream keyed by one id, and where its state keeps the fingerprints.
+pub trait KeyedById {
+    const STREAM: StreamId;
+    const FIELD: &'static str;
+}
 
-/// Account id → the fingerprint of its record (and, mid-pass, the seen flag).
 #[derive(Debug, Default)]
-pub struct AccountFingerprints(HashMap<String, u32>);
+pub struct Users;
 
-impl Fingerprints for AccountFingerprints {
+impl KeyedById for Users {
     const STREAM: StreamId = StreamId::Users;
-    const VERSION: u32 = STATE_VERSION;
     const FIELD: &'static str = "accounts";
+}
+
+#[derive(Debug, Default)]
+pub struct Groups;
+
+impl KeyedById for Groups {
+    const STREAM: StreamId = StreamId::Groups;
+    const FIELD: &'static str = "groups";
+}
+
+/// Change detection for `users`.
+pub type UsersTracker = ChangeTracker<ById<Users>>;
+/// Change detection for `groups`.
+pub type GroupsTracker = ChangeTracker<ById<Groups>>;
+
+/// Id → the fingerprint of its record (and, mid-pass, the seen flag).
+#[derive(Debug)]
+pub struct ById<M>(HashMap<String, u32>, PhantomData<M>);
+
+impl<M> Default for ById<M> {
+    fn default() -> Self {
+        ById(HashMap::new(), PhantomData)
+    }
+}
+
+impl<M: KeyedById> Fingerprints for ById<M> {
+    const STREAM: StreamId = M::STREAM;
+    const VERSION: u32 = STATE_VERSION;
+    const FIELD: &'static str = M::FIELD;
     type Key<'k> = &'k str;
     type Gone = String;
 
     fn decode(packed: &str) -> Result<Self, String> {
-        packed::decode_accounts(packed).map(AccountFingerprints).map_err(|e| e.to_string())
+        packed::decode_accounts(packed).map(|ids| ById(ids, PhantomData)).map_err(|e| e.to_string())
     }
 
     fn encode(&self) -> String {
@@ -46,8 +77,8 @@ impl Fingerprints for AccountFingerprints {
         }
     }
 
-    /// Every account counts as seen: a pass that could not see every user deletes none and
-    /// keeps their fingerprints.
+    /// Every id counts as seen: a pass that could not see every user deletes none and keeps
+    /// their fingerprints.
     fn keep_invisible(&mut self) {
         for v in self.0.values_mut() {
             *v |= SEEN_BIT;
