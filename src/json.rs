@@ -15,6 +15,9 @@ pub trait WriteJson {
 
 /// Declares a record struct and its [`WriteJson`] from one field list: each field is written
 /// under its own name (or the `as "key"` given, for a key that is no Rust name), in order.
+/// Followed by `observed`, the struct gets two more fields, written last — `observed_at` and
+/// `deleted_at` (as `_ab_cdc_deleted_at`) — and implements [`Observed`]: it can be written
+/// unstamped, fingerprinted and then stamped.
 ///
 /// ```ignore
 /// json_record! {
@@ -38,17 +41,59 @@ macro_rules! json_record {
 
         impl $crate::json::WriteJson for $name<'_> {
             fn write_json(&self, out: &mut Vec<u8>) {
-                let mut open = b'{';
-                $(
-                    out.push(open);
-                    open = b',';
-                    out.extend_from_slice(concat!("\"", $crate::json::json_key!($field $(, $key)?), "\":").as_bytes());
-                    $crate::json::WriteJson::write_json(&self.$field, out);
-                )+
-                let _ = open;
+                $crate::json::json_record!(@fields self, out, $($field $(as $key)?),+);
                 out.push(b'}');
             }
         }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident<$lt:lifetime> {
+            $( $(#[$field_meta:meta])* pub $field:ident $(as $key:literal)? : $ty:ty ),+ $(,)?
+        }
+        observed
+    ) => {
+        $(#[$meta])*
+        pub struct $name<$lt> {
+            $( $(#[$field_meta])* pub $field: $ty, )+
+            /// When this version was observed (the sync's time): the cursor of incremental syncs.
+            pub observed_at: Option<&$lt str>,
+            /// Set on the record of a key that is gone (incremental syncs).
+            pub deleted_at: Option<&$lt str>,
+        }
+
+        impl $crate::json::WriteJson for $name<'_> {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                $crate::json::json_record!(@fields self, out, $($field $(as $key)?),+);
+                out.extend_from_slice(b",\"observed_at\":");
+                $crate::json::WriteJson::write_json(&self.observed_at, out);
+                out.extend_from_slice(b",\"_ab_cdc_deleted_at\":");
+                $crate::json::WriteJson::write_json(&self.deleted_at, out);
+                out.push(b'}');
+            }
+        }
+
+        impl<$lt> $crate::json::Observed<$lt> for $name<$lt> {
+            fn observed(&mut self, at: &$lt str) {
+                self.observed_at = Some(at);
+            }
+
+            fn write_unstamped<'b>(&self, out: &'b mut Vec<u8>) -> $crate::json::Unstamped<'b> {
+                let start = out.len();
+                $crate::json::json_record!(@fields self, out, $($field $(as $key)?),+);
+                $crate::json::Unstamped::end(out, start)
+            }
+        }
+    };
+    (@fields $self:ident, $out:ident, $($field:ident $(as $key:literal)?),+) => {
+        let mut open = b'{';
+        $(
+            $out.push(open);
+            open = b',';
+            $out.extend_from_slice(concat!("\"", $crate::json::json_key!($field $(, $key)?), "\":").as_bytes());
+            $crate::json::WriteJson::write_json(&$self.$field, $out);
+        )+
+        let _ = open;
     };
 }
 pub(crate) use json_record;
@@ -64,18 +109,46 @@ macro_rules! json_key {
 }
 pub(crate) use json_key;
 
-/// How a record written without `observed_at` ends: its last two fields, both null (`users`
-/// and `user_activity` records end so).
-const UNSTAMPED_END: &[u8] = b"\"observed_at\":null,\"_ab_cdc_deleted_at\":null}";
+/// A record that carries when it was observed (declared with `json_record!`'s `observed`
+/// form, which puts `observed_at` and `_ab_cdc_deleted_at` last).
+pub trait Observed<'a>: WriteJson {
+    fn observed(&mut self, at: &'a str);
+    /// Writes the record with `observed_at` and `_ab_cdc_deleted_at` null — what an
+    /// incremental read fingerprints — to be stamped then ([`Unstamped::stamp`]).
+    fn write_unstamped<'b>(&self, out: &'b mut Vec<u8>) -> Unstamped<'b>;
+}
 
-/// Sets `observed_at` in a record written (into `json`) without it — what an incremental read
-/// fingerprints — as if it had been written with it.
-pub fn stamp_observed_at(json: &mut Vec<u8>, observed_at: &str) {
-    debug_assert!(json.ends_with(UNSTAMPED_END), "a record written without observed_at");
-    json.truncate(json.len() - UNSTAMPED_END.len());
-    json.extend_from_slice(b"\"observed_at\":");
-    write_str(json, observed_at);
-    json.extend_from_slice(b",\"_ab_cdc_deleted_at\":null}");
+/// How a record written unstamped ends: its last two fields, both null.
+const UNSTAMPED_END: &[u8] = b",\"observed_at\":null,\"_ab_cdc_deleted_at\":null}";
+
+/// A record just written unstamped at the end of a buffer; only [`Observed::write_unstamped`]
+/// makes one, so its tail is known.
+#[derive(Debug)]
+pub struct Unstamped<'b> {
+    out: &'b mut Vec<u8>,
+    start: usize,
+}
+
+impl<'b> Unstamped<'b> {
+    /// Ends a record whose other fields are written at `out[start..]`.
+    #[doc(hidden)]
+    pub fn end(out: &'b mut Vec<u8>, start: usize) -> Self {
+        out.extend_from_slice(UNSTAMPED_END);
+        Unstamped { out, start }
+    }
+
+    /// The record's JSON.
+    pub fn bytes(&self) -> &[u8] {
+        &self.out[self.start..]
+    }
+
+    /// Sets `observed_at`, as if the record had been written with it.
+    pub fn stamp(self, observed_at: &str) {
+        self.out.truncate(self.out.len() - UNSTAMPED_END.len());
+        self.out.extend_from_slice(b",\"observed_at\":");
+        write_str(self.out, observed_at);
+        self.out.extend_from_slice(b",\"_ab_cdc_deleted_at\":null}");
+    }
 }
 
 /// JSON already written (e.g. to fingerprint it first), copied out as it is.

@@ -1,37 +1,17 @@
-//! Records written once: in incremental mode a record is written (without `observed_at`)
-//! into a scratch buffer, fingerprinted from those bytes, and copied out stamped only when
+//! Records written once: in incremental mode a record is written unstamped (without
+//! `observed_at`, [`Observed::write_unstamped`]) into a scratch buffer, fingerprinted from those bytes, and copied out stamped only when
 //! its tracker says it is new or changed ([`to_write`]).
 
 use crate::incremental::record_fingerprint;
-use crate::json::{stamp_observed_at, RawJson, WriteJson};
-use crate::streams::groups::GroupRecord;
-use crate::streams::user_activity::ActivityRecord;
-use crate::streams::users::UserRecord;
+use crate::json::{Observed, RawJson, WriteJson};
 
 use super::plan::Mode;
-
-/// A record that carries when it was observed.
-pub(super) trait Observed<'a> {
-    fn observed(&mut self, at: &'a str);
-}
-
-impl<'a> Observed<'a> for UserRecord<'a> {
-    fn observed(&mut self, at: &'a str) {
-        self.observed_at = Some(at);
-    }
-}
-
-impl<'a> Observed<'a> for ActivityRecord<'a> {
-    fn observed(&mut self, at: &'a str) {
-        self.observed_at = Some(at);
-    }
-}
 
 /// The record to write, if any: always in full refresh, never when frozen; in incremental only
 /// when `changed` (the tracker's verdict on the record's fingerprint) says it is new or
 /// changed. The record is then written once, into `scratch`, fingerprinted from those bytes,
 /// and stamped with `observed_at`.
-pub(super) fn to_write<'a, R: WriteJson + Observed<'a>, T>(
+pub(super) fn to_write<'a, R: Observed<'a>, T>(
     mut record: R,
     mode: &mut Mode<T>,
     changed: impl FnOnce(&mut T, u32) -> bool,
@@ -46,11 +26,11 @@ pub(super) fn to_write<'a, R: WriteJson + Observed<'a>, T>(
         }
         Mode::Incremental(tracker) => {
             scratch.clear();
-            record.write_json(scratch);
-            if !changed(tracker, record_fingerprint(scratch)) {
+            let unstamped = record.write_unstamped(scratch);
+            if !changed(tracker, record_fingerprint(unstamped.bytes())) {
                 return None;
             }
-            stamp_observed_at(scratch, observed_at);
+            unstamped.stamp(observed_at);
             Some(Out::Written(RawJson(scratch)))
         }
     }
@@ -68,11 +48,5 @@ impl<R: WriteJson> WriteJson for Out<'_, R> {
             Out::Record(r) => r.write_json(out),
             Out::Written(raw) => raw.write_json(out),
         }
-    }
-}
-
-impl<'a> Observed<'a> for GroupRecord<'a> {
-    fn observed(&mut self, at: &'a str) {
-        self.observed_at = Some(at);
     }
 }

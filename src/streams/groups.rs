@@ -34,9 +34,8 @@ json_record! {
         pub user_count: Option<i64>,
         pub resource_count: Option<i64>,
         pub role_assignments: Option<&'a [RoleRecord<'a>]>,
-        pub observed_at: Option<&'a str>,
-        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
+    observed
 }
 
 json_record! {

@@ -33,10 +33,8 @@ json_record! {
         pub last_active: Option<String>,
         pub site_url: Option<&'a str>,
         pub workspace_name: Option<&'a str>,
-        /// When this version of the pair was observed: the cursor of incremental syncs.
-        pub observed_at: Option<&'a str>,
-        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
+    observed
 }
 
 json_record! {

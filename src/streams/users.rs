@@ -51,10 +51,8 @@ json_record! {
         /// the users it gives (null for the others, and from the other sources).
         pub access_billable: Option<bool>,
         pub last_active: Option<String>,
-        /// When this version of the user was observed: the cursor of incremental syncs.
-        pub observed_at: Option<&'a str>,
-        pub deleted_at as "_ab_cdc_deleted_at": Option<&'a str>,
     }
+    observed
 }
 
 pub fn record<'a>(org_id: &'a str, u: &'a ApiUser<'a>) -> UserRecord<'a> {
@@ -156,8 +154,7 @@ mod tests {
         let page = page(r#"{"data":[{"accountId":"a","name":"N \"q\""}],"links":{}}"#).unwrap();
         let u = &page.users()[0];
         let mut stamped = Vec::new();
-        record("org", u).write_json(&mut stamped);
-        crate::json::stamp_observed_at(&mut stamped, "2026-11-28T00:00:00Z");
+        crate::json::Observed::write_unstamped(&record("org", u), &mut stamped).stamp("2026-11-28T00:00:00Z");
         let mut direct = record("org", u);
         direct.observed_at = Some("2026-11-28T00:00:00Z");
         let mut written = Vec::new();
