@@ -3,14 +3,15 @@
 //! [`plan::Plan`] decides once, before any request, what each stream does. Then the workspaces
 //! are read (activity is joined to them, and they are the sites whose seats are read), while
 //! the users pass is already opening; then the users pass serves `users` and `user_activity`
-//! ([`users_pass`]); then `license_assignments` ([`licenses`]); then `groups` (`groups`),
-//! last, so that a key without its scope fails it after every other stream is complete. Pages come from producer tasks
+//! ([`users_pass`]); then `license_assignments` ([`licenses`]); then the paged streams
+//! (`groups`) on one driver (`paged`), each of which fails alone on a config error. Pages come from producer tasks
 //! in `client/`, so the next request is in flight while this loop writes. Everything goes out
 //! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
 //! written while a page is awaited ([`Reader::wait`]).
 
 pub mod error;
 mod groups;
+mod paged;
 pub mod licenses;
 pub mod plan;
 mod records;
@@ -71,10 +72,15 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
             pass_stream: if plan.pass.users.is_some() { StreamId::Users } else { StreamId::UserActivity },
             settings: Settings::from(config),
             only_managed: false,
+            failed_alone: false,
         };
         tokio::select! {
-            result = reader.read(plan) => result.err().map(|e| (e, Outcome::Failed)),
-            signal = interrupted() => Some((ReadError::interrupted(signal.name), Outcome::Interrupted { exit_code: signal.exit_code })),
+            result = reader.read(plan) => match result {
+                Ok(()) if reader.failed_alone => Some((None, Outcome::Failed)),
+                Ok(()) => None,
+                Err(e) => Some((Some(e), Outcome::Failed)),
+            },
+            signal = interrupted() => Some((Some(ReadError::interrupted(signal.name)), Outcome::Interrupted { exit_code: signal.exit_code })),
         }
     };
     // The read is dropped: requests in flight are cancelled, the progress bar ended its line.
@@ -83,7 +89,11 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
             writer.flush()?;
             Ok(Outcome::Done)
         }
-        Some((error, outcome)) => {
+        Some((None, outcome)) => {
+            writer.flush()?;
+            Ok(outcome)
+        }
+        Some((Some(error), outcome)) => {
             writer.fail(&error)?;
             Ok(outcome)
         }
@@ -123,6 +133,8 @@ struct Reader<'w, 'o, W: Write> {
     settings: Settings,
     /// The users search is refused: the pass saw the managed accounts alone.
     only_managed: bool,
+    /// A stream failed alone (its ERROR trace is written): the read ends failed.
+    failed_alone: bool,
 }
 
 impl<W: Write> Reader<'_, '_, W> {
@@ -159,7 +171,8 @@ impl<W: Write> Reader<'_, '_, W> {
             None => self.finish_pass(plan.pass, Utc::now())?,
         }
         self.read_licenses(plan.licenses, sites.list).await?;
-        self.read_groups(plan.groups, &sites.index).await
+        let org_id = self.client.org_id().to_string();
+        self.read_paged_streams(plan.paged, &paged::Context { org_id: &org_id, sites: &sites.index }).await
     }
 
     /// Awaits `future`, writing the client's notices (retries, rate-limit waits) meanwhile;

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::error::ReadError;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
-use crate::incremental::{ActivityTracker, GroupsTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
+use super::paged::PagedPlan;
+use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
 use crate::state::StateInput;
 use crate::streams::StreamId;
 
@@ -24,7 +25,7 @@ pub enum Mode<T> {
 impl<T: Tracker> Mode<T> {
     /// Loads the stream's tracker from its saved state, unless the stream is read in full or
     /// not configured (`None`); a tracker whose cursor lies after `now` freezes the stream.
-    fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Option<Self>, ReadError> {
+    pub(super) fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Option<Self>, ReadError> {
         let stream = T::STREAM;
         let Some(configured) = catalog.get(stream.name()) else { return Ok(None) };
         if configured.sync_mode == SyncMode::FullRefresh {
@@ -90,7 +91,8 @@ pub struct Plan {
     pub pass: PassPlan,
     pub workspaces: bool,
     pub licenses: Option<Mode<LicenseTracker>>,
-    pub groups: Option<Mode<GroupsTracker>>,
+    /// The streams read by the paged-stream driver, after the others.
+    pub paged: Vec<PagedPlan>,
     /// Adjustments made to the configured catalog, logged when the read starts.
     pub warnings: Vec<String>,
 }
@@ -109,7 +111,7 @@ impl Plan {
             pass: PassPlan { users, activity },
             workspaces: catalog.get(StreamId::Workspaces.name()).is_some(),
             licenses,
-            groups: Mode::<GroupsTracker>::decide(catalog, state, now)?,
+            paged: PagedPlan::decide(catalog, state, now)?,
             warnings,
         })
     }
@@ -120,7 +122,7 @@ impl Plan {
         self.workspaces
             || self.pass.activity.as_ref().is_some_and(Mode::is_read)
             || self.licenses.as_ref().is_some_and(Mode::is_read)
-            || self.groups.as_ref().is_some_and(Mode::is_read)
+            || self.paged.iter().any(PagedPlan::is_read)
     }
 }
 

@@ -150,6 +150,17 @@ impl<'o, W: Write> Writer<'o, W> {
         self.out.flush()
     }
 
+    /// Ends one stream that failed while the read goes on: INCOMPLETE, then its ERROR trace.
+    pub fn fail_stream(&mut self, error: &ReadError) -> Result<(), ReadError> {
+        let stream = error.stream.expect("a stream that fails alone is named");
+        let p = self.progress(stream);
+        p.complete = true; // nothing more of it is written, and it is not marked again
+        self.out.stream_status(stream.name(), StreamStatus::Incomplete)?;
+        let message = format!("{:#}", error.source);
+        self.out.error_trace(&message, Some(&error_chain(&error.source)), error.failure_type, Some(stream.name()))?;
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
