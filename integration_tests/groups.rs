@@ -71,6 +71,9 @@ fn view_of(r: &serde_json::Map<String, Value>) -> GroupView {
         sites.insert(a["workspace_id"].as_str().unwrap().to_string(), roles);
     }
     assert_eq!(r["resource_count"], sites.len() as i64, "{r:?}");
+    let billable: Vec<&str> = r["billable_workspace_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let want: Vec<&str> = r["role_assignments"].as_array().unwrap().iter().filter(|a| a["billable"] == true).map(|a| a["workspace_id"].as_str().unwrap()).collect();
+    assert_eq!(billable, want, "{r:?}");
     (text("name"), text("description"), r["user_count"].as_i64().expect("user_count"), sites)
 }
 

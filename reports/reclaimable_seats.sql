@@ -1,10 +1,12 @@
 -- Reclaimable seats: every user holding a billable seat on a product site who has not used
 -- THAT site for `inactive_days` days (default 90), or never: candidates to remove, with what
--- each seat costs a month when seat_prices has the site's price.
+-- each seat costs a month when seat_prices has the site's price, and where to remove them
+-- from: the group(s) through which they hold the seat, or 'direct' (null when the groups
+-- table is empty: the groups stream is not synced).
 --
 -- Runs unchanged on DuckDB and PostgreSQL over the stream tables and seat_prices (see
 -- license_utilization.sql and docs/license-report.md): workspaces, license_assignments,
--- user_activity, users, seat_prices. Parses as Snowflake and BigQuery SQL (docs: the lines
+-- user_activity, users, groups (may be empty), seat_prices. Parses as Snowflake and BigQuery SQL (docs: the lines
 -- those warehouses need changed).
 -- Parameters: the `params` line, the same in every report file (see license_utilization.sql;
 -- active_days, headroom_pct and trend_days are unused here).
@@ -56,11 +58,21 @@ seats AS (
 ),
 -- users, deduplicated the same way: the latest version of each user, deleted users dropped.
 current_users AS (
-    SELECT account_id, name, email, status
+    SELECT account_id, name, email, status, groups
     FROM (
-        SELECT account_id, name, email, status, _ab_cdc_deleted_at,
+        SELECT account_id, name, email, status, groups, _ab_cdc_deleted_at,
                ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
         FROM users
+    ) latest
+    WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL
+),
+-- groups, deduplicated the same way: the latest version of each group, deleted groups dropped.
+current_groups AS (
+    SELECT id, name, billable_workspace_ids
+    FROM (
+        SELECT id, name, billable_workspace_ids, _ab_cdc_deleted_at,
+               ROW_NUMBER() OVER (PARTITION BY id ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+        FROM groups
     ) latest
     WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL
 ),
@@ -84,6 +96,19 @@ holders AS (
     FROM seats s
     LEFT JOIN activity a ON a.workspace_id = s.workspace_id AND a.account_id = s.account_id
     GROUP BY s.workspace_id, s.account_id
+),
+-- Through which group(s) each holder has the site's billable role: the holder's groups
+-- (users.groups) that grant one there (groups.billable_workspace_ids). Both are JSON lists,
+-- stored as JSON or as text depending on the destination: a quoted id in their text is the
+-- test that carries to every warehouse (ids hold no quotes or escapes).
+seat_groups AS (
+    SELECT h.workspace_id, h.account_id,
+           STRING_AGG(COALESCE(g.name, g.id), ', ' ORDER BY COALESCE(g.name, g.id)) AS via
+    FROM holders h
+    JOIN current_users u ON u.account_id = h.account_id
+    JOIN current_groups g ON POSITION('"' || g.id || '"' IN CAST(u.groups AS TEXT)) > 0
+                         AND POSITION('"' || h.workspace_id || '"' IN CAST(g.billable_workspace_ids AS TEXT)) > 0
+    GROUP BY h.workspace_id, h.account_id
 )
 SELECT st.type_key                 AS product,
        st.host_url                 AS site_url,
@@ -92,6 +117,7 @@ SELECT st.type_key                 AS product,
        u.email                     AS email,
        u.status                    AS user_status,
        h.roles                     AS roles,
+       CASE WHEN EXISTS (SELECT 1 FROM current_groups) THEN COALESCE(sg.via, 'direct') END AS remove_from,
        h.last_active               AS last_active_on_site,
        CAST(b.as_of AS DATE) - CAST(h.last_active AS DATE) AS days_since_active,
        st.paid_site                AS paid_site,
@@ -103,5 +129,6 @@ CROSS JOIN bounds b
 JOIN sites st ON st.workspace_id = h.workspace_id
 LEFT JOIN current_users u ON u.account_id = h.account_id
 LEFT JOIN site_prices pr ON pr.workspace_id = h.workspace_id
+LEFT JOIN seat_groups sg ON sg.workspace_id = h.workspace_id AND sg.account_id = h.account_id
 WHERE h.last_active IS NULL OR h.last_active < b.inactive_before
 ORDER BY product, site_url, last_active_on_site NULLS FIRST, account_id;

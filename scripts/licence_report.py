@@ -32,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 SCHEMAS = ROOT / "schemas"
-STREAMS = ("users", "user_activity", "workspaces", "license_assignments")
+STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups")
+# Streams a report can do without: an empty table stands in (the key may not read groups).
+OPTIONAL_STREAMS = ("groups",)
 DEFAULT_PRICES = REPORTS / "seat_prices.csv"
 DEFAULT_TIERS = REPORTS / "user_tiers.csv"
 # The reference tables: name -> (columns, SQL types). Loaded beside the stream tables.
@@ -136,12 +138,15 @@ def connect_duckdb(path: Path, schema: str = "main"):
     con.execute(f"ATTACH {quote(str(path))} AS src (READ_ONLY)")
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' AND table_schema = ?", [schema]).fetchall()}
-    missing = [s for s in STREAMS if s not in have]
+    missing = [s for s in STREAMS if s not in have and s not in OPTIONAL_STREAMS]
     if missing:
         raise SystemExit(f"{path}: schema {schema!r} has no table {', '.join(missing)} (tables: {', '.join(sorted(have)) or 'none'})")
     for name in [*STREAMS, *REFERENCE]:
         if name in have:
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM src."{schema}"."{name}"')
+        elif name in OPTIONAL_STREAMS:
+            cols = ", ".join(f'"{c}" {t}' for c, t in stream_columns(name).items())
+            con.execute(f'CREATE TABLE "{name}" ({cols})')
     return con
 
 
@@ -376,12 +381,13 @@ def render_html(sites: list[dict], reclaim: list[dict], trend: list[dict], *, so
     out.append(f"<h2>Reclaimable seats: <span id='reclaimable-count'>{len(reclaim):,}</span></h2>"
                "<p class='meta'>Click a column to sort. Never-active holders have no last activity.</p>")
     heads = [("product", ""), ("site", ""), ("name", ""), ("email", ""), ("status", ""), ("roles", ""),
-             ("last active on site", ""), ("days idle", "n"), ("paid site", ""), ("cost / month", "n")]
+             ("remove from", ""), ("last active on site", ""), ("days idle", "n"), ("paid site", ""), ("cost / month", "n")]
     out.append("<table class='list' id='reclaimable'><thead><tr>"
                + "".join(f"<th class='{c}'>{esc(h)}</th>" for h, c in heads) + "</tr></thead><tbody>")
     for r in reclaim:
         cells = [(r["product"], r["product"]), (r["site_url"], r["site_url"]), (r["name"], r["name"]), (r["email"], r["email"]),
                  (r["user_status"], r["user_status"]), (r["roles"], r["roles"]),
+                 (r["remove_from"] or "", r["remove_from"] or "unknown (groups not synced)"),
                  (r["last_active_on_site"] or "", r["last_active_on_site"] or "never"),
                  ("" if r["days_since_active"] is None else r["days_since_active"], "" if r["days_since_active"] is None else r["days_since_active"]),
                  ("yes" if r["paid_site"] else "no", "yes" if r["paid_site"] else "no"),

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "target" / "release" / "source-atlassian-admin"
 SANDBOX = ROOT / "target" / "release" / "atlassian-sandbox"
 REPORTS = ROOT / "reports"
-STREAMS = ["users", "user_activity", "workspaces", "license_assignments"]
+STREAMS = ["users", "user_activity", "workspaces", "license_assignments", "groups"]
 BILLABLE = {"atlassian/user", "atlassian/admin"}
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -290,7 +290,7 @@ def synced(tmp_path_factory):
 # within seconds, so each read's observed_at (and _ab_cdc_deleted_at) is set to a day of its own,
 # noon UTC, before loading: the only change made to the records.
 SYNCS = [(1000, date(2026, 11, 1)), (1100, date(2026, 11, 4)), (1040, date(2026, 11, 8)), (1120, date(2026, 11, 13))]
-MODES = {"users": "incremental", "license_assignments": "incremental", "user_activity": "incremental",
+MODES = {"users": "incremental", "license_assignments": "incremental", "user_activity": "incremental", "groups": "incremental",
          "workspaces": "full_refresh"}
 
 

@@ -19,9 +19,9 @@ import pytest
 
 from conftest import STREAMS, discover_schemas, load_reference, load_streams, read, sandbox_org, write_config
 
-INCREMENTAL = ("users", "user_activity", "license_assignments")
+INCREMENTAL = ("users", "user_activity", "license_assignments", "groups")
 KEYS = {"users": ("account_id",), "user_activity": ("account_id", "product_id"),
-        "license_assignments": ("workspace_id", "account_id", "role")}
+        "license_assignments": ("workspace_id", "account_id", "role"), "groups": ("id",)}
 CHANGES = [
     ("add_users", {"count": 6, "last_active_days_ago": 90}),
     ("link_site", {"product": "confluence", "users": 12, "last_active_days_ago": 60}),

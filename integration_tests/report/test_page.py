@@ -179,3 +179,15 @@ def test_the_page_of_a_history_from_a_duckdb_file(browser, history_page):
         browser.set_window_size(1280, int(height))
         browser.get(page.as_uri())
         browser.save_screenshot(shot)
+
+
+def test_the_page_says_where_to_remove_each_reclaimable_seat(single_page):
+    """Without a browser: the reclaimable table has a 'remove from' column with each row's
+    group(s) or 'direct', as the SQL says."""
+    page, sql = single_page
+    html = page.read_text(encoding="utf-8")
+    assert "<th class=''>remove from</th>" in html
+    via = [r["remove_from"] for r in sql["reclaimable_seats.sql"]]
+    assert via and None not in via and "direct" in via and any(v != "direct" for v in via)
+    for v in set(via):
+        assert f'data-v="{v}"' in html, v

@@ -46,6 +46,14 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
     as_of = max(ts(p["lastActiveTimestamp"]) for u in truth["users"] for p in u.get("productAccess") or [] if p.get("lastActiveTimestamp"))
     recent, cutoff = as_of - timedelta(days=active_days), as_of - timedelta(days=inactive_days)
     sites, reclaim = {}, {}
+    # Where a seat is removed: the holder's groups that grant a billable role on the site.
+    grants = {g["id"]: {a["workspace_id"] for a in g["role_assignments"] if a["role"] in BILLABLE} for g in truth["groups"]}
+    names = {g["id"]: g["name"] for g in truth["groups"]}
+
+    def remove_from(u, site):
+        via = sorted(names[g["id"]] for g in u.get("groups") or [] if site in grants.get(g["id"], ()))
+        return ", ".join(via) if via else "direct"
+
     for w in truth["workspaces"]:
         a = w["attributes"]
         if (a.get("sandbox") or {}).get("type") == "CHILD" or a.get("status") == "offline":
@@ -91,6 +99,7 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
                     "user_status": u.get("status"), "roles": ",".join(roles), "last_active_on_site": la,
                     "days_since_active": None if la is None else (as_of.date() - la.date()).days,
                     "paid_site": paid, "cost_month": price, "currency": currency,
+                    "remove_from": remove_from(u, w["id"]),
                 }
     paid_sites = [s for s in sites.values() if s["paid_site"]]
     priced = [s for s in paid_sites if s["price_per_seat_month"] is not None]
@@ -166,6 +175,17 @@ def test_report_equals_the_sandbox_truth(db, synced):
     assert total["pricing"] == "priced" and total["cost_reclaimable_month"] > 0 and total["tier_saving_seats"] > 0
     assert any(s["right_tier"] is None for s in sites if s["paid_site"]), "a paid product with no tier list"
     check_report(db, truth, active_days=7, inactive_days=60, headroom_pct=25)  # the thresholds are parameters
+    via = {r["remove_from"] for r in db.report("reclaimable_seats.sql")}
+    assert "direct" in via and any(v != "direct" for v in via), f"seats held directly and through groups: {via}"
+
+
+def test_without_groups_synced_where_to_remove_a_seat_is_unknown(db, synced):
+    """An empty groups table (the key may not read groups): not 'direct' — unknown."""
+    schemas, records, truth = synced
+    load_streams(db, schemas, {**records, "groups": []})
+    load_reference(db)
+    rows = db.report("reclaimable_seats.sql")
+    assert rows and all(r["remove_from"] is None for r in rows)
 
 
 def test_without_prices_the_report_runs_and_says_so(db, synced):

@@ -33,7 +33,8 @@ impl PagedStream for GroupsStream {
 
     fn write<'b>(ctx: &Context, item: &GroupEntry, out: &'b mut Vec<u8>) -> Unstamped<'b> {
         let roles = groups::role_records(&item.roles, ctx.sites);
-        groups::record(ctx.org_id, item, &roles).write_unstamped(out)
+        let billable = groups::billable_workspaces(&roles);
+        groups::record(ctx.org_id, item, &roles, &billable).write_unstamped(out)
     }
 
     fn deletion<'a>(ctx: &Context<'a>, id: &'a str, now: &'a str) -> GroupRecord<'a> {

@@ -34,6 +34,9 @@ json_record! {
         pub user_count: Option<i64>,
         pub resource_count: Option<i64>,
         pub role_assignments: Option<&'a [RoleRecord<'a>]>,
+        /// The workspaces it grants a billable role on: what SQL joins seats to, without
+        /// reading `role_assignments`' objects.
+        pub billable_workspace_ids: Option<&'a [&'a str]>,
     }
     observed
 }
@@ -69,8 +72,19 @@ pub fn role_records<'a>(roles: &'a [ApiRoleAssignment], sites: &'a WorkspaceInde
         .collect()
 }
 
+/// The workspaces among `roles` on which a billable role is granted, each once, in order.
+pub fn billable_workspaces<'a>(roles: &[RoleRecord<'a>]) -> Vec<&'a str> {
+    let mut ids: Vec<&'a str> = Vec::new();
+    for id in roles.iter().filter(|r| r.billable).filter_map(|r| r.workspace_id) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
 /// The record of one group (without `observed_at`: the read stamps it).
-pub fn record<'a>(org_id: &'a str, entry: &'a GroupEntry, roles: &'a [RoleRecord<'a>]) -> GroupRecord<'a> {
+pub fn record<'a>(org_id: &'a str, entry: &'a GroupEntry, roles: &'a [RoleRecord<'a>], billable: &'a [&'a str]) -> GroupRecord<'a> {
     let g = &entry.group;
     let counts = g.counts.as_ref();
     GroupRecord {
@@ -84,6 +98,7 @@ pub fn record<'a>(org_id: &'a str, entry: &'a GroupEntry, roles: &'a [RoleRecord
         user_count: counts.and_then(|c| c.users).filter(|n| *n >= 0),
         resource_count: counts.and_then(|c| c.resources).filter(|n| *n >= 0),
         role_assignments: Some(roles),
+        billable_workspace_ids: Some(billable),
         observed_at: None,
         deleted_at: None,
     }
@@ -102,6 +117,7 @@ pub fn deletion<'a>(org_id: &'a str, id: &'a str, now: &'a str) -> GroupRecord<'
         user_count: None,
         resource_count: None,
         role_assignments: None,
+        billable_workspace_ids: None,
         observed_at: Some(now),
         deleted_at: Some(now),
     }
