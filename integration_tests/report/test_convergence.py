@@ -31,6 +31,13 @@ CHANGES = [
     ("suspend_users", {"count": 3}),
     ("new_activity", {"count": 10}),
     ("rename_site", {"name": "Renamed Site"}),
+    ("add_group", {"members": 7}),
+    ("grant_group_role", {}),
+    ("join_group", {"count": 6}),
+    ("leave_group", {"count": 4}),
+    ("revoke_group_role", {}),
+    ("rename_group", {}),
+    ("remove_group", {}),
 ]
 REPORTS = ("license_utilization.sql", "reclaimable_seats.sql")
 

@@ -20,7 +20,7 @@ pub(crate) struct MutationState {
     next_user: usize,
 }
 
-fn fail<T>(msg: impl Into<String>) -> Result<T, MutationError> {
+pub(super) fn fail<T>(msg: impl Into<String>) -> Result<T, MutationError> {
     Err(MutationError(msg.into()))
 }
 
@@ -34,14 +34,14 @@ fn is_active(u: &User) -> bool {
 }
 
 /// Workspaces a user can be given a seat on: online and not a sandbox.
-fn open_sites(org: &Org) -> Vec<usize> {
+pub(super) fn open_sites(org: &Org) -> Vec<usize> {
     (0..org.workspaces.len())
         .filter(|&w| org.workspaces[w].status == WorkspaceStatus::Online && org.workspaces[w].sandbox_type == "NONE")
         .collect()
 }
 
 /// Up to `count` distinct items of `items`, drawn by `rng` (a partial Fisher–Yates shuffle).
-fn draw<T>(rng: &mut Rng, mut items: Vec<T>, count: usize) -> Vec<T> {
+pub(super) fn draw<T>(rng: &mut Rng, mut items: Vec<T>, count: usize) -> Vec<T> {
     let n = count.min(items.len());
     for i in 0..n {
         let j = i + rng.below((items.len() - i) as u64) as usize;
@@ -80,11 +80,12 @@ impl MutationReport {
             users_changed: vec![],
             workspaces_added: vec![],
             workspaces_changed: vec![],
+            groups_changed: vec![],
             activity: vec![],
         }
     }
 
-    fn changed_user(&mut self, account_id: &str) {
+    pub(super) fn changed_user(&mut self, account_id: &str) {
         if !self.users_changed.iter().any(|a| a == account_id) {
             self.users_changed.push(account_id.to_string());
         }
@@ -137,6 +138,13 @@ impl MutationState {
                 r.workspaces_changed.push(ws.id.clone());
             }
             Mutation::AdvanceClock { days } => org.now += Duration::days(*days as i64),
+            Mutation::AddGroup { members } => super::groups::add_group(org, &mut rng, self.applied + 1, *members, &mut r)?,
+            Mutation::RemoveGroup {} => super::groups::remove_group(org, &mut rng, &mut r)?,
+            Mutation::RenameGroup {} => super::groups::rename_group(org, &mut rng, self.applied + 1, &mut r)?,
+            Mutation::GrantGroupRole {} => super::groups::grant_group_role(org, &mut rng, &mut r)?,
+            Mutation::RevokeGroupRole {} => super::groups::revoke_group_role(org, &mut rng, &mut r)?,
+            Mutation::JoinGroup { count } => super::groups::join_group(org, &mut rng, *count, &mut r)?,
+            Mutation::LeaveGroup { count } => super::groups::leave_group(org, &mut rng, *count, &mut r)?,
         }
         self.applied += 1;
         r.now = org.now;

@@ -14,6 +14,7 @@
 //! [`MutationReport`] naming what it changed.
 
 mod apply;
+mod groups;
 
 pub(crate) use apply::MutationState;
 
@@ -122,11 +123,36 @@ pub enum Mutation {
         #[serde(default = "one_day")]
         days: u32,
     },
+    /// A new group (granting nothing) that `members` active users join.
+    AddGroup {
+        #[serde(default = "five")]
+        members: usize,
+    },
+    /// A group drawn removed: its members lose the roles it alone granted them.
+    RemoveGroup {},
+    /// A group drawn renamed.
+    RenameGroup {},
+    /// A group drawn grants `atlassian/user` on a site it granted nothing on: its members get
+    /// the seat.
+    GrantGroupRole {},
+    /// A granting group loses one of its role assignments: its members lose that role unless
+    /// another group of theirs grants it.
+    RevokeGroupRole {},
+    /// `count` active users join a granting group (and get its roles).
+    JoinGroup {
+        #[serde(default = "one")]
+        count: usize,
+    },
+    /// `count` members leave a granting group (and lose the roles it alone granted them).
+    LeaveGroup {
+        #[serde(default = "one")]
+        count: usize,
+    },
 }
 
 /// Every mutation: name, fields with their defaults, what it does (for `--help` and
 /// `GET /__sandbox/mutations`).
-pub const MUTATIONS: [(&str, &str, &str); 9] = [
+pub const MUTATIONS: [(&str, &str, &str); 16] = [
     ("add_users", r#"{"count":1,"last_active_days_ago":90}"#, "new active users with billable seats and old activity"),
     ("link_site", r#"{"product":"confluence","users":5,"last_active_days_ago":60}"#, "a new site; users get a billable role and past activity on it"),
     ("revoke_access", r#"{"count":1,"account_ids":null,"workspace":null}"#, "users lose their role and activity on one site"),
@@ -136,6 +162,13 @@ pub const MUTATIONS: [(&str, &str, &str); 9] = [
     ("new_activity", r#"{"count":1}"#, "pairs' last active set to now (possibly new pairs)"),
     ("rename_site", r#"{"workspace":null,"name":null}"#, "a workspace renamed"),
     ("advance_clock", r#"{"days":1}"#, "the org's now moves forward"),
+    ("add_group", r#"{"members":5}"#, "a new group that active users join"),
+    ("remove_group", "{}", "a group removed; its members lose what it alone granted"),
+    ("rename_group", "{}", "a group renamed"),
+    ("grant_group_role", "{}", "a group grants atlassian/user on another site; its members get the seat"),
+    ("revoke_group_role", "{}", "a group's role assignment revoked; members lose it unless granted otherwise"),
+    ("join_group", r#"{"count":1}"#, "active users join a granting group"),
+    ("leave_group", r#"{"count":1}"#, "members leave a granting group"),
 ];
 
 /// One (user, site) activity change.
@@ -165,6 +198,8 @@ pub struct MutationReport {
     pub workspaces_added: Vec<String>,
     /// ARIs of workspaces renamed, whose capacity moved, or whose access was revoked.
     pub workspaces_changed: Vec<String>,
+    /// Ids of groups added, removed, renamed, or whose roles or members changed.
+    pub groups_changed: Vec<String>,
     pub activity: Vec<ActivityChange>,
 }
 
@@ -193,6 +228,13 @@ impl Mutation {
             Mutation::NewActivity { .. } => "new_activity",
             Mutation::RenameSite { .. } => "rename_site",
             Mutation::AdvanceClock { .. } => "advance_clock",
+            Mutation::AddGroup { .. } => "add_group",
+            Mutation::RemoveGroup {} => "remove_group",
+            Mutation::RenameGroup {} => "rename_group",
+            Mutation::GrantGroupRole {} => "grant_group_role",
+            Mutation::RevokeGroupRole {} => "revoke_group_role",
+            Mutation::JoinGroup { .. } => "join_group",
+            Mutation::LeaveGroup { .. } => "leave_group",
         }
     }
 

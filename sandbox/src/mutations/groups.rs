@@ -1,0 +1,128 @@
+//! The group mutations: groups added, removed, renamed; a role granted or revoked through a
+//! group; users joining or leaving a group. Members always hold what their groups grant
+//! ([`Org::grant_group_roles`]), so a change shows at once in the groups endpoints, in
+//! `users.groups` and in the seats (the role-filtered users search).
+
+use std::borrow::Cow;
+
+use super::apply::{draw, fail, open_sites};
+use super::{MutationError, MutationReport};
+use crate::model::*;
+use crate::rng::{uuid_from, Rng};
+
+/// The groups that grant some role, or every group when none does.
+fn granting(org: &Org) -> Vec<usize> {
+    (0..org.groups.len()).filter(|&g| !org.groups[g].grants.is_empty()).collect()
+}
+
+fn pick(rng: &mut Rng, items: Vec<usize>, what: &str) -> Result<usize, MutationError> {
+    match draw(rng, items, 1).first() {
+        Some(&g) => Ok(g),
+        None => fail(format!("{what}: the org has no such group")),
+    }
+}
+
+/// Records every member of group `g` as changed (their `groups` or roles changed).
+fn members_changed(org: &Org, g: usize, r: &mut MutationReport) {
+    for u in org.users.iter().filter(|u| u.groups.contains(&g)) {
+        r.changed_user(&u.account_id);
+    }
+}
+
+pub(super) fn add_group(org: &mut Org, rng: &mut Rng, n: u64, members: usize, r: &mut MutationReport) -> Result<(), MutationError> {
+    let id = uuid_from(rng.below(u64::MAX), n ^ 0x6a0c_0000);
+    if org.groups.iter().any(|g| g.id == id) {
+        return fail("add_group: the drawn id is taken");
+    }
+    org.groups.push(Group {
+        id: id.clone(),
+        name: format!("new-group-{n}"),
+        description: Some(format!("Added by mutation {n}")),
+        managed_by: Cow::Borrowed("admins"),
+        external_synced: false,
+        grants: Vec::new(),
+    });
+    let g = org.groups.len() - 1;
+    let active: Vec<usize> = (0..org.users.len()).filter(|&i| org.users[i].status == UserStatus::Active).collect();
+    for i in draw(rng, active, members) {
+        org.users[i].groups.push(g);
+    }
+    members_changed(org, g, r);
+    r.groups_changed.push(id);
+    Ok(())
+}
+
+pub(super) fn remove_group(org: &mut Org, rng: &mut Rng, r: &mut MutationReport) -> Result<(), MutationError> {
+    let g = pick(rng, (0..org.groups.len()).collect(), "remove_group")?;
+    members_changed(org, g, r);
+    r.groups_changed.push(org.groups[g].id.clone());
+    org.remove_group(g);
+    Ok(())
+}
+
+pub(super) fn rename_group(org: &mut Org, rng: &mut Rng, n: u64, r: &mut MutationReport) -> Result<(), MutationError> {
+    let g = pick(rng, (0..org.groups.len()).collect(), "rename_group")?;
+    let group = &mut org.groups[g];
+    group.name = format!("{} (renamed {n})", group.name);
+    r.groups_changed.push(group.id.clone());
+    members_changed(org, g, r); // their users.groups[].name changed
+    Ok(())
+}
+
+pub(super) fn grant_group_role(org: &mut Org, rng: &mut Rng, r: &mut MutationReport) -> Result<(), MutationError> {
+    let sites = open_sites(org);
+    let candidates: Vec<(usize, usize)> = (0..org.groups.len())
+        .flat_map(|g| sites.iter().map(move |&w| (g, w)))
+        .filter(|&(g, w)| !org.groups[g].grants.iter().any(|r| r.workspace == w))
+        .collect();
+    let Some(&(g, w)) = draw(rng, candidates, 1).first() else { return fail("grant_group_role: every group grants a role on every site") };
+    org.groups[g].grants.push(SiteRole { workspace: w, role_id: Cow::Borrowed("atlassian/user") });
+    org.grant_group_roles(g);
+    members_changed(org, g, r);
+    r.groups_changed.push(org.groups[g].id.clone());
+    r.workspaces_changed.push(org.workspaces[w].id.clone());
+    Ok(())
+}
+
+pub(super) fn revoke_group_role(org: &mut Org, rng: &mut Rng, r: &mut MutationReport) -> Result<(), MutationError> {
+    let g = pick(rng, granting(org), "revoke_group_role")?;
+    let k = rng.below(org.groups[g].grants.len() as u64) as usize;
+    let role = org.groups[g].grants.remove(k);
+    org.revoke_group_role(g, &role);
+    members_changed(org, g, r);
+    r.groups_changed.push(org.groups[g].id.clone());
+    if let Some(w) = org.workspaces.get(role.workspace) {
+        r.workspaces_changed.push(w.id.clone());
+    }
+    Ok(())
+}
+
+pub(super) fn join_group(org: &mut Org, rng: &mut Rng, count: usize, r: &mut MutationReport) -> Result<(), MutationError> {
+    let g = pick(rng, granting(org), "join_group")?;
+    let outside: Vec<usize> = (0..org.users.len()).filter(|&i| org.users[i].status == UserStatus::Active && !org.users[i].groups.contains(&g)).collect();
+    for i in draw(rng, outside, count) {
+        org.users[i].groups.push(g);
+        r.changed_user(&org.users[i].account_id);
+    }
+    org.grant_group_roles(g);
+    r.groups_changed.push(org.groups[g].id.clone());
+    Ok(())
+}
+
+pub(super) fn leave_group(org: &mut Org, rng: &mut Rng, count: usize, r: &mut MutationReport) -> Result<(), MutationError> {
+    let g = pick(rng, granting(org), "leave_group")?;
+    let members: Vec<usize> = (0..org.users.len()).filter(|&i| org.users[i].groups.contains(&g)).collect();
+    let leaving = draw(rng, members, count);
+    let grants = org.groups[g].grants.clone();
+    for &i in &leaving {
+        // What only this group granted goes with it.
+        let others: Vec<SiteRole> =
+            org.users[i].groups.iter().filter(|&&h| h != g).filter_map(|&h| org.groups.get(h)).flat_map(|h| h.grants.clone()).collect();
+        let u = &mut org.users[i];
+        u.groups.retain(|&h| h != g);
+        u.site_roles.retain(|role| !grants.contains(role) || others.contains(role));
+        r.changed_user(&u.account_id);
+    }
+    r.groups_changed.push(org.groups[g].id.clone());
+    Ok(())
+}
