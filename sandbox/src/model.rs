@@ -79,12 +79,27 @@ impl Org {
     /// Takes `role` away from the members of group `g` that no other group of theirs grants it
     /// to (a role held through a group is held by no other means in the sandbox).
     pub fn revoke_group_role(&mut self, g: usize, role: &SiteRole) {
-        let groups = &self.groups;
-        for u in self.users.iter_mut().filter(|u| u.groups.contains(&g)) {
-            let elsewhere = u.groups.iter().any(|&h| h != g && groups.get(h).is_some_and(|h| h.grants.contains(role)));
-            if !elsewhere {
-                u.site_roles.retain(|r| r != role);
+        for i in 0..self.users.len() {
+            if self.users[i].groups.contains(&g) {
+                self.drop_group_role(i, g, role);
             }
+        }
+    }
+
+    /// User `i` leaves group `g`, losing what no other group of theirs grants them.
+    pub fn leave_group(&mut self, i: usize, g: usize) {
+        for role in self.groups[g].grants.clone() {
+            self.drop_group_role(i, g, &role);
+        }
+        self.users[i].groups.retain(|&h| h != g);
+    }
+
+    /// Takes `role`, held through group `g`, from user `i` unless another of their groups grants it.
+    fn drop_group_role(&mut self, i: usize, g: usize, role: &SiteRole) {
+        let groups = &self.groups;
+        let u = &mut self.users[i];
+        if !u.groups.iter().any(|&h| h != g && groups.get(h).is_some_and(|h| h.grants.contains(role))) {
+            u.site_roles.retain(|r| r != role);
         }
     }
 

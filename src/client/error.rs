@@ -50,12 +50,20 @@ impl Endpoint {
             Endpoint::UsersSearch => "read:directories:admin",
             Endpoint::Workspaces => "read:workspaces:admin",
             // Atlassian documents no scope for last-active-dates; the v1 user APIs' scope is
-            // the best guess, and a key without scopes is the sure way.
-            Endpoint::LastActiveDates => "read:accounts:admin — unconfirmed: no scope is documented for this endpoint, so if that does not help use a key without scopes",
+            // the best guess ([`Endpoint::scope_advice`] says so).
+            Endpoint::LastActiveDates => "read:accounts:admin",
             Endpoint::UsersCount => "read:directories:admin",
             Endpoint::ManagedUsers => "read:accounts:admin",
             Endpoint::Orgs => "read:orgs:admin",
             Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments => "read:groups:admin",
+        }
+    }
+
+    /// The scope as a 403 names it: with the caveat where Atlassian documents none.
+    pub fn scope_advice(self) -> &'static str {
+        match self {
+            Endpoint::LastActiveDates => "read:accounts:admin — unconfirmed: no scope is documented for this endpoint, so if that does not help use a key without scopes",
+            other => other.scope(),
         }
     }
 }
@@ -75,7 +83,7 @@ pub enum ApiError {
     #[error("{endpoint} answered 401 Unauthorized: the API key is wrong, expired or revoked. Create a new key under admin.atlassian.com → Settings → API keys and update the connector's config")]
     Unauthorized { endpoint: Endpoint },
 
-    #[error("{endpoint} answered 403 Forbidden{detail}: the API key lacks a permission for this endpoint (a key created with scopes needs '{scope}'), or the organization's plan lacks the feature. Create a key with that scope, or one without scopes, under admin.atlassian.com → Settings → API keys", scope = endpoint.scope())]
+    #[error("{endpoint} answered 403 Forbidden{detail}: the API key lacks a permission for this endpoint (a key created with scopes needs '{scope}'), or the organization's plan lacks the feature. Create a key with that scope, or one without scopes, under admin.atlassian.com → Settings → API keys", scope = endpoint.scope_advice())]
     Forbidden { endpoint: Endpoint, detail: String },
 
     #[error("{endpoint} answered 404 ADMIN-404-2: no organization with the configured org_id is visible to this API key. Check the 'org_id' field (admin.atlassian.com → Settings → API keys shows it next to the key)")]

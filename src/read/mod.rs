@@ -4,8 +4,8 @@
 //! are read (activity is joined to them, and they are the sites whose seats are read), while
 //! the users pass is already opening; then the users pass serves `users` and `user_activity`
 //! ([`users_pass`]); then `license_assignments` ([`licenses`]); then the paged streams
-//! (`groups`) on one driver (`paged`), each of which fails alone on a config error. Pages come from producer tasks
-//! in `client/`, so the next request is in flight while this loop writes. Everything goes out
+//! (`groups`) on one driver (`paged`), each of which fails alone on a config error. Pages come
+//! from producer tasks in `client/`, so the next request is in flight while this loop writes. Everything goes out
 //! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
 //! written while a page is awaited ([`Reader::wait`]).
 

@@ -24,7 +24,7 @@ use crate::catalog::ConfiguredCatalog;
 use crate::client::pagination::PageResult;
 use crate::client::AtlassianClient;
 use crate::incremental::changes::{ChangeTracker, Fingerprints};
-use crate::incremental::PassPosition;
+use crate::incremental::{record_fingerprint, PassPosition};
 use crate::json::{RawJson, Unstamped, WriteJson};
 use crate::protocol::{now_ms, FailureType};
 use crate::state::StateInput;
@@ -113,12 +113,12 @@ impl<W: Write> Reader<'_, '_, W> {
         Ok(())
     }
 
-    async fn read_paged<S: PagedStream>(&mut self, mut mode: Mode<ChangeTracker<S::Store>>, ctx: &Context<'_>) -> Result<(), ReadError> {
+    async fn read_paged<S: PagedStream>(&mut self, mode: Mode<ChangeTracker<S::Store>>, ctx: &Context<'_>) -> Result<(), ReadError> {
         let stream = S::ID;
-        if let Mode::Frozen(saved) = &mode {
-            let saved = saved.clone();
-            return self.writer.complete(stream, &saved);
-        }
+        let mut mode = match mode {
+            Mode::Frozen(saved) => return self.writer.complete(stream, &saved),
+            mode => mode,
+        };
         let resume = mode.tracker().and_then(ChangeTracker::resume_position).cloned();
         let pass_started = resume.as_ref().and_then(|p| time::parse_lenient(&p.started_at)).unwrap_or_else(Utc::now);
         if let Some(p) = &resume {
@@ -138,7 +138,7 @@ impl<W: Write> Reader<'_, '_, W> {
                 scratch.clear();
                 let record = S::write(ctx, item, &mut scratch);
                 if let Mode::Incremental(t) = &mut mode {
-                    let fingerprint = crate::incremental::record_fingerprint(record.bytes());
+                    let fingerprint = record_fingerprint(record.bytes());
                     if !t.observe(S::id(item), fingerprint) {
                         continue;
                     }

@@ -77,7 +77,7 @@ impl StreamInfo {
     /// stream), in the order of `reads`.
     pub fn scopes(&self) -> Vec<&'static str> {
         let mut scopes: Vec<&'static str> = Vec::new();
-        for scope in self.reads.iter().map(|e| e.scope().split(' ').next().unwrap_or_default()) {
+        for scope in self.reads.iter().map(|e| e.scope()) {
             if !scopes.contains(&scope) {
                 scopes.push(scope);
             }

@@ -112,16 +112,9 @@ pub(super) fn join_group(org: &mut Org, rng: &mut Rng, count: usize, r: &mut Mut
 pub(super) fn leave_group(org: &mut Org, rng: &mut Rng, count: usize, r: &mut MutationReport) -> Result<(), MutationError> {
     let g = pick(rng, granting(org), "leave_group")?;
     let members: Vec<usize> = (0..org.users.len()).filter(|&i| org.users[i].groups.contains(&g)).collect();
-    let leaving = draw(rng, members, count);
-    let grants = org.groups[g].grants.clone();
-    for &i in &leaving {
-        // What only this group granted goes with it.
-        let others: Vec<SiteRole> =
-            org.users[i].groups.iter().filter(|&&h| h != g).filter_map(|&h| org.groups.get(h)).flat_map(|h| h.grants.clone()).collect();
-        let u = &mut org.users[i];
-        u.groups.retain(|&h| h != g);
-        u.site_roles.retain(|role| !grants.contains(role) || others.contains(role));
-        r.changed_user(&u.account_id);
+    for i in draw(rng, members, count) {
+        org.leave_group(i, g);
+        r.changed_user(&org.users[i].account_id);
     }
     r.groups_changed.push(org.groups[g].id.clone());
     Ok(())
