@@ -49,12 +49,19 @@ fn deduplicated(appended: &[Map<String, Value>], stream: &str) -> Table {
     let mut latest: BTreeMap<Vec<String>, &Map<String, Value>> = BTreeMap::new();
     for r in appended {
         let k = key(stream, r);
-        let newer = latest.get(&k).is_none_or(|old| old["observed_at"].as_str() <= r["observed_at"].as_str());
+        let newer = latest.get(&k).is_none_or(|old| observed_at(old) <= observed_at(r));
         if newer {
             latest.insert(k, r);
         }
     }
     latest.into_iter().filter(|(_, r)| r["_ab_cdc_deleted_at"].is_null()).map(|(k, r)| (k, without_observed_at(r))).collect()
+}
+
+/// `observed_at` as an instant: its text drops a whole second's fraction, so `…:01Z` sorts
+/// after `…:01.2Z` as a string.
+fn observed_at(r: &Map<String, Value>) -> chrono::DateTime<chrono::FixedOffset> {
+    let text = r["observed_at"].as_str().unwrap_or_else(|| panic!("observed_at in {r:?}"));
+    chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("observed_at {text:?}: {e}"))
 }
 
 fn without_observed_at(r: &Map<String, Value>) -> Map<String, Value> {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import datetime
 
 import pytest
 
@@ -52,12 +53,14 @@ def mutate(base_url: str, name: str, fields: dict) -> dict:
 def deduplicated(rows: list[dict], stream: str) -> list[dict]:
     """The latest row per primary key by observed_at (later emission wins a tie), deleted rows
     dropped: what a destination's append + dedup table holds."""
-    latest: dict[tuple, dict] = {}
+    latest: dict[tuple, tuple[datetime, dict]] = {}
     for r in rows:
         k = tuple(r[c] for c in KEYS[stream])
-        if k not in latest or latest[k]["observed_at"] <= r["observed_at"]:
-            latest[k] = r
-    return [r for r in latest.values() if not r.get("_ab_cdc_deleted_at")]
+        # Compared as instants: the text drops a whole second's fraction ("...:01Z" > "...:01.2Z").
+        at = datetime.fromisoformat(r["observed_at"].replace("Z", "+00:00"))
+        if k not in latest or latest[k][0] <= at:
+            latest[k] = (at, r)
+    return [r for _, r in latest.values() if not r.get("_ab_cdc_deleted_at")]
 
 
 def report_rows(db, schemas: dict, tables: dict) -> dict[str, list[dict]]:
