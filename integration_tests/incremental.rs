@@ -371,3 +371,47 @@ fn a_read_killed_at_any_checkpoint_resumes_without_loss() {
         assert!(again.records("users").is_empty() && again.records("user_activity").is_empty());
     }
 }
+
+/// A state over 64 KB is checkpointed when it has doubled (or a minute has passed), not every
+/// page: a first read writes about twice its final state, and a kill at one of those
+/// checkpoints still resumes without loss or repeats.
+#[test]
+fn a_large_state_is_checkpointed_when_it_doubles_and_resumes_from_there() {
+    let sb = sandbox(6000);
+    let mut cfg = config_for(&sb);
+    cfg["page_size"] = json!(100); // 60 pages
+    let first = read_with(&cfg, INCREMENTAL, &json!([]));
+    let users_states: Vec<_> = first.states().into_iter().filter(|s| s.stream.stream_descriptor.name == "users").collect();
+    let mid_pass = users_states.iter().filter(|s| s.stream.stream_state.get("pass").is_some()).count();
+    assert!(first.logs().iter().any(|l| l.message.contains("checkpointed when it has doubled")), "the cadence is explained");
+    assert!((3..30).contains(&mid_pass), "{mid_pass} mid-pass checkpoints over 60 pages");
+    // From the checkpoint the LOG line follows (the first over 64 KB), each one covers about
+    // twice the users of the one before (the keys held doubled).
+    let mut covered = Vec::new();
+    let mut first_large = None;
+    for m in &first.messages {
+        match m {
+            Message::State { state } if state.stream.stream_descriptor.name == "users" && state.stream.stream_state.get("pass").is_some() => {
+                covered.push(covered.last().copied().unwrap_or(0.0) + state.source_stats.record_count);
+            }
+            Message::Log { log } if log.message.contains("checkpointed when it has doubled") => first_large = Some(covered.len() - 1),
+            _ => {}
+        }
+    }
+    let large = &covered[first_large.expect("explained after a checkpoint")..];
+    assert!(large.len() >= 2, "{covered:?}");
+    for w in large.windows(2) {
+        assert!(w[1] >= 1.8 * w[0], "checkpoints at {} then {} users: not spaced by doubling ({covered:?})", w[0], w[1]);
+    }
+
+    let want_users: BTreeSet<String> = sb.truth().users.iter().map(|u| u.account_id.clone()).collect();
+    let killed = read_and_kill(&cfg, &json!([]), "user_activity", mid_pass);
+    let resumed = read_with(&cfg, INCREMENTAL, &state_after(&killed));
+    assert!(resumed.logs().iter().any(|l| l.message.contains("Resuming")), "resumed mid-pass");
+    let partial = Run { code: -9, stdout: String::new(), stderr: String::new(), messages: killed };
+    let union: BTreeSet<String> = ids(&partial, "users").union(&ids(&resumed, "users")).cloned().collect();
+    assert_eq!(union, want_users, "users lost after a kill at the last large checkpoint");
+    assert_eq!(ids(&partial, "users").intersection(&ids(&resumed, "users")).count(), 0, "users emitted twice");
+    let pairs: BTreeSet<String> = ids(&partial, "user_activity").union(&ids(&resumed, "user_activity")).cloned().collect();
+    assert_eq!(pairs, truth_activity_keys(&sb));
+}

@@ -60,6 +60,40 @@ pub fn error_chain(e: &anyhow::Error) -> String {
     text
 }
 
+/// A STATE message, borrowing its state (the shape `json!` gave it, key order included).
+#[derive(Serialize)]
+struct StateMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    state: StreamState<'a>,
+}
+
+#[derive(Serialize)]
+struct StreamState<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    stream: StateStream<'a>,
+    #[serde(rename = "sourceStats")]
+    source_stats: SourceStats,
+}
+
+#[derive(Serialize)]
+struct StateStream<'a> {
+    stream_descriptor: Descriptor<'a>,
+    stream_state: &'a Value,
+}
+
+#[derive(Serialize)]
+struct Descriptor<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SourceStats {
+    #[serde(rename = "recordCount")]
+    record_count: f64,
+}
+
 /// Bytes buffered before they are written out.
 const BUFFER_BYTES: usize = 64 * 1024;
 
@@ -134,16 +168,21 @@ impl<W: Write> Output<W> {
     }
 
     /// A per-stream STATE; `record_count` counts this stream's records since its previous STATE.
+    /// Written straight to the output, not through the buffer: a large state is not copied.
     pub fn state(&mut self, stream: &str, stream_state: &Value, record_count: u64) -> io::Result<()> {
-        self.line(&serde_json::json!({
-            "type": "STATE",
-            "state": {
-                "type": "STREAM",
-                "stream": {"stream_descriptor": {"name": stream}, "stream_state": stream_state},
-                "sourceStats": {"recordCount": record_count as f64}
-            }
-        }))?;
-        self.flush()
+        let message = StateMessage {
+            kind: "STATE",
+            state: StreamState {
+                kind: "STREAM",
+                stream: StateStream { stream_descriptor: Descriptor { name: stream }, stream_state },
+                source_stats: SourceStats { record_count: record_count as f64 },
+            },
+        };
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        serde_json::to_writer(&mut self.out, &message).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
     }
 
     pub fn log(&mut self, level: LogLevel, message: &str) -> io::Result<()> {

@@ -7,27 +7,29 @@
 
 use std::collections::HashMap;
 
+use super::account_key::AccountKey;
 use super::changes::{ChangeTracker, Fingerprints};
-use super::packed::{self, PairsByAccount, SEEN_BIT};
+use super::packed::{self, SEEN_BIT};
+use super::sorted_store::SortedStore;
 use crate::streams::StreamId;
 
 /// Change detection for `user_activity`.
 pub type ActivityTracker = ChangeTracker<PairFingerprints>;
 
-/// Per account, (product number, fingerprint + the seen flag mid-pass); the product ids are
-/// numbered in the order first seen.
+/// Per (account, product number) pair, the fingerprint + the seen flag mid-pass; the product
+/// ids are numbered in the order first seen.
 #[derive(Debug, Default)]
 pub struct PairFingerprints {
     products: Vec<String>,
     product_numbers: HashMap<String, u32>,
-    accounts: PairsByAccount,
+    pairs: SortedStore<(AccountKey, u32), u32>,
 }
 
 impl PairFingerprints {
     /// How many pairs the store holds.
     #[cfg(test)]
     pub fn pairs(&self) -> usize {
-        self.accounts.values().map(Vec::len).sum()
+        self.pairs.len()
     }
 }
 
@@ -44,12 +46,16 @@ impl Fingerprints for PairFingerprints {
     type Gone = (String, String);
 
     fn decode(packed: &str) -> Result<Self, String> {
-        let (products, accounts) = packed::decode_pairs(packed).map_err(|e| e.to_string())?;
-        Ok(PairFingerprints { product_numbers: products.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect(), products, accounts })
+        let (products, pairs) = packed::decode_pairs(packed).map_err(|e| e.to_string())?;
+        Ok(PairFingerprints {
+            product_numbers: products.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect(),
+            products,
+            pairs: SortedStore::from_entries(pairs),
+        })
     }
 
-    fn encode(&self) -> String {
-        packed::encode_pairs(&self.products, &self.accounts)
+    fn encode(&mut self) -> String {
+        packed::encode_pairs(&self.products, self.pairs.entries())
     }
 
     fn observe(&mut self, (account_id, product_id): (&str, &str), fingerprint: u32) -> bool {
@@ -63,18 +69,15 @@ impl Fingerprints for PairFingerprints {
             }
         };
         let fingerprint = fingerprint & !SEEN_BIT;
-        let pairs = match self.accounts.get_mut(account_id) {
-            Some(pairs) => pairs,
-            None => self.accounts.entry(account_id.to_string()).or_default(),
-        };
-        match pairs.iter_mut().find(|(p, _)| *p == product) {
-            Some((_, value)) => {
+        let key = (AccountKey::new(account_id), product);
+        match self.pairs.get_mut(&key) {
+            Some(value) => {
                 let changed = *value & !SEEN_BIT != fingerprint;
                 *value = fingerprint | SEEN_BIT;
                 changed
             }
             None => {
-                pairs.push((product, fingerprint | SEEN_BIT));
+                self.pairs.insert_new(key, fingerprint | SEEN_BIT);
                 true
             }
         }
@@ -84,30 +87,30 @@ impl Fingerprints for PairFingerprints {
     /// visible, such an account may merely be invisible (an unmanaged user), not gone. An
     /// account with one pair seen was visible, so its other unseen pairs are gone.
     fn keep_invisible(&mut self) {
-        for pairs in self.accounts.values_mut() {
-            if pairs.iter().all(|(_, value)| value & SEEN_BIT == 0) {
-                for (_, value) in pairs.iter_mut() {
+        for account in self.pairs.entries().chunk_by_mut(|a, b| a.0 .0 == b.0 .0) {
+            if account.iter().all(|(_, value)| value & SEEN_BIT == 0) {
+                for (_, value) in account.iter_mut() {
                     *value |= SEEN_BIT;
                 }
             }
         }
     }
 
+    fn key_count(&self) -> usize {
+        self.pairs.len()
+    }
+
     fn finish(&mut self) -> Vec<(String, String)> {
-        let mut gone = Vec::new();
-        for (account, pairs) in &mut self.accounts {
-            pairs.retain(|(product, value)| {
-                let seen = value & SEEN_BIT != 0;
-                if !seen {
-                    gone.push((account.clone(), self.products[*product as usize].clone()));
-                }
-                seen
-            });
-            for (_, value) in pairs.iter_mut() {
-                *value &= !SEEN_BIT;
-            }
+        let pairs = self.pairs.entries();
+        let mut gone: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(_, value)| value & SEEN_BIT == 0)
+            .map(|((account, product), _)| (account.to_string(), self.products[*product as usize].clone()))
+            .collect();
+        pairs.retain(|(_, value)| value & SEEN_BIT != 0);
+        for (_, value) in pairs.iter_mut() {
+            *value &= !SEEN_BIT;
         }
-        self.accounts.retain(|_, pairs| !pairs.is_empty());
         gone.sort_unstable();
         gone
     }

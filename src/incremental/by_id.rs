@@ -2,11 +2,12 @@
 //! per account; `groups`: per group); a pass emits the records that are new or changed, and a
 //! deletion record for each id it did not see.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
 
+use super::account_key::AccountKey;
 use super::changes::{ChangeTracker, Fingerprints};
 use super::packed::{self, SEEN_BIT};
+use super::sorted_store::SortedStore;
 use super::STATE_VERSION;
 use crate::streams::StreamId;
 
@@ -39,11 +40,11 @@ pub type GroupsTracker = ChangeTracker<ById<Groups>>;
 
 /// Id → the fingerprint of its record (and, mid-pass, the seen flag).
 #[derive(Debug)]
-pub struct ById<M>(HashMap<String, u32>, PhantomData<M>);
+pub struct ById<M>(SortedStore<AccountKey, u32>, PhantomData<M>);
 
 impl<M> Default for ById<M> {
     fn default() -> Self {
-        ById(HashMap::new(), PhantomData)
+        ById(SortedStore::default(), PhantomData)
     }
 }
 
@@ -55,23 +56,24 @@ impl<M: KeyedById> Fingerprints for ById<M> {
     type Gone = String;
 
     fn decode(packed: &str) -> Result<Self, String> {
-        packed::decode_accounts(packed).map(|ids| ById(ids, PhantomData)).map_err(|e| e.to_string())
+        packed::decode_accounts(packed).map(|ids| ById(SortedStore::from_entries(ids), PhantomData)).map_err(|e| e.to_string())
     }
 
-    fn encode(&self) -> String {
-        packed::encode_accounts(&self.0)
+    fn encode(&mut self) -> String {
+        packed::encode_accounts(self.0.entries())
     }
 
-    fn observe(&mut self, account_id: &str, fingerprint: u32) -> bool {
+    fn observe(&mut self, id: &str, fingerprint: u32) -> bool {
         let value = fingerprint | SEEN_BIT;
-        match self.0.get_mut(account_id) {
+        let key = AccountKey::new(id);
+        match self.0.get_mut(&key) {
             Some(old) => {
                 let changed = (*old & !SEEN_BIT) != fingerprint;
                 *old = value;
                 changed
             }
             None => {
-                self.0.insert(account_id.to_string(), value);
+                self.0.insert_new(key, value);
                 true
             }
         }
@@ -80,16 +82,21 @@ impl<M: KeyedById> Fingerprints for ById<M> {
     /// Every id counts as seen: a pass that could not see every user deletes none and keeps
     /// their fingerprints.
     fn keep_invisible(&mut self) {
-        for v in self.0.values_mut() {
+        for (_, v) in self.0.entries().iter_mut() {
             *v |= SEEN_BIT;
         }
     }
 
+    fn key_count(&self) -> usize {
+        self.0.len()
+    }
+
     fn finish(&mut self) -> Vec<String> {
-        let mut deleted: Vec<String> = self.0.iter().filter(|(_, v)| **v & SEEN_BIT == 0).map(|(k, _)| k.clone()).collect();
+        let entries = self.0.entries();
+        let mut deleted: Vec<String> = entries.iter().filter(|(_, v)| *v & SEEN_BIT == 0).map(|(k, _)| k.to_string()).collect();
         deleted.sort_unstable();
-        self.0.retain(|_, v| *v & SEEN_BIT != 0);
-        for v in self.0.values_mut() {
+        entries.retain(|(_, v)| *v & SEEN_BIT != 0);
+        for (_, v) in entries.iter_mut() {
             *v &= !SEEN_BIT;
         }
         deleted
@@ -148,7 +155,7 @@ mod tests {
 
     #[test]
     fn the_cursor_is_read_for_the_plan_to_judge() {
-        let state = serde_json::json!({"version": 1, "cursor": "2099-01-01T00:00:00Z", "accounts": packed::encode_accounts(&HashMap::new())});
+        let state = serde_json::json!({"version": 1, "cursor": "2099-01-01T00:00:00Z", "accounts": packed::encode_accounts(&[])});
         assert_eq!(UsersTracker::from_state(Some(&state)).unwrap().cursor(), Some(t("2099-01-01T00:00:00Z")));
     }
 

@@ -31,12 +31,15 @@ pub trait Fingerprints: Default {
     type Gone;
 
     fn decode(packed: &str) -> Result<Self, String>;
-    fn encode(&self) -> String;
+    /// Merges what the store holds into key order, and writes it packed.
+    fn encode(&mut self) -> String;
     /// Marks the key seen with this fingerprint; true when it is new or changed.
     fn observe(&mut self, key: Self::Key<'_>, fingerprint: u32) -> bool;
     /// A pass that saw part of the directory (only the managed accounts) keeps what it may
     /// merely not have seen.
     fn keep_invisible(&mut self);
+    /// How many keys the store holds (what its state's size grows with).
+    fn key_count(&self) -> usize;
     /// Ends the pass: the keys not seen, sorted, forgotten; the others unmarked.
     fn finish(&mut self) -> Vec<Self::Gone>;
 }
@@ -107,6 +110,11 @@ impl<S: Fingerprints> ChangeTracker<S> {
         self.store.observe(key, fingerprint)
     }
 
+    /// How many keys the state holds.
+    pub fn key_count(&self) -> usize {
+        self.store.key_count()
+    }
+
     /// See [`Fingerprints::keep_invisible`].
     pub fn keep_invisible(&mut self) {
         self.store.keep_invisible();
@@ -118,12 +126,12 @@ impl<S: Fingerprints> ChangeTracker<S> {
     }
 
     /// The state to save mid-pass: the old cursor, what this pass saw, and where to resume.
-    pub fn checkpoint(&self, position: &PassPosition) -> Value {
+    pub fn checkpoint(&mut self, position: &PassPosition) -> Value {
         self.state(self.cursor, Some(position))
     }
 
     /// The state after a complete pass that began at `pass_started`.
-    pub fn final_state(&self, pass_started: DateTime<Utc>) -> Value {
+    pub fn final_state(&mut self, pass_started: DateTime<Utc>) -> Value {
         self.state(Some(pass_started), None)
     }
 
@@ -133,7 +141,7 @@ impl<S: Fingerprints> ChangeTracker<S> {
     }
 
     /// Built field by field from strings, so it cannot fail to serialize.
-    fn state(&self, cursor: Option<DateTime<Utc>>, pass: Option<&PassPosition>) -> Value {
+    fn state(&mut self, cursor: Option<DateTime<Utc>>, pass: Option<&PassPosition>) -> Value {
         let mut state = Map::new();
         state.insert("version".into(), S::VERSION.into());
         state.insert("cursor".into(), cursor.map(time::format).into());

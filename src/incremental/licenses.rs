@@ -7,17 +7,20 @@
 //! that are new and a deletion record (`_ab_cdc_deleted_at`) for each seat that is gone.
 //!
 //! A search is one unit: when it completes, its new set replaces the old one in the state and
-//! the search is marked `done`; a STATE is written after each search, so a sync killed at any
-//! point resumes with the searches not yet done, and nothing checkpointed is emitted again.
+//! the search is marked `done`; a STATE may follow any search (after each one while the state
+//! is small, see `read::cadence`), so a sync killed at any point resumes with the searches not
+//! done at its last checkpoint, and nothing checkpointed is emitted again. The sets are kept
+//! packed, as the state writes them: only the search being completed is decoded.
 //! Seats of a (site, role) no longer searched at the end of a sync (the site was removed, went
 //! offline or became a sandbox) are deleted too.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::account_key::AccountKey;
 use super::packed;
 use super::{decode_state, parse_time, saved, Tracker, STATE_VERSION};
 use crate::streams::StreamId;
@@ -54,12 +57,29 @@ struct PassState {
 
 type SearchKey = (String, String);
 
+/// The accounts of one search as the state writes them (packed), and how many.
+#[derive(Debug, Default)]
+struct Holders {
+    packed: String,
+    count: usize,
+}
+
+impl Holders {
+    fn decode(&self) -> Vec<AccountKey> {
+        let mut ids = packed::decode_ids(&self.packed).expect("checked when loaded, or written here");
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
 /// Change detection for `license_assignments`.
 #[derive(Debug, Default)]
 pub struct LicenseTracker {
     cursor: Option<DateTime<Utc>>,
-    /// (site, role) → the accounts holding it: as of the last state, replaced as searches complete.
-    sets: BTreeMap<SearchKey, BTreeSet<String>>,
+    /// (site, role) → the accounts holding it: as of the last state, replaced as searches
+    /// complete. Kept packed: only the search being completed is decoded.
+    sets: BTreeMap<SearchKey, Holders>,
     /// The searches completed in this sync (or in the interrupted one it resumes).
     done: BTreeSet<SearchKey>,
     /// When the interrupted sync began, if this one resumes it.
@@ -89,7 +109,7 @@ impl Tracker for LicenseTracker {
             if search.done && s.pass.is_some() {
                 t.done.insert(key.clone());
             }
-            t.sets.insert(key, ids.into_iter().collect());
+            t.sets.insert(key, Holders { packed: search.accounts, count: ids.len() });
         }
         if let Some(pass) = s.pass {
             t.resumed_from = parse_time(Some(&pass.started_at), "license_assignments")?;
@@ -109,6 +129,11 @@ impl LicenseTracker {
         self.resumed_from
     }
 
+    /// The seats the state holds (what its size grows with).
+    pub fn key_count(&self) -> usize {
+        self.sets.values().map(|h| h.count).sum()
+    }
+
     /// True when this search completed before the interruption: it is not run again.
     pub fn is_done(&self, workspace_id: &str, role: &str) -> bool {
         self.done.contains(&(workspace_id.to_string(), role.to_string()))
@@ -116,14 +141,30 @@ impl LicenseTracker {
 
     /// Ends one search: its accounts replace the saved ones; returns the seats new since the
     /// last sync and the seats gone (sorted).
-    pub fn complete_search(&mut self, workspace_id: &str, role: &str, found: BTreeSet<String>) -> Changes {
+    pub fn complete_search(&mut self, workspace_id: &str, role: &str, found: HashSet<AccountKey>) -> Changes {
         let key = (workspace_id.to_string(), role.to_string());
-        let old = self.sets.remove(&key).unwrap_or_default();
-        let changes = Changes {
-            added: found.difference(&old).cloned().collect(),
-            removed: old.difference(&found).cloned().collect(),
-        };
-        self.sets.insert(key.clone(), found);
+        let old = self.sets.remove(&key).map(|h| h.decode()).unwrap_or_default();
+        let mut found: Vec<AccountKey> = found.into_iter().collect();
+        found.sort_unstable();
+        let mut changes = Changes::default();
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (old.get(i), found.get(j)) {
+                (Some(x), Some(y)) if x == y => (i, j) = (i + 1, j + 1),
+                (Some(x), y) if y.is_none_or(|y| x < y) => {
+                    changes.removed.push(x.to_string());
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    changes.added.push(y.to_string());
+                    j += 1;
+                }
+                (_, None) => break,
+            }
+        }
+        changes.added.sort_unstable();
+        changes.removed.sort_unstable();
+        self.sets.insert(key.clone(), Holders { packed: packed::encode_ids(&found), count: found.len() });
         self.done.insert(key);
         changes
     }
@@ -134,7 +175,9 @@ impl LicenseTracker {
         let stale: Vec<SearchKey> = self.sets.keys().filter(|k| !self.done.contains(*k)).cloned().collect();
         let mut gone = Vec::new();
         for key in stale {
-            if let Some(ids) = self.sets.remove(&key) {
+            if let Some(holders) = self.sets.remove(&key) {
+                let mut ids: Vec<String> = holders.decode().iter().map(ToString::to_string).collect();
+                ids.sort_unstable();
                 gone.extend(ids.into_iter().map(|a| (key.0.clone(), key.1.clone(), a)));
             }
         }
@@ -158,11 +201,11 @@ impl LicenseTracker {
         let searches: Vec<Value> = self
             .sets
             .iter()
-            .map(|(key, ids)| {
+            .map(|(key, holders)| {
                 let mut search = json!({
                     "workspace_id": key.0,
                     "role": key.1,
-                    "accounts": packed::encode_ids(ids.iter().map(String::as_str)),
+                    "accounts": holders.packed,
                 });
                 if pass.is_some() && self.done.contains(key) {
                     search["done"] = true.into();
@@ -186,8 +229,8 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn set(ids: &[&str]) -> BTreeSet<String> {
-        ids.iter().map(|s| s.to_string()).collect()
+    fn set(ids: &[&str]) -> HashSet<AccountKey> {
+        ids.iter().map(|s| AccountKey::new(s)).collect()
     }
 
     #[test]
@@ -232,7 +275,9 @@ mod tests {
         assert!(c.finish().is_empty(), "s1 was done before the kill: its seats stay");
         let end = c.final_state(started);
         let d = LicenseTracker::from_state(Some(&end)).unwrap();
-        assert_eq!(d.sets[&("s1".to_string(), "atlassian/user".to_string())], set(&["u1", "u5"]));
+        let mut want: Vec<AccountKey> = set(&["u1", "u5"]).into_iter().collect();
+        want.sort();
+        assert_eq!(d.sets[&("s1".to_string(), "atlassian/user".to_string())].decode(), want);
         assert!(end.get("pass").is_none());
     }
 

@@ -20,11 +20,13 @@
 //! between, checkpoints keep the old cursor plus the resume position (`pass.next_page`) and what
 //! this pass has already seen, so a restarted sync neither loses nor repeats records.
 
+pub mod account_key;
 pub mod activity;
 pub mod by_id;
 pub mod changes;
 pub mod licenses;
 pub mod packed;
+pub mod sorted_store;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

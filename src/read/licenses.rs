@@ -2,18 +2,20 @@
 //! offline sites skipped (a LOG line says so). Each search is one unit of the writer: in
 //! incremental mode its new seats and deletions are emitted once it is complete, then a STATE.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::io::Write;
 
 use chrono::Utc;
 use serde_json::json;
 
+use super::cadence::Cadence;
 use super::error::ReadError;
 use super::plan::Mode;
 use super::users_pass::stamp;
 use super::workspaces::Site;
 use super::Reader;
 use crate::client::pagination;
+use crate::incremental::account_key::AccountKey;
 use crate::incremental::LicenseTracker;
 use crate::protocol::{now_ms, FailureType};
 use crate::streams::license_assignments::{self, BILLABLE_ROLES};
@@ -37,6 +39,7 @@ impl<W: Write> Reader<'_, '_, W> {
         let org_id = self.client.org_id().to_string();
         let started = tracker.as_ref().and_then(|t| t.resumed_from()).unwrap_or_else(Utc::now);
         let (mut searches, mut seats) = (0u64, 0u64);
+        let mut cadence = Cadence::new(1);
         for site in &sites {
             let label = site.name.as_deref().unwrap_or("(unnamed)");
             if let Some(reason) = site.skip {
@@ -48,14 +51,14 @@ impl<W: Write> Reader<'_, '_, W> {
                     continue; // completed before the interruption this sync resumes
                 }
                 let mut pages = pagination::users_with_role(self.client.clone(), site.workspace_id.clone(), role.to_string());
-                let mut found = BTreeSet::new();
+                let mut found = HashSet::new();
                 while let Some(page) = self.wait(stream, pages.recv()).await? {
                     let page = page.map_err(|e| ReadError::api(stream, e))?;
                     let emitted_at = now_ms();
                     let observed_at = stamp(emitted_at, started);
                     let mut unit = self.writer.unit(());
                     for u in &page.items {
-                        if !found.insert(u.account_id.to_string()) || tracker.is_some() {
+                        if !found.insert(AccountKey::new(&u.account_id)) || tracker.is_some() {
                             continue; // a repeat; or incremental, which emits once the search is complete
                         }
                         let rec = license_assignments::record(&org_id, &site.workspace_id, &u.account_id, role, &observed_at);
@@ -77,7 +80,12 @@ impl<W: Write> Reader<'_, '_, W> {
                         unit.record(stream, &license_assignments::deletion(&org_id, &site.workspace_id, account, role, &now), emitted_at)?;
                     }
                     let covered = unit.done();
-                    self.writer.checkpoint(&covered, |_| vec![(stream, t.checkpoint(started))])?;
+                    if cadence.due(t.key_count()) {
+                        let bytes = self.writer.checkpoint(&covered, |_| vec![(stream, t.checkpoint(started))])?;
+                        if let Some(line) = cadence.written(bytes, t.key_count()) {
+                            self.writer.info(&format!("{}: {line}", stream.name()))?;
+                        }
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
 //! written while a page is awaited ([`Reader::wait`]).
 
+mod cadence;
 pub mod error;
 mod groups;
 mod paged;

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::cadence::Cadence;
 use super::error::ReadError;
 use super::plan::Mode;
 use super::users_pass::stamp;
@@ -127,6 +128,7 @@ impl<W: Write> Reader<'_, '_, W> {
         let started_text = time::format(pass_started);
         let mut pages = S::pages(self.client.clone(), resume.map(|p| p.next_page));
         let (mut scratch, mut seen) = (Vec::new(), 0u64);
+        let mut cadence = Cadence::new(self.settings.checkpoint_interval);
         while let Some(page) = self.wait(stream, pages.recv()).await? {
             let page = page.map_err(|e| ReadError::api(stream, e))?;
             let emitted_at = now_ms();
@@ -147,8 +149,13 @@ impl<W: Write> Reader<'_, '_, W> {
                 unit.record(stream, &RawJson(&scratch), emitted_at)?;
             }
             let covered = unit.done();
-            if let Mode::Incremental(t) = &mode {
-                self.writer.checkpoint(&covered, |position| position.iter().map(|p| (stream, t.checkpoint(p))).collect())?;
+            if let Mode::Incremental(t) = &mut mode {
+                if page.next.is_some() && cadence.due(t.key_count()) {
+                    let bytes = self.writer.checkpoint(&covered, |position| position.iter().map(|p| (stream, t.checkpoint(p))))?;
+                    if let Some(line) = cadence.written(bytes, t.key_count()) {
+                        self.writer.info(&format!("{}: {line}", stream.name()))?;
+                    }
+                }
             }
         }
         self.writer.info(&format!("{}: {seen} read", stream.name()))?;

@@ -52,6 +52,13 @@ impl<T> Mode<T> {
             _ => None,
         }
     }
+
+    pub fn tracker_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Mode::Incremental(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// The streams served by one pass over the users search.
@@ -142,7 +149,7 @@ mod tests {
     }
 
     fn no_accounts() -> String {
-        crate::incremental::packed::encode_accounts(&std::collections::HashMap::new())
+        crate::incremental::packed::encode_accounts(&[])
     }
 
     #[test]
@@ -156,7 +163,7 @@ mod tests {
         assert!(plan.pass.runs() && plan.reads_workspaces());
         assert_eq!(plan.streams, [StreamId::Users, StreamId::UserActivity, StreamId::Workspaces]);
 
-        let future_activity = json!({"version": 2, "cursor": "2099-01-01T00:00:00Z", "pairs": crate::incremental::packed::encode_pairs(&[], &Default::default())});
+        let future_activity = json!({"version": 2, "cursor": "2099-01-01T00:00:00Z", "pairs": crate::incremental::packed::encode_pairs(&[], &[])});
         let cat = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
         let plan = Plan::decide(&cat, &state(&[("users", future_users), ("user_activity", future_activity)]), now).unwrap();
         assert!(!plan.pass.runs(), "every stream of the pass is frozen");
@@ -168,7 +175,7 @@ mod tests {
         let now = Utc::now();
         let pass = json!({"next_page": "c5", "started_at": "2026-11-28T00:00:00Z"});
         let users = json!({"version": 1, "accounts": no_accounts(), "pass": pass});
-        let activity = json!({"version": 2, "pairs": crate::incremental::packed::encode_pairs(&[], &Default::default()), "pass": pass.clone()});
+        let activity = json!({"version": 2, "pairs": crate::incremental::packed::encode_pairs(&[], &[]), "pass": pass.clone()});
         let both = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
         let plan = Plan::decide(&both, &state(&[("users", users.clone()), ("user_activity", activity)]), now).unwrap();
         assert_eq!(plan.pass.start().map(|p| p.next_page), Some("c5".into()));

@@ -7,7 +7,8 @@ use crate::json::{Observed, RawJson, WriteJson};
 
 use super::plan::Mode;
 
-/// The record to write, if any: always in full refresh, never when frozen; in incremental only
+/// The record to write, if any: always in full refresh, never when frozen (callers skip a
+/// frozen stream before building its records); in incremental only
 /// when `changed` (the tracker's verdict on the record's fingerprint) says it is new or
 /// changed. The record is then written once, into `scratch`, fingerprinted from those bytes,
 /// and stamped with `observed_at`.

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+use super::cadence::Cadence;
 use super::error::ReadError;
 use super::plan::{Mode, PassPlan};
 use super::Reader;
@@ -30,11 +31,6 @@ use crate::time;
 
 /// How often a progress LOG line is written during a long pass.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
-/// Checkpoints of a large state are spaced so that, on average, at most this many bytes of
-/// state are written per page: a state holds every account, so checkpointing it after every
-/// page would make a pass's output grow with the square of the organization's size.
-const STATE_BYTES_PER_PAGE: usize = 64 * 1024;
-
 /// What a pass counts, for its progress lines and its summary.
 #[derive(Debug, Default)]
 struct Counts {
@@ -45,23 +41,6 @@ struct Counts {
     skipped: u64,
     /// Activity records whose product matched no workspace.
     without_site: u64,
-}
-
-/// When checkpoints are due: every `interval` pages, stretched for a large state.
-#[derive(Debug)]
-struct Spacing {
-    interval: u64,
-    since: u64,
-    /// Size of the last checkpoint's states.
-    last_bytes: usize,
-    /// The stretching was explained (once a read is enough).
-    announced: bool,
-}
-
-impl Spacing {
-    fn pages(&self) -> u64 {
-        self.interval.max(self.last_bytes.div_ceil(STATE_BYTES_PER_PAGE) as u64)
-    }
 }
 
 impl<W: Write> Reader<'_, '_, W> {
@@ -96,7 +75,7 @@ impl<W: Write> Reader<'_, '_, W> {
         let total_users = self.announce_estimates(&plan, count, pages.peek()).await?;
 
         let mut counts = Counts::default();
-        let mut spacing = Spacing { interval: self.settings.checkpoint_interval, since: 0, last_bytes: 0, announced: false };
+        let mut cadence = Cadence::new(self.settings.checkpoint_interval);
         let started = Instant::now();
         let mut last_progress = Instant::now();
         let mut bar = ProgressBar::new();
@@ -115,13 +94,13 @@ impl<W: Write> Reader<'_, '_, W> {
             let mut unit = self.writer.unit(position);
             for u in users {
                 counts.users += 1;
-                if let Some(mode) = &mut plan.users {
+                if let Some(mode) = plan.users.as_mut().filter(|m| m.is_read()) {
                     let changed = |t: &mut UsersTracker, fp| t.observe(&u.account_id, fp);
                     if let Some(record) = to_write(users::record(&org_id, u), mode, changed, &observed_at, &mut scratch) {
                         unit.record(StreamId::Users, &record, emitted_at)?;
                     }
                 }
-                if let Some(mode) = &mut plan.activity {
+                if let Some(mode) = plan.activity.as_mut().filter(|m| m.is_read()) {
                     for entry in user_activity::records(&org_id, u, sites, &mut counts.skipped) {
                         if start_date.is_some_and(|start| entry.last_active_at.is_some_and(|at| at < start)) {
                             continue; // older than start_date: never emitted, in any mode
@@ -137,19 +116,9 @@ impl<W: Write> Reader<'_, '_, W> {
                 }
             }
             let covered = unit.done();
-            spacing.since += 1;
-            if page.next.is_some() && spacing.since >= spacing.pages() {
-                spacing.since = 0;
-                let before = spacing.pages();
-                spacing.last_bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&plan, position.as_ref()))?;
-                let after = spacing.pages();
-                if after > before && after > spacing.interval && !spacing.announced {
-                    spacing.announced = true;
-                    let line = format!(
-                        "The incremental state is {:.1} MB: checkpointing every {after} pages or more instead of every {} (the spacing grows with the state) to keep the output small",
-                        spacing.last_bytes as f64 / 1e6,
-                        spacing.interval
-                    );
+            if page.next.is_some() && cadence.due(pass_entries(&plan)) {
+                let bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&mut plan, position.as_ref()))?;
+                if let Some(line) = cadence.written(bytes, pass_entries(&plan)) {
                     self.writer.info(&line)?;
                 }
             }
@@ -307,18 +276,19 @@ fn pass_streams(plan: &PassPlan) -> impl Iterator<Item = StreamId> {
     users.into_iter().chain(activity)
 }
 
+/// The keys the pass's incremental states hold (what their size grows with).
+fn pass_entries(plan: &PassPlan) -> usize {
+    plan.users.as_ref().and_then(Mode::tracker).map_or(0, |t| t.key_count()) + plan.activity.as_ref().and_then(Mode::tracker).map_or(0, |t| t.key_count())
+}
+
 /// The checkpoint of each incremental stream of the pass at `position` (the page after the
-/// one just written); none on the last page.
-fn pass_checkpoint(plan: &PassPlan, position: Option<&PassPosition>) -> Vec<(StreamId, Value)> {
-    let Some(position) = position else { return Vec::new() };
-    let mut states = Vec::new();
-    if let Some(Mode::Incremental(t)) = &plan.users {
-        states.push((StreamId::Users, t.checkpoint(position)));
-    }
-    if let Some(Mode::Incremental(t)) = &plan.activity {
-        states.push((StreamId::UserActivity, t.checkpoint(position)));
-    }
-    states
+/// one just written); none on the last page. Each state is built as it is written.
+fn pass_checkpoint<'p>(plan: &'p mut PassPlan, position: Option<&'p PassPosition>) -> impl Iterator<Item = (StreamId, Value)> + 'p {
+    let users = plan.users.as_mut().and_then(Mode::tracker_mut).filter(|_| position.is_some());
+    let activity = plan.activity.as_mut().and_then(Mode::tracker_mut).filter(|_| position.is_some());
+    let position = move || position.expect("checked");
+    let users = users.into_iter().map(move |t| (StreamId::Users, t.checkpoint(position())));
+    users.chain(activity.into_iter().map(move |t| (StreamId::UserActivity, t.checkpoint(position()))))
 }
 
 /// The `observed_at` of records emitted at `emitted_at` (ms), as RFC 3339 text.

@@ -92,7 +92,10 @@ impl<'o, W: Write> Writer<'o, W> {
 
     /// A STATE for each stream `states` gives for the covered position; every record before it
     /// is written. Returns the size of their text (what spaces the next checkpoints).
-    pub fn checkpoint<P>(&mut self, covered: &Covered<P>, states: impl FnOnce(&P) -> Vec<(StreamId, Value)>) -> Result<usize, ReadError> {
+    pub fn checkpoint<'c, P, I>(&mut self, covered: &'c Covered<P>, states: impl FnOnce(&'c P) -> I) -> Result<usize, ReadError>
+    where
+        I: IntoIterator<Item = (StreamId, Value)>,
+    {
         let mut bytes = 0;
         for (stream, state) in states(&covered.position) {
             bytes += text_bytes(&state);

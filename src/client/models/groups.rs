@@ -35,7 +35,7 @@ impl ApiDirectoryGroup {
     /// Whether its role assignments must be asked for: it grants roles on some site, or the
     /// page did not say (a count missing or reported as -1).
     pub fn may_grant_roles(&self) -> bool {
-        !self.counts.as_ref().and_then(|c| c.resources).is_some_and(|n| n == 0)
+        self.counts.as_ref().and_then(|c| c.resources).is_none_or(|n| n != 0)
     }
 }
 
