@@ -31,6 +31,10 @@
 //! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | the search's filters as query parameters |
 //! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | the org's one directory |
 //! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | query/sort/limit, or `{"cursor"}` alone |
+//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search` | `groups_search` | bare cursors, `expand` counts |
+//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments` | `group_role_assignments` | `?cursor`, `?limit` |
+//! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | the audit log, see below |
+//! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | every action the log can hold ([`EVENT_ACTIONS`]) |
 //!
 //! Requests are decoded by typed extractors; whatever does not fit is answered with the
 //! API's `{"errors":[{id,status,code,title,detail}]}` body, never a panic. The v1 routes,
@@ -46,8 +50,24 @@
 //!
 //! Control routes, no auth, not counted: `GET /__sandbox/stats` (requests and 429s per
 //! endpoint), `POST /__sandbox/stats/reset`, `GET /__sandbox/truth` (the whole org, with
-//! `siteRoles`, `managed`, `accessBillable` and rendering quirks per user),
-//! `GET /__sandbox/mutations`, `POST /__sandbox/mutations/{name}`.
+//! `siteRoles`, `managed`, `accessBillable` and rendering quirks per user, and the whole
+//! audit log as `events` with `eventsRetainedSince`), `GET /__sandbox/mutations`,
+//! `POST /__sandbox/mutations/{name}`, `POST /__sandbox/events/expire-cursors`.
+//!
+//! # Audit log
+//! [`Org::events`] (see [`events`]), served by `events-stream` in processing order
+//! (`processedAt`, then id) — not event time: some events are processed hours or days after
+//! they happened. Only the last [`EVENT_RETENTION_DAYS`] days are served
+//! ([`Org::served_events`], [`Sandbox::served_events`]). `?from`/`?to` (epoch ms, on
+//! `processedAt`, `from <= p < to`), `?limit` (default 200, above 500 served as 500; 0,
+//! negative or not a number: `400 ADMIN-400-4`), `?sortOrder=asc|desc`, `?cursor`. The page is
+//! `{data, meta: {next, page_size}, links: {self, next}}`; cursors are opaque and hold the
+//! position after the last event served, so the last page's `meta.next` polled later returns
+//! what was appended since (or empty `data` and the same cursor) — unless
+//! `events_null_next`, where the last page says `null`. A bad, foreign or expired
+//! ([`Sandbox::expire_event_cursors`]) cursor is `400 ADMIN-400-1`. [`EventsAccess`] says
+//! whether the key reads it (a 403, or an empty 200, otherwise); `events_rate_limit` is a
+//! limit of that path alone, beside the org's `rate_limit`.
 //!
 //! # Options
 //! [`SandboxOptions`] (the binary's flag in brackets): `seed` (`--seed`), `users`
@@ -59,12 +79,16 @@
 //! (`--negative-estimates`: `meta.total` of v1 users and workspaces and `counts.resources`
 //! answer `-1`), `last_active_page_size` (`--last-active-page-size`), `latency`
 //! (`--latency-ms`), `now`, `cursor_salt` (`--cursor-salt`), `faults` (`--fault`),
-//! `rate_limit` (`--rate-limit`).
+//! `rate_limit` (`--rate-limit`), `events` (`--events N`: generated audit-log history),
+//! `events_null_next` (`--events-null-next`), `events_access` (`--events-access
+//! guard|forbidden|empty`), `events_rate_limit` (`--events-rate-limit`).
 //!
 //! # Misbehaviour on demand
 //! Faults (see [`faults`]): [`Sandbox::set_faults`] / [`Sandbox::with_faults_mut`] (429
 //! bursts, 5xx, resets, slow and truncated responses, repeated cursors, a key revoked
-//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::set_directory_forbidden`];
+//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::set_directory_forbidden`],
+//! [`Sandbox::set_groups_forbidden`], [`Sandbox::set_events_access`],
+//! [`Sandbox::expire_event_cursors`], [`Sandbox::set_events_rate_limit`];
 //! the binary's `--fault ENDPOINT:ACTION[:WHEN]` takes the same rules as text.
 //!
 //! Rate limits (see [`ratelimit`]): [`Sandbox::set_rate_limit`] / `--rate-limit`
@@ -85,12 +109,18 @@
 //! last_active_days_ago}`, `revoke_access {count, account_ids, workspace}`,
 //! `remove_users {count}`, `suspend_users {count}` (roles and product access removed:
 //! Atlassian suspends access to every product), `late_activity {count, days_ago}`,
-//! `new_activity {count}`, `rename_site {workspace, name}`, `advance_clock {days}`.
-//! [`Sandbox::with_org_mut`] remains for any other change.
+//! `new_activity {count}`, `rename_site {workspace, name}`, `advance_clock {days}`, the group
+//! mutations (`add_group {members}`, `remove_group`, `rename_group`, `grant_group_role`,
+//! `revoke_group_role`, `join_group {count}`, `leave_group {count}`), and three that only
+//! write the audit log: `logins {count}`, `api_token_created {account_id, label}`,
+//! `late_events {count, days}`. Every change Atlassian logs appends its events, processed at
+//! the org's now (`events_added` in the report).
+//! [`Sandbox::with_org_mut`] remains for any other change (the log is kept in order after it).
 
 #![allow(clippy::manual_is_multiple_of, clippy::result_large_err)]
 
 pub mod cursor;
+pub mod events;
 pub mod faults;
 pub mod model;
 pub mod mutations;
@@ -105,6 +135,10 @@ mod server;
 
 use serde::Serialize;
 
+pub use events::{
+    generate_events, AuthType, Event, EventAction, EventActor, EventApp, EventAuth, EventLocation, EventMessage, EventObject,
+    EventPrincipal, EventsAccess, EVENT_ACTIONS, EVENT_RETENTION_DAYS,
+};
 pub use faults::{FaultAction, FaultRule, FaultTrigger, Faults, RateLimit, ResetPrecision, Throttle};
 pub use model::{
     AccountStatus, ClaimStatus, Entitlement, Group, ManagementSource, MembershipStatus, Org,
@@ -161,10 +195,14 @@ pub enum Endpoint {
     GroupsSearch = 8,
     /// `GET /v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments`.
     GroupRoleAssignments = 9,
+    /// `GET /v1/orgs/{orgId}/events-stream` (the audit log).
+    EventsStream = 10,
+    /// `GET /v1/orgs/{orgId}/event-actions`.
+    EventActions = 11,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::UsersSearch,
         Endpoint::Workspaces,
         Endpoint::Org,
@@ -175,6 +213,8 @@ impl Endpoint {
         Endpoint::Directories,
         Endpoint::GroupsSearch,
         Endpoint::GroupRoleAssignments,
+        Endpoint::EventsStream,
+        Endpoint::EventActions,
     ];
     /// Every endpoint's name, in [`Endpoint::ALL`] order.
     pub fn names() -> Vec<&'static str> {
@@ -194,6 +234,8 @@ impl Endpoint {
             Endpoint::Directories => "directories",
             Endpoint::GroupsSearch => "groups_search",
             Endpoint::GroupRoleAssignments => "group_role_assignments",
+            Endpoint::EventsStream => "events_stream",
+            Endpoint::EventActions => "event_actions",
         }
     }
 
@@ -206,5 +248,11 @@ impl Endpoint {
     /// One of the groups endpoints: the ones a key without `read:groups:admin` is refused.
     pub fn is_groups(self) -> bool {
         matches!(self, Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments)
+    }
+
+    /// One of the audit-log endpoints: the ones a key without `read:events:admin`, or an org
+    /// without Atlassian Guard, is refused ([`EventsAccess`]).
+    pub fn is_events(self) -> bool {
+        matches!(self, Endpoint::EventsStream | Endpoint::EventActions)
     }
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use atlassian_sandbox::routes::routes_help;
-use atlassian_sandbox::{Endpoint, FaultRule, MUTATIONS, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
+use atlassian_sandbox::{Endpoint, EventsAccess, FaultRule, MUTATIONS, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
@@ -70,6 +70,20 @@ struct Cli {
     /// A real per-org rate limit: LIMIT/WINDOW[,retry-after][,start=..][,reset-precision=..][,reset-skew=DUR] (see below).
     #[arg(long = "rate-limit", value_name = "SPEC")]
     rate_limit: Option<RateLimit>,
+    /// Events of generated audit-log history over the ~200 days before now (the oldest beyond the
+    /// 180-day retention, never served).
+    #[arg(long = "events", default_value_t = 0, value_name = "N")]
+    events: usize,
+    /// The last events-stream page answers meta.next: null (like third-party mocks) instead of a cursor to poll with.
+    #[arg(long = "events-null-next")]
+    events_null_next: bool,
+    /// What events-stream and event-actions answer: guard (served) | forbidden (403 ADMIN-403-3, a key without
+    /// read:events:admin or an org without Atlassian Guard) | empty (200, no data, next null).
+    #[arg(long = "events-access", default_value = "guard", value_name = "ACCESS")]
+    events_access: EventsAccess,
+    /// A per-path rate limit of events-stream alone, apart from --rate-limit (same SPEC, e.g. 50/min).
+    #[arg(long = "events-rate-limit", value_name = "SPEC")]
+    events_rate_limit: Option<RateLimit>,
     /// Exit when stdin reaches EOF.
     #[arg(long = "exit-on-stdin-eof")]
     exit_on_stdin_eof: bool,
@@ -85,12 +99,20 @@ Routes (Authorization: Bearer <api_key>; directoryId may be '-'):\n",
     h.push_str(&routes_help());
     h.push_str(
         "  GET /v1/orgs/{orgId}/users lists managed accounts only, 50 a page, links as URLs; a product\n  \
-instance without a host URL is listed without 'url'.\n\
-Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth\n\n\
+instance without a host URL is listed without 'url'.\n  \
+GET /v1/orgs/{orgId}/events-stream: the audit log processed in the last 180 days, in processedAt\n  \
+order; ?cursor, ?from and ?to (epoch ms, on processedAt), ?limit (default 200, at most 500),\n  \
+?sortOrder=asc|desc; {data, meta: {next, page_size}, links}. The last page still answers a cursor\n  \
+(poll it for what is appended later) unless --events-null-next; a bad or expired cursor is\n  \
+400 ADMIN-400-1. GET /v1/orgs/{orgId}/event-actions lists every action the log holds.\n\
+Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth (with\n  \
+the whole audit log), POST /__sandbox/events/expire-cursors (every events cursor issued so far\n  \
+answers 400 ADMIN-400-1)\n\n\
 Mutations (no auth): POST /__sandbox/mutations/{name} with a JSON object of fields (absent = the\n  \
 default shown), answers what changed (users_added, users_removed, users_changed, workspaces_added,\n  \
-workspaces_changed, activity, now); GET /__sandbox/mutations lists them. Targets are drawn from\n  \
-the seed, times are relative to the org's now; every endpoint and the truth see the change:\n",
+workspaces_changed, groups_changed, activity, events_added, now); GET /__sandbox/mutations lists\n  \
+them. Targets are drawn from the seed, times are relative to the org's now; every endpoint and the\n  \
+truth see the change, and the audit log gets an event for each change Atlassian logs:\n",
     );
     for (name, fields, what) in MUTATIONS {
         h.push_str(&format!("  {name:<14} {fields}\n  {:<14} {what}\n", ""));
@@ -139,7 +161,9 @@ reset-skew=DUR               each response reports the true reset plus its own s
 +/-DUR, like gateway nodes computing the header per response\n  \
 skew-seed=N                  seed of the skew sequence (default 0; deterministic)\n  \
 Examples: 100/s, 200/min, 5/500ms,retry-after, 100/s,start=first-request,reset-precision=us,reset-skew=1s,\n            \
-100/s,start=first-request,reset-precision=minute";
+100/s,start=first-request,reset-precision=minute\n\
+--events-rate-limit SPEC: the same grammar, counted for events-stream alone (Atlassian limits per\n  \
+path), after --rate-limit lets a request through; that path's X-RateLimit-* headers are its own.";
 
 fn main() {
     let matches = Cli::command().after_help(after_help()).get_matches();
@@ -161,6 +185,10 @@ fn main() {
         directory_forbidden: cli.v2_directory_forbidden,
         groups_forbidden: cli.groups_forbidden,
         negative_estimates: cli.negative_estimates,
+        events: cli.events,
+        events_null_next: cli.events_null_next,
+        events_access: cli.events_access,
+        events_rate_limit: cli.events_rate_limit,
         ..Default::default()
     };
     let sandbox = match Sandbox::start(opts) {

@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::events::Event;
+
 /// A whole synthetic organization.
 #[derive(Debug, Clone, Serialize)]
 pub struct Org {
@@ -27,6 +29,8 @@ pub struct Org {
     pub workspaces: Vec<Workspace>,
     pub groups: Vec<Group>,
     pub users: Vec<User>,
+    /// The audit log, in processing order ([`crate::events`]); empty unless asked for.
+    pub events: Vec<Event>,
 }
 
 impl Org {

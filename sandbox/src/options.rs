@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::events::EventsAccess;
 use crate::faults::{Faults, RateLimit};
 use crate::org::default_now;
 use crate::ProductAccessMode;
@@ -49,6 +50,20 @@ pub struct SandboxOptions {
     /// `meta.total` of v1 users and of workspaces, `counts.resources` of the users search.
     /// (`users/count`'s `count` is not an estimate and stays exact.)
     pub negative_estimates: bool,
+    /// Events of generated audit-log history ([`crate::generate_events`]), spread over the
+    /// ~200 days before `now` (the oldest beyond the 180-day retention, never served); 0 = an
+    /// empty log that only mutations fill. With [`crate::Sandbox::start_with_org`], used only
+    /// when the given org's log is empty.
+    pub events: usize,
+    /// The last page of `events-stream` answers `meta.next: null` (what third-party mocks
+    /// show) instead of a cursor to poll with (what Atlassian documents).
+    pub events_null_next: bool,
+    /// Whether the key may read the audit log (default: served). Switchable later with
+    /// [`crate::Sandbox::set_events_access`].
+    pub events_access: EventsAccess,
+    /// A rate limit of `events-stream` alone (Atlassian's is per path), counted apart from
+    /// `rate_limit` (none by default). Switchable with [`crate::Sandbox::set_events_rate_limit`].
+    pub events_rate_limit: Option<RateLimit>,
 }
 
 impl Default for SandboxOptions {
@@ -71,6 +86,10 @@ impl Default for SandboxOptions {
             groups_forbidden: false,
             extra_orgs: 0,
             negative_estimates: false,
+            events: 0,
+            events_null_next: false,
+            events_access: EventsAccess::Guard,
+            events_rate_limit: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
+use crate::events::Event;
 use crate::model::*;
 use crate::rng::hash_str;
 use crate::ProductAccessMode;
@@ -271,6 +272,32 @@ pub fn org_entry(id: &str, name: &str, base_url: &str) -> Value {
     })
 }
 
+/// An audit-log event as `events-stream` serves it: `attributes` (`time`, `processedAt`,
+/// `action`, `actor`, and `context`, `container`, `location` when the event has them),
+/// `message` beside them, times in milliseconds.
+pub fn event_json(e: &Event, base_url: &str, org_id: &str) -> Value {
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("time".into(), json!(ts_millis(&e.time)));
+    attrs.insert("processedAt".into(), json!(ts_millis(&e.processed_at)));
+    attrs.insert("action".into(), json!(e.action));
+    attrs.insert("actor".into(), json!(e.actor));
+    if let Some(c) = &e.context {
+        attrs.insert("context".into(), json!(c));
+    }
+    if let Some(c) = &e.container {
+        attrs.insert("container".into(), json!(c));
+    }
+    if let Some(l) = &e.location {
+        attrs.insert("location".into(), json!(l));
+    }
+    let mut v = json!({"id": e.id, "type": "events", "attributes": attrs});
+    if let Some(m) = &e.message {
+        v["message"] = json!(m);
+    }
+    v["links"] = json!({"self": format!("{base_url}/admin/v1/orgs/{org_id}/events/{}", e.id)});
+    v
+}
+
 /// The whole org for `/__sandbox/truth`.
 pub struct TruthView<'a> {
     pub org: &'a Org,
@@ -331,6 +358,10 @@ impl Serialize for TruthView<'_> {
             }
         }
         m.serialize_entry("users", &Users(self))?;
+        // The whole log as served (the part before `eventsRetainedSince` never is).
+        m.serialize_entry("eventsRetainedSince", &ts_millis(&org.event_retention_start()))?;
+        let events: Vec<Value> = org.events.iter().map(|e| event_json(e, self.base_url, &org.id)).collect();
+        m.serialize_entry("events", &events)?;
         m.end()
     }
 }

@@ -36,6 +36,9 @@ pub const USERS_COUNT_PARAMS: [&str; 12] = [
     "searchTerm",
 ];
 
+/// The query parameters of `events-stream`.
+pub const EVENTS_STREAM_PARAMS: [&str; 5] = ["cursor", "from", "to", "limit", "sortOrder"];
+
 /// Every `/admin` route, one per [`Endpoint`], in [`Endpoint::ALL`] order.
 pub const ROUTES: [Route; Endpoint::ALL.len()] = [
     route("POST", "/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search", Endpoint::UsersSearch, &[]),
@@ -58,6 +61,8 @@ pub const ROUTES: [Route; Endpoint::ALL.len()] = [
         Endpoint::GroupRoleAssignments,
         &["cursor", "limit"],
     ),
+    route("GET", "/admin/v1/orgs/{orgId}/events-stream", Endpoint::EventsStream, &EVENTS_STREAM_PARAMS),
+    route("GET", "/admin/v1/orgs/{orgId}/event-actions", Endpoint::EventActions, &[]),
 ];
 
 impl Route {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::events::{generate_events, Event, EventsAccess};
 use crate::faults::{Faults, RateLimit};
 use crate::ratelimit::RateLimitWindow;
 use crate::model::Org;
@@ -42,8 +43,12 @@ impl Sandbox {
     }
 
     /// Serve a caller-provided org (`opts.seed`/`users`/`now` are then unused
-    /// except `seed`, which still salts the user order).
-    pub fn start_with_org(opts: SandboxOptions, org: Org) -> std::io::Result<Sandbox> {
+    /// except `seed`, which still salts the user order and draws the audit log's history
+    /// when `opts.events > 0` and the org's log is empty).
+    pub fn start_with_org(opts: SandboxOptions, mut org: Org) -> std::io::Result<Sandbox> {
+        if opts.events > 0 && org.events.is_empty() {
+            org.events = generate_events(&org, opts.seed, opts.events);
+        }
         let listener = TcpListener::bind(("127.0.0.1", opts.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -58,6 +63,7 @@ impl Sandbox {
             extra_orgs: opts.extra_orgs,
             negative_estimates: opts.negative_estimates,
             seed: opts.seed,
+            events_null_next: opts.events_null_next,
         };
         let (directory_forbidden, groups_forbidden) = (opts.directory_forbidden, opts.groups_forbidden);
         let shared = Arc::new(server::Shared::new(
@@ -67,7 +73,9 @@ impl Sandbox {
             opts.cursor_salt.unwrap_or_else(random_salt),
             opts.faults.clone(),
             opts.rate_limit.clone(),
+            opts.events_rate_limit.clone(),
         ));
+        shared.set_events_access(opts.events_access);
         shared.directory_forbidden.store(directory_forbidden, Ordering::SeqCst);
         shared.groups_forbidden.store(groups_forbidden, Ordering::SeqCst);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -224,6 +232,38 @@ impl Sandbox {
     /// as if the key's scopes changed.
     pub fn set_groups_forbidden(&self, forbidden: bool) {
         self.shared.groups_forbidden.store(forbidden, Ordering::SeqCst);
+    }
+
+    /// Switches what the audit-log endpoints answer ([`SandboxOptions::events_access`]), as
+    /// if the key's scopes or the org's Atlassian Guard subscription changed.
+    pub fn set_events_access(&self, access: EventsAccess) {
+        self.shared.set_events_access(access);
+    }
+
+    pub fn events_access(&self) -> EventsAccess {
+        self.shared.events_access()
+    }
+
+    /// Replace the per-path limit of `events-stream` (`None` = none); its window starts afresh.
+    pub fn set_events_rate_limit(&self, rate_limit: Option<RateLimit>) {
+        self.shared.events_limiter().set(rate_limit, chrono::Utc::now());
+    }
+
+    /// The window the `events-stream` limit is counting, like [`Sandbox::rate_limit_window`].
+    pub fn events_rate_limit_window(&self) -> Option<RateLimitWindow> {
+        self.shared.events_limiter().window()
+    }
+
+    /// Every `events-stream` cursor issued so far is refused from now on (`400 ADMIN-400-1`),
+    /// as if it expired; later cursors work. `POST /__sandbox/events/expire-cursors` does the same.
+    pub fn expire_event_cursors(&self) {
+        self.shared.event_cursor_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The events `events-stream` serves now (processed within the 180-day retention), in
+    /// processing order; [`Sandbox::truth`]'s `events` also holds the older ones.
+    pub fn served_events(&self) -> Vec<Event> {
+        self.with_org(|org| org.served_events().cloned().collect())
     }
 
     pub fn key_revoked(&self) -> bool {

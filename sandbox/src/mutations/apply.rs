@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::{ActivityChange, Mutation, MutationError, MutationReport};
+use crate::events::actions::*;
+use crate::events::{site_object, stamp, user_object, Draft};
 use crate::model::*;
 use crate::org::{capacity_tier, entitlement, gen_user, identity, site, slug, Product, SiteSpec};
 use crate::rng::{uuid_from, Rng};
@@ -82,6 +84,8 @@ impl MutationReport {
             workspaces_changed: vec![],
             groups_changed: vec![],
             activity: vec![],
+            events_added: vec![],
+            drafts: vec![],
         }
     }
 
@@ -121,7 +125,10 @@ impl MutationState {
             Mutation::RemoveUsers { count } => {
                 let gone: HashSet<String> =
                     draw(&mut rng, (0..org.users.len()).collect(), *count).into_iter().map(|i| org.users[i].account_id.clone()).collect();
-                r.users_removed = org.users.iter().filter(|u| gone.contains(&u.account_id)).map(|u| u.account_id.clone()).collect();
+                for u in org.users.iter().filter(|u| gone.contains(&u.account_id)) {
+                    r.users_removed.push(u.account_id.clone());
+                    r.log(Draft::admin(USER_REMOVED_FROM_ORG, vec![user_object(u)]));
+                }
                 org.users.retain(|u| !gone.contains(&u.account_id));
             }
             Mutation::SuspendUsers { count } => suspend_users(org, &mut rng, *count, &mut r),
@@ -136,6 +143,7 @@ impl MutationState {
                 let ws = &mut org.workspaces[w];
                 ws.name = name.clone().unwrap_or_else(|| format!("{} (renamed {})", ws.name, self.applied + 1));
                 r.workspaces_changed.push(ws.id.clone());
+                r.log(Draft::admin(SITE_RENAMED, vec![site_object(ws)]));
             }
             Mutation::AdvanceClock { days } => org.now += Duration::days(*days as i64),
             Mutation::AddGroup { members } => super::groups::add_group(org, &mut rng, self.applied + 1, *members, &mut r)?,
@@ -145,7 +153,15 @@ impl MutationState {
             Mutation::RevokeGroupRole {} => super::groups::revoke_group_role(org, &mut rng, &mut r)?,
             Mutation::JoinGroup { count } => super::groups::join_group(org, &mut rng, *count, &mut r)?,
             Mutation::LeaveGroup { count } => super::groups::leave_group(org, &mut rng, *count, &mut r)?,
+            Mutation::Logins { count } => super::events::logins(org, &mut rng, *count, &mut r)?,
+            Mutation::ApiTokenCreated { account_id, label } => {
+                super::events::api_token_created(org, &mut rng, account_id.as_deref(), label.as_deref(), &mut r)?
+            }
+            Mutation::LateEvents { count, days } => super::events::late_events(org, &mut rng, *count, *days, &mut r)?,
         }
+        // The mutation's events, from a stream of their own (the targets above draw as they always did).
+        let mut events_rng = Rng::stream(self.seed ^ 0x0e7e_4e75_6d75, self.applied);
+        r.events_added = stamp(org, &mut events_rng, std::mem::take(&mut r.drafts));
         self.applied += 1;
         r.now = org.now;
         Ok(r)
@@ -175,8 +191,10 @@ impl MutationState {
             u.product_access = picks.iter().map(|&w| ProductAccess { workspace: w, last_active: t }).collect();
             u.site_roles = picks.iter().map(|&w| SiteRole { workspace: w, role_id: Cow::Borrowed("atlassian/user") }).collect();
             u.quirks.omit_empty_product_access = false;
+            r.log(Draft::admin(USER_ADDED_TO_ORG, vec![user_object(&u)]));
             for &w in &picks {
                 r.activity(&u, &org.workspaces[w], Some(t), None);
+                r.log(Draft::admin(PRODUCT_ACCESS_GRANTED, vec![user_object(&u), site_object(&org.workspaces[w])]));
             }
             r.users_added.push(u.account_id.clone());
             org.users.push(u);
@@ -227,6 +245,7 @@ fn link_site(org: &mut Org, rng: &mut Rng, product: &str, users: usize, days_ago
     w.capacity = (!w.omit_capacity).then(|| capacity_tier(targets.len()));
     w.usage = (p.family == "bitbucket").then_some(targets.len() as u64);
     r.workspaces_added.push(w.id.clone());
+    r.log(Draft::admin(SITE_LINKED, vec![site_object(&w)]));
     org.workspaces.push(w);
     for i in targets {
         let u = &mut org.users[i];
@@ -234,6 +253,7 @@ fn link_site(org: &mut Org, rng: &mut Rng, product: &str, users: usize, days_ago
         set_activity(u, idx, t);
         r.changed_user(&org.users[i].account_id);
         r.activity(&org.users[i], &org.workspaces[idx], Some(t), None);
+        r.log(Draft::admin(PRODUCT_ACCESS_GRANTED, vec![user_object(&org.users[i]), site_object(&org.workspaces[idx])]));
     }
     Ok(())
 }
@@ -271,6 +291,7 @@ fn revoke_access(
         u.product_access.retain(|p| p.workspace != w);
         if before != (u.site_roles.len(), u.product_access.len()) {
             r.changed_user(&org.users[i].account_id);
+            r.log(Draft::admin(PRODUCT_ACCESS_REVOKED, vec![user_object(&org.users[i]), site_object(&org.workspaces[w])]));
         }
         if previous.is_some() {
             r.activity(&org.users[i], &org.workspaces[w], None, previous);
@@ -293,6 +314,7 @@ fn suspend_users(org: &mut Org, rng: &mut Rng, count: usize, r: &mut MutationRep
         u.site_roles.clear();
         u.product_access.clear();
         r.changed_user(&org.users[i].account_id);
+        r.log(Draft::admin(USER_SUSPENDED, vec![user_object(&org.users[i])]));
     }
 }
 

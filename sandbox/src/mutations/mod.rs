@@ -12,8 +12,17 @@
 //! sequence of mutations give the same org. Times are relative to the org's "now"
 //! ([`crate::Org::now`]), which [`Mutation::AdvanceClock`] moves. Every mutation answers a
 //! [`MutationReport`] naming what it changed.
+//!
+//! A mutation Atlassian would log appends its events to the audit log ([`crate::events`]),
+//! processed at the org's now, strictly after every event already there (their ids in
+//! [`MutationReport::events_added`]): users added (`user_added_to_org` and a
+//! `product_access_granted` per site), removed, suspended; access granted or revoked; a site
+//! linked or renamed; a group created, deleted or renamed, a role granted or revoked through
+//! it, users joining or leaving it. [`Mutation::Logins`], [`Mutation::ApiTokenCreated`] and
+//! [`Mutation::LateEvents`] only add events. Activity and the clock are not logged.
 
 mod apply;
+mod events;
 mod groups;
 
 pub(crate) use apply::MutationState;
@@ -41,6 +50,9 @@ const fn days_7() -> u32 {
 }
 const fn five() -> usize {
     5
+}
+const fn two_days() -> u32 {
+    2
 }
 fn confluence() -> String {
     "confluence".into()
@@ -148,11 +160,34 @@ pub enum Mutation {
         #[serde(default = "one")]
         count: usize,
     },
+    /// `count` distinct active users log in: a `user_logged_in` event each, with a location.
+    Logins {
+        #[serde(default = "five")]
+        count: usize,
+    },
+    /// A user (`account_id`, default: an active user drawn) creates an API token labelled
+    /// `label` (default: one drawn): an `api_token_created` event whose `actor.auth` carries
+    /// the token's id and label.
+    ApiTokenCreated {
+        #[serde(default)]
+        account_id: Option<String>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Events reported late: `count` logins whose `time` is `days` days (and up to an hour)
+    /// before the newest `time` of the served log, processed now — after everything a client
+    /// has read, but dated before it, so a cursor on `time` loses them.
+    LateEvents {
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(default = "two_days")]
+        days: u32,
+    },
 }
 
 /// Every mutation: name, fields with their defaults, what it does (for `--help` and
 /// `GET /__sandbox/mutations`).
-pub const MUTATIONS: [(&str, &str, &str); 16] = [
+pub const MUTATIONS: [(&str, &str, &str); 19] = [
     ("add_users", r#"{"count":1,"last_active_days_ago":90}"#, "new active users with billable seats and old activity"),
     ("link_site", r#"{"product":"confluence","users":5,"last_active_days_ago":60}"#, "a new site; users get a billable role and past activity on it"),
     ("revoke_access", r#"{"count":1,"account_ids":null,"workspace":null}"#, "users lose their role and activity on one site"),
@@ -169,6 +204,9 @@ pub const MUTATIONS: [(&str, &str, &str); 16] = [
     ("revoke_group_role", "{}", "a group's role assignment revoked; members lose it unless granted otherwise"),
     ("join_group", r#"{"count":1}"#, "active users join a granting group"),
     ("leave_group", r#"{"count":1}"#, "members leave a granting group"),
+    ("logins", r#"{"count":5}"#, "active users log in (user_logged_in events with a location)"),
+    ("api_token_created", r#"{"account_id":null,"label":null}"#, "a user creates an API token (actor.auth has its id and label)"),
+    ("late_events", r#"{"count":1,"days":2}"#, "events dated days before the newest served one, processed now"),
 ];
 
 /// One (user, site) activity change.
@@ -201,6 +239,11 @@ pub struct MutationReport {
     /// Ids of groups added, removed, renamed, or whose roles or members changed.
     pub groups_changed: Vec<String>,
     pub activity: Vec<ActivityChange>,
+    /// Ids of the events appended to the audit log, in log order.
+    pub events_added: Vec<String>,
+    /// The events the mutation asked for, stamped into the log once it applied.
+    #[serde(skip)]
+    pub(crate) drafts: Vec<crate::events::Draft>,
 }
 
 /// Why a mutation could not be applied (nothing was changed).
@@ -235,6 +278,9 @@ impl Mutation {
             Mutation::RevokeGroupRole {} => "revoke_group_role",
             Mutation::JoinGroup { .. } => "join_group",
             Mutation::LeaveGroup { .. } => "leave_group",
+            Mutation::Logins { .. } => "logins",
+            Mutation::ApiTokenCreated { .. } => "api_token_created",
+            Mutation::LateEvents { .. } => "late_events",
         }
     }
 
@@ -313,5 +359,20 @@ impl Sandbox {
     /// [`Mutation::AdvanceClock`].
     pub fn advance_clock(&self, days: u32) -> Result<MutationReport, MutationError> {
         self.mutate(&Mutation::AdvanceClock { days })
+    }
+
+    /// [`Mutation::Logins`].
+    pub fn logins(&self, count: usize) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::Logins { count })
+    }
+
+    /// [`Mutation::ApiTokenCreated`] (`None`s: a user drawn, a label drawn).
+    pub fn api_token_created(&self, account_id: Option<&str>, label: Option<&str>) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::ApiTokenCreated { account_id: account_id.map(str::to_string), label: label.map(str::to_string) })
+    }
+
+    /// [`Mutation::LateEvents`].
+    pub fn late_events(&self, count: usize, days: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::LateEvents { count, days })
     }
 }

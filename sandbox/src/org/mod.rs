@@ -189,5 +189,6 @@ pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
         workspaces: ws,
         groups,
         users,
+        events: Vec::new(),
     }
 }

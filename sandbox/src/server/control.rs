@@ -1,5 +1,6 @@
 //! The unauthenticated `/__sandbox` control routes: request statistics, the whole
-//! truth, and the named org mutations.
+//! truth (the audit log included), the named org mutations, and the expiry of every
+//! `events-stream` cursor issued so far.
 
 use std::sync::atomic::Ordering;
 
@@ -24,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/__sandbox/truth", get(truth))
         .route("/__sandbox/mutations", get(mutations_list))
         .route("/__sandbox/mutations/{name}", post(mutate))
+        .route("/__sandbox/events/expire-cursors", post(expire_event_cursors))
 }
 
 pub(crate) fn stats_json(s: &Shared) -> Value {
@@ -54,6 +56,13 @@ async fn truth(State(s): State<AppState>) -> Reply {
     let st = s.read();
     let link = |u: &User| st.cursor_at(&s.codec, SEARCH_CURSOR, u);
     ok_json(&TruthView { org: &st.org, base_url: &s.cfg.base_url, self_link: &link })
+}
+
+/// `POST /__sandbox/events/expire-cursors`: every events cursor issued before is refused
+/// (`400 ADMIN-400-1`); answers the new cursor epoch.
+async fn expire_event_cursors(State(s): State<AppState>) -> Reply {
+    let epoch = s.event_cursor_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+    ok_json(&json!({"cursor_epoch": epoch}))
 }
 
 async fn mutations_list() -> Reply {

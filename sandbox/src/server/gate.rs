@@ -1,6 +1,7 @@
 //! The gate in front of every `/admin` route: request counting, latency, fault
-//! rules, the bearer key, the rate limit, and the faults that rewrite a real
-//! response afterwards.
+//! rules, the bearer key, the rate limits (the org's, and `events-stream`'s own), the
+//! 403s of keys whose scopes do not reach an endpoint, and the faults that rewrite a
+//! real response afterwards.
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -16,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::{add_header, json_bytes, json_response, AppState, Shared};
 use crate::routes::ROUTES;
-use crate::Endpoint;
+use crate::{Endpoint, EventsAccess};
 use crate::faults::{format_retry_after, FaultAction, Throttle};
 
 /// Everything an `/admin` request meets before and after its handler (see the module doc).
@@ -78,6 +79,13 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         )
     } else if ep.is_groups() && s.groups_forbidden.load(Ordering::SeqCst) {
         s.error(StatusCode::FORBIDDEN, "ADMIN-403-3", "Forbidden", "The API key does not grant access to groups (scope read:groups:admin)")
+    } else if ep.is_events() && s.events_access() == EventsAccess::Forbidden {
+        s.error(
+            StatusCode::FORBIDDEN,
+            "ADMIN-403-3",
+            "Forbidden",
+            "The API key does not grant access to the organization's events (scope read:events:admin), or the organization has no Atlassian Guard subscription",
+        )
     } else {
         next.run(req).await
     };
@@ -146,16 +154,28 @@ fn status_or_500(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// Counts one request against the rate limit: `Ok` with the headers to add, or the 429.
+/// Counts one request against the rate limits: `Ok` with the headers to add, or the 429.
+/// `events-stream` also counts against its own per-path limit, once the org's let it
+/// through; its headers come last, so they are the ones that path reports.
 fn take_quota(s: &Shared, ep: Endpoint) -> Result<Vec<(&'static str, String)>, Response> {
-    let Some(decision) = s.limiter().take(Utc::now()) else {
-        return Ok(Vec::new());
+    let now = Utc::now();
+    let mut headers = Vec::new();
+    let decide = |decision: Option<crate::Decision>, headers: &mut Vec<_>| match decision {
+        Some(d) if !d.allowed => {
+            s.count_throttled(ep);
+            Err(throttled_response(d.headers()))
+        }
+        Some(d) => {
+            headers.extend(d.headers());
+            Ok(())
+        }
+        None => Ok(()),
     };
-    if decision.allowed {
-        return Ok(decision.headers());
+    decide(s.limiter().take(now), &mut headers)?;
+    if ep == Endpoint::EventsStream {
+        decide(s.events_limiter().take(now), &mut headers)?;
     }
-    s.count_throttled(ep);
-    Err(throttled_response(decision.headers()))
+    Ok(headers)
 }
 
 /// Replaces a response's body by `f(body)`, keeping status and headers (the length is reset).

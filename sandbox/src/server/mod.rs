@@ -4,14 +4,16 @@
 //! Every matched `/admin` route runs behind [`gate::admin_gate`]: count the
 //! request, add the configured latency, apply the first matching fault rule,
 //! check the bearer key (gateway `401 {"code":401,"message":"Unauthorized"}`),
-//! apply the per-organization rate limit, run the handler, then apply the faults
-//! that alter a real response (truncation, a repeated cursor). Application errors
+//! apply the per-organization rate limit (and `events-stream`'s own), refuse what the
+//! key's scopes do not reach (403), run the handler, then apply the faults that alter a
+//! real response (truncation, a repeated cursor). Application errors
 //! use the `{"errors":[{id,status,code,title,detail}]}` body. Requests are decoded
 //! by typed extractors ([`extract`]) whose rejections are such error bodies too,
 //! so bad input never panics and never gets a plain-text answer.
 
 mod control;
 mod directory;
+mod events;
 mod extract;
 mod filter;
 mod gate;
@@ -57,6 +59,8 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route(route_of(Endpoint::Directories), get(directory::directories))
         .route(route_of(Endpoint::GroupsSearch), post(groups::search))
         .route(route_of(Endpoint::GroupRoleAssignments), get(groups::role_assignments))
+        .route(route_of(Endpoint::EventsStream), get(events::stream))
+        .route(route_of(Endpoint::EventActions), get(events::actions))
         .route_layer(middleware::from_fn_with_state(shared.clone(), gate::admin_gate));
     Router::new()
         .merge(admin)
@@ -98,7 +102,7 @@ mod tests {
 
     use super::extract::CursorQuery;
     use super::filter::FilterParams;
-    use crate::routes::{Route, ROUTES, USERS_COUNT_PARAMS};
+    use crate::routes::{Route, EVENTS_STREAM_PARAMS, ROUTES, USERS_COUNT_PARAMS};
     use crate::Endpoint;
 
     /// The field names a derived `Deserialize` struct reads (serde hands them to `deserialize_struct`).
@@ -136,6 +140,7 @@ mod tests {
         }
         assert_eq!(field_names::<FilterParams>(), USERS_COUNT_PARAMS);
         assert_eq!(field_names::<CursorQuery>(), ["cursor"]);
+        assert_eq!(field_names::<super::events::EventsQuery>(), EVENTS_STREAM_PARAMS);
         assert_eq!(field_names::<super::directory::DirectoriesQuery>(), Route::of(Endpoint::Directories).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);

@@ -2,7 +2,7 @@
 //! index, request counters, fault rules, the rate-limit window and the helpers
 //! that write the API's error bodies.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::json_response;
 use crate::cursor::{CursorCodec, UsersCursor};
+use crate::events::{sort_log, EventsAccess};
 use crate::faults::Faults;
 use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::model::{Org, User};
@@ -34,6 +35,8 @@ pub(crate) struct Config {
     pub negative_estimates: bool,
     /// The org's seed (places the real org among the extra ones).
     pub seed: u64,
+    /// The last `events-stream` page answers `next: null` ([`crate::SandboxOptions::events_null_next`]).
+    pub events_null_next: bool,
 }
 
 impl Config {
@@ -88,6 +91,8 @@ impl OrgState {
         });
         self.order = order;
         self.managed_total = users.iter().filter(|u| u.is_managed()).count();
+        // The log in processing order, whatever `with_org_mut` did to it.
+        sort_log(&mut self.org.events);
     }
 
     pub fn key_of(&self, account_id: &str) -> u64 {
@@ -164,6 +169,12 @@ pub(crate) struct Shared {
     /// The groups endpoints answer 403 ([`crate::SandboxOptions::groups_forbidden`]).
     pub groups_forbidden: AtomicBool,
     pub limiter: Mutex<RateLimiter>,
+    /// The per-path limit of `events-stream` ([`crate::SandboxOptions::events_rate_limit`]).
+    pub events_limiter: Mutex<RateLimiter>,
+    /// [`EventsAccess`] as a number (see [`Shared::events_access`]).
+    events_access: AtomicU8,
+    /// Bumped by [`crate::Sandbox::expire_event_cursors`]: events cursors of an older epoch are refused.
+    pub event_cursor_epoch: AtomicU64,
     /// 429s served, by the rate limit or a fault, per endpoint.
     pub throttled_by: [AtomicU64; Endpoint::ALL.len()],
     /// The `links.next` each endpoint handed out last (kept only while a rule may repeat it).
@@ -178,6 +189,7 @@ impl Shared {
         cursor_salt: u64,
         faults: Faults,
         rate_limit: Option<RateLimit>,
+        events_rate_limit: Option<RateLimit>,
     ) -> Self {
         Shared {
             state: RwLock::new(OrgState::new(org, order_salt, cfg.seed)),
@@ -190,6 +202,9 @@ impl Shared {
             directory_forbidden: AtomicBool::new(false),
             groups_forbidden: AtomicBool::new(false),
             limiter: Mutex::new(RateLimiter::new(rate_limit, Utc::now())),
+            events_limiter: Mutex::new(RateLimiter::new(events_rate_limit, Utc::now())),
+            events_access: AtomicU8::new(EventsAccess::Guard.to_u8()),
+            event_cursor_epoch: AtomicU64::new(0),
             throttled_by: Default::default(),
             last_next: Mutex::new(Default::default()),
         }
@@ -203,12 +218,24 @@ impl Shared {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts a 429 served to `endpoint`.
+    pub fn events_limiter(&self) -> std::sync::MutexGuard<'_, RateLimiter> {
+        self.events_limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn events_access(&self) -> EventsAccess {
+        EventsAccess::from_u8(self.events_access.load(Ordering::SeqCst))
+    }
+
+    pub fn set_events_access(&self, access: EventsAccess) {
+        self.events_access.store(access.to_u8(), Ordering::SeqCst);
+    }
+
     /// 429s served in all.
     pub fn throttled(&self) -> u64 {
         self.throttled_by.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
+    /// Counts a 429 served to `endpoint`.
     pub fn count_throttled(&self, endpoint: Endpoint) {
         self.throttled_by[endpoint as usize].fetch_add(1, Ordering::Relaxed);
     }
