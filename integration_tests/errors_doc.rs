@@ -83,7 +83,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             what: "an unknown stream in the catalog",
-            message: run(&["read", "--config", &files.json("good.json", &good), "--catalog", &files.json("c3.json", &json!({"streams": [{"stream": {"name": "audit_events"}, "sync_mode": "full_refresh"}]}))])
+            message: run(&["read", "--config", &files.json("good.json", &good), "--catalog", &files.json("c3.json", &json!({"streams": [{"stream": {"name": "jira_issues"}, "sync_mode": "full_refresh"}]}))])
                 .single_error()
                 .message
                 .clone(),
@@ -130,6 +130,12 @@ fn cases() -> Vec<Case> {
         .expect("start sandbox");
     let groups = read_error(&config_for(&no_groups), &["workspaces", "groups"], json!([]));
     cases.push(Case { what: "groups with a key without the groups scope", message: groups });
+    for access in [atlassian_sandbox::EventsAccess::Forbidden, atlassian_sandbox::EventsAccess::Empty] {
+        let no_guard = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), events_access: access, ..Default::default() })
+            .expect("start sandbox");
+        let events = read_error(&config_for(&no_guard), &["workspaces", "audit_events"], json!([]));
+        cases.push(Case { what: "audit_events without Atlassian Guard or the events scope", message: events });
+    }
     // A server that keeps sending empty pages, each with a new cursor, cannot be set up with the
     // sandbox's faults (a fixed body repeats its cursor): the message is the error's own text.
     let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::Endpoint::Workspaces, pages: 20 };

@@ -249,7 +249,7 @@ fn state_inputs_the_platforms_write_are_accepted() {
     let state = json!([
         {"type": "STREAM", "stream": {"stream_descriptor": {"name": "users", "namespace": null}, "stream_state": null}, "global_": null, "sourceStats": null},
         {"type": "STREAM", "stream": {"stream_descriptor": {"name": "user_activity"}, "stream_state": {}}},
-        {"type": "STREAM", "stream": {"stream_descriptor": {"name": "audit_events"}, "stream_state": {"whatever": 1}}}
+        {"type": "STREAM", "stream": {"stream_descriptor": {"name": "jira_issues"}, "stream_state": {"whatever": 1}}}
     ]);
     let reset = read_with(&cfg, INCREMENTAL, &state);
     assert_eq!(reset.records("users").len(), 100);

@@ -5,6 +5,7 @@
 mod harness;
 
 mod activity;
+mod audit_events;
 mod cli;
 mod convergence;
 mod errors_doc;

@@ -171,12 +171,12 @@ fn a_catalog_with_an_unknown_stream_is_a_config_error() {
     let sb = sandbox(10);
     let files = Files::new();
     let cfg = files.json("c.json", &config_for(&sb));
-    let cat = files.json("cat.json", &json!({"streams": [{"stream": {"name": "audit_events", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}));
+    let cat = files.json("cat.json", &json!({"streams": [{"stream": {"name": "jira_issues", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}));
     let run = run(&["read", "--config", &cfg, "--catalog", &cat]);
     assert_eq!(run.code, 1);
     let err = run.single_error();
     assert_eq!(err.failure_type, "config_error");
-    assert!(err.message.contains("'audit_events'"), "{}", err.message);
+    assert!(err.message.contains("'jira_issues'"), "{}", err.message);
     assert_eq!(sb.total_requests(), 0, "no request before every input is valid");
 }
 

@@ -110,8 +110,8 @@ mod tests {
         let ok = r#"{"streams":[{"stream":{"name":"users","json_schema":{},"supported_sync_modes":["full_refresh"],"x":1},
             "sync_mode":"full_refresh","destination_sync_mode":"overwrite","generation_id":3,"extra":true}]}"#;
         assert_eq!(ConfiguredCatalog::from_json(ok).unwrap().streams.len(), 1);
-        let bad = r#"{"streams":[{"stream":{"name":"audit_events"},"sync_mode":"full_refresh"}]}"#;
-        assert!(matches!(ConfiguredCatalog::from_json(bad), Err(CatalogError::UnknownStream(n)) if n == "audit_events"));
+        let bad = r#"{"streams":[{"stream":{"name":"jira_issues"},"sync_mode":"full_refresh"}]}"#;
+        assert!(matches!(ConfiguredCatalog::from_json(bad), Err(CatalogError::UnknownStream(n)) if n == "jira_issues"));
         let dup = r#"{"streams":[{"stream":{"name":"users"}},{"stream":{"name":"users"}}]}"#;
         assert!(matches!(ConfiguredCatalog::from_json(dup), Err(CatalogError::DuplicateStream(_))));
         assert!(matches!(ConfiguredCatalog::from_json("[]"), Err(CatalogError::Malformed { .. })));

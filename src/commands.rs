@@ -68,15 +68,15 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
             Err(e) => return Err(e),
         };
         client.workspaces_page(None, 1).await?;
-        Ok((org, every_user))
+        Ok((org, every_user, optional_streams(&client).await))
     }
     .await;
     match outcome {
-        Ok((org, every_user)) => {
+        Ok((org, every_user, optional)) => {
             let msg = if every_user {
-                format!("Connected to organization {org}: users and workspaces are readable")
+                format!("Connected to organization {org}: users and workspaces are readable. {optional}")
             } else {
-                format!("Connected to organization {org}: workspaces and managed accounts are readable, but {MANAGED_ONLY}")
+                format!("Connected to organization {org}: workspaces and managed accounts are readable, but {MANAGED_ONLY}. {optional}")
             };
             out.connection_status(ConnectionStatus::Succeeded, Some(&msg))?;
             Ok(EXIT_OK)
@@ -87,6 +87,23 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Which of the streams a key or plan may not reach it can read: one request each.
+async fn optional_streams(client: &AtlassianClient) -> String {
+    let refused = |e: &ApiError| matches!(e.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. });
+    let groups = match client.groups_page(None).await {
+        Ok(_) => "groups is readable".to_string(),
+        Err(e) if refused(&e) => "groups is not (it needs the scope read:groups:admin)".to_string(),
+        Err(e) => format!("groups could not be checked ({e})"),
+    };
+    let events = match client.events_page(None, None, 1).await {
+        Ok(page) if page.data.is_empty() && page.next().is_none() => "audit_events answered with no event and no cursor (the organization may lack Atlassian Guard Standard, which its audit log needs)".to_string(),
+        Ok(_) => "audit_events is readable".to_string(),
+        Err(e) if refused(&e) => "audit_events is not (it needs Atlassian Guard Standard or above and the scope read:events:admin)".to_string(),
+        Err(e) => format!("audit_events could not be checked ({e})"),
+    };
+    format!("Optional streams: {groups}; {events}")
 }
 
 pub fn discover<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Result<u8> {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, Endpoint};
 use super::http::{json_body, Call};
-use super::models::{ApiAccount, ApiDirectoryGroup, ApiRoleAssignment, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
+use super::models::{ApiAccount, ApiDirectoryGroup, EventActionsPage, EventsPage, ApiRoleAssignment, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
 use super::pagination::CursorGuard;
 use super::AtlassianClient;
 
@@ -137,6 +137,46 @@ impl AtlassianClient {
             body["cursor"] = json!(c);
         }
         self.call(Call { endpoint: Endpoint::GroupsSearch, method: Method::POST, url, body: Some(&body), decode: json_body }).await
+    }
+
+    /// `GET .../events-stream`: one page of the audit log, in processing order, from `cursor`
+    /// (or from `from_ms`, epoch milliseconds, without one).
+    pub async fn events_page(&self, cursor: Option<&str>, from_ms: Option<i64>, limit: u32) -> Result<EventsPage, ApiError> {
+        let mut url = self.url(&["v1", "orgs", self.org_id(), "events-stream"]);
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("limit", &limit.to_string()).append_pair("sortOrder", "asc");
+            match (cursor, from_ms) {
+                (Some(c), _) => query.append_pair("cursor", c),
+                (None, Some(from)) => query.append_pair("from", &from.to_string()),
+                (None, None) => &mut query,
+            };
+        }
+        self.call(Call { endpoint: Endpoint::EventsStream, method: Method::GET, url, body: None, decode: json_body }).await
+    }
+
+    /// `GET .../event-actions`: every action id of the audit log with its display name.
+    pub async fn event_actions(&self) -> Result<Vec<(String, Option<String>)>, ApiError> {
+        let mut guard = CursorGuard::new(Endpoint::EventActions);
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let mut url = self.url(&["v1", "orgs", self.org_id(), "event-actions"]);
+            if let Some(c) = &cursor {
+                url.query_pairs_mut().append_pair("cursor", c);
+            }
+            let call = Call { endpoint: Endpoint::EventActions, method: Method::GET, url, body: None, decode: json_body };
+            let page: EventActionsPage = self.call(call).await?;
+            let empty = page.data.is_empty();
+            out.extend(page.data.into_iter().map(|a| (a.id, a.attributes.and_then(|at| at.display_name))));
+            match page.links.next {
+                Some(next) => {
+                    guard.page(usize::from(!empty), Some(&next))?;
+                    cursor = Some(next);
+                }
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Every role assignment of one group, over all its pages.

@@ -26,6 +26,10 @@ pub enum Endpoint {
     GroupsSearch,
     /// The roles one group grants, per site.
     GroupRoleAssignments,
+    /// The audit log, in processing order.
+    EventsStream,
+    /// The audit log's action names.
+    EventActions,
 }
 
 impl Endpoint {
@@ -40,6 +44,8 @@ impl Endpoint {
             Endpoint::Orgs => "GET /admin/v1/orgs",
             Endpoint::GroupsSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search",
             Endpoint::GroupRoleAssignments => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments",
+            Endpoint::EventsStream => "GET /admin/v1/orgs/{orgId}/events-stream",
+            Endpoint::EventActions => "GET /admin/v1/orgs/{orgId}/event-actions",
         }
     }
 
@@ -56,6 +62,7 @@ impl Endpoint {
             Endpoint::ManagedUsers => "read:accounts:admin",
             Endpoint::Orgs => "read:orgs:admin",
             Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments => "read:groups:admin",
+            Endpoint::EventsStream | Endpoint::EventActions => "read:events:admin",
         }
     }
 
@@ -142,6 +149,14 @@ pub enum ApiError {
 
 impl ApiError {
     /// Should the same request be tried again?
+    /// The outcome itself: the last failure of a call whose retries ran out.
+    pub fn last(&self) -> &ApiError {
+        match self {
+            ApiError::Exhausted { last, .. } => last.last(),
+            other => other,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. } => true,

@@ -134,14 +134,14 @@ impl AtlassianClient {
         }
         let throttled = status == StatusCode::TOO_MANY_REQUESTS;
         if status.is_success() || throttled {
-            self.pacer.observe(resp.headers(), sent, Utc::now(), throttled);
+            self.pacers.of(endpoint).observe(resp.headers(), sent, Utc::now(), throttled);
         }
         // After a 429: `Retry-After`; else the end of the window as the pacer knows it (a
         // reset header alone may be skewed or truncated); else the reset header.
         let (hint, hint_from) = if throttled {
             match retry_after(resp.headers()) {
                 Some(h) => (Some(h), "as the API asked"),
-                None => match self.pacer.retry_wait(Utc::now()) {
+                None => match self.pacers.of(endpoint).retry_wait(Utc::now()) {
                     Some(h) => (Some(h), "until the rate-limit window ends, as the API's answers tell"),
                     None => (reset_wait(resp.headers()), "as the API asked"),
                 },

@@ -37,7 +37,7 @@ use url::Url;
 
 use crate::config::{ApiKey, Config};
 pub use error::{ApiError, Endpoint};
-pub use pacing::Pacer;
+pub use pacing::{Pacer, Pacers};
 pub use retry::{RetryPolicy, WaitBudget};
 
 /// What a key whose scopes do not reach the v2 directory (its users search answers 403) can
@@ -89,7 +89,7 @@ pub struct AtlassianClient {
     request_timeout: Duration,
     retry: RetryPolicy,
     budget: WaitBudget,
-    pacer: Pacer,
+    pacers: Pacers,
     notices: Option<mpsc::UnboundedSender<Notice>>,
     /// Requests sent, retries included (for progress lines).
     requests: AtomicU64,
@@ -121,7 +121,7 @@ impl AtlassianClient {
             request_timeout: config.request_timeout,
             retry: RetryPolicy { max_attempts: config.max_retries + 1, ..RetryPolicy::default() },
             budget: WaitBudget::new(config.max_rate_limit_wait),
-            pacer: Pacer::default(),
+            pacers: Pacers::default(),
             notices: None,
             requests: AtomicU64::new(0),
         })

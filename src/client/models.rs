@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use crate::json::{self, json_record, WriteJson};
 
+mod events;
 mod groups;
 mod v1;
 
+pub use events::{EventActionsPage, EventsPage};
 pub use groups::{ApiDirectoryGroup, ApiRoleAssignment, GroupCounts, GroupEntry};
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.

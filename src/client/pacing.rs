@@ -37,6 +37,24 @@ const PROBE_POLL_MS: i64 = 10;
 /// The shortest gap before a probe of a window whose end is unknown.
 const FIRST_PROBE_GAP_MS: i64 = 20;
 
+/// The pacers of one client: the audit log is limited per path (about 50 requests a minute,
+/// third parties report), apart from the quota the other endpoints share, so its windows are
+/// learned apart.
+#[derive(Debug, Default)]
+pub struct Pacers {
+    org: Pacer,
+    events: Pacer,
+}
+
+impl Pacers {
+    pub fn of(&self, endpoint: Endpoint) -> &Pacer {
+        match endpoint {
+            Endpoint::EventsStream => &self.events,
+            _ => &self.org,
+        }
+    }
+}
+
 /// Proactive pacing shared by every request of the client (see the module doc). Concurrent
 /// requests are accounted for: what is still in flight is subtracted from the reported quota,
 /// and when the quota runs low requests get evenly spaced send slots until the window's end
@@ -310,8 +328,9 @@ impl AtlassianClient {
     pub(crate) async fn pace(&self, endpoint: Endpoint) -> InFlight<'_> {
         loop {
             let now = Utc::now();
-            let guard = |admitted, sent| InFlight { pacer: &self.pacer, admitted, sent };
-            let (wait, reset, used_up, told) = match self.pacer.admit(now) {
+            let pacer = self.pacers.of(endpoint);
+            let guard = |admitted, sent| InFlight { pacer, admitted, sent };
+            let (wait, reset, used_up, told) = match pacer.admit(now) {
                 Admission::Go => return guard(now, now),
                 Admission::After { wait, reset } => (wait, reset, false, false),
                 Admission::UsedUp { wait, reset } => (wait, reset, true, true),
@@ -322,7 +341,7 @@ impl AtlassianClient {
             let until_reset = (reset - now).to_std().unwrap_or_default();
             if (used_up && !self.budget.could_cover(until_reset)) || self.budget.reserve(wait).is_err() {
                 if used_up {
-                    self.pacer.lock().in_flight += 1;
+                    pacer.lock().in_flight += 1;
                 }
                 return guard(now, Utc::now());
             }

@@ -24,6 +24,7 @@ pub mod account_key;
 pub mod activity;
 pub mod by_id;
 pub mod changes;
+pub mod events;
 pub mod licenses;
 pub mod packed;
 pub mod sorted_store;
@@ -35,6 +36,7 @@ use serde_json::Value;
 use crate::streams::StreamId;
 
 pub use activity::ActivityTracker;
+pub use events::EventsTracker;
 pub use licenses::LicenseTracker;
 pub use by_id::{GroupsTracker, UsersTracker};
 

@@ -4,11 +4,13 @@
 //! are read (activity is joined to them, and they are the sites whose seats are read), while
 //! the users pass is already opening; then the users pass serves `users` and `user_activity`
 //! ([`users_pass`]); then `license_assignments` ([`licenses`]); then the paged streams
-//! (`groups`) on one driver (`paged`), each of which fails alone on a config error. Pages come
+//! (`groups`) on one driver (`paged`), then the audit log (`audit_events`); each of these fails
+//! alone on a config error. Pages come
 //! from producer tasks in `client/`, so the next request is in flight while this loop writes. Everything goes out
 //! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
 //! written while a page is awaited ([`Reader::wait`]).
 
+mod audit_events;
 mod cadence;
 pub mod error;
 mod groups;
@@ -173,7 +175,9 @@ impl<W: Write> Reader<'_, '_, W> {
         }
         self.read_licenses(plan.licenses, sites.list).await?;
         let org_id = self.client.org_id().to_string();
-        self.read_paged_streams(plan.paged, &paged::Context { org_id: &org_id, sites: &sites.index }).await
+        self.read_paged_streams(plan.paged, &paged::Context { org_id: &org_id, sites: &sites.index }).await?;
+        let events = self.read_audit_events(plan.events).await;
+        self.alone(events)
     }
 
     /// Awaits `future`, writing the client's notices (retries, rate-limit waits) meanwhile;

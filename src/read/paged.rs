@@ -101,17 +101,25 @@ impl<W: Write> Reader<'_, '_, W> {
     /// Reads every paged stream of the plan; one that fails with a config error fails alone.
     pub(super) async fn read_paged_streams(&mut self, plans: Vec<PagedPlan>, ctx: &Context<'_>) -> Result<(), ReadError> {
         for plan in plans {
-            match self.read_planned(plan, ctx).await {
-                Err(e) if e.failure_type == FailureType::ConfigError && e.stream.is_some() => {
-                    let name = e.stream.map_or("", StreamId::name);
-                    let e = ReadError { source: e.source.context(format!("{name} cannot be read (the other streams are read)")), ..e };
-                    self.writer.fail_stream(&e)?;
-                    self.failed_alone = true;
-                }
-                other => other?,
-            }
+            let result = self.read_planned(plan, ctx).await;
+            self.alone(result)?;
         }
         Ok(())
+    }
+
+    /// A stream's read that failed with a config error fails it alone: its ERROR trace is
+    /// written and the read goes on (ending failed).
+    pub(super) fn alone(&mut self, result: Result<(), ReadError>) -> Result<(), ReadError> {
+        match result {
+            Err(e) if e.failure_type == FailureType::ConfigError && e.stream.is_some() => {
+                let name = e.stream.map_or("", StreamId::name);
+                let e = ReadError { source: e.source.context(format!("{name} cannot be read (the other streams are read)")), ..e };
+                self.writer.fail_stream(&e)?;
+                self.failed_alone = true;
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     async fn read_paged<S: PagedStream>(&mut self, mode: Mode<ChangeTracker<S::Store>>, ctx: &Context<'_>) -> Result<(), ReadError> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::error::ReadError;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
 use super::paged::PagedPlan;
-use crate::incremental::{ActivityTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
+use crate::incremental::{ActivityTracker, EventsTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
 use crate::state::StateInput;
 use crate::streams::StreamId;
 
@@ -100,6 +100,8 @@ pub struct Plan {
     pub licenses: Option<Mode<LicenseTracker>>,
     /// The streams read by the paged-stream driver, after the others.
     pub paged: Vec<PagedPlan>,
+    /// The audit log, read last.
+    pub events: Option<Mode<EventsTracker>>,
     /// Adjustments made to the configured catalog, logged when the read starts.
     pub warnings: Vec<String>,
 }
@@ -119,6 +121,7 @@ impl Plan {
             workspaces: catalog.get(StreamId::Workspaces.name()).is_some(),
             licenses,
             paged: PagedPlan::decide(catalog, state, now)?,
+            events: Mode::decide(catalog, state, now)?,
             warnings,
         })
     }

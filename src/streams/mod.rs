@@ -3,6 +3,7 @@
 //! are built from API objects (one module per stream). Streams know records, not HTTP.
 //! Discover, catalog validation, `--help` and the notices' attribution derive from the registry.
 
+pub mod audit_events;
 pub mod groups;
 pub mod license_assignments;
 pub mod user_activity;
@@ -23,6 +24,7 @@ pub enum StreamId {
     Workspaces,
     LicenseAssignments,
     Groups,
+    AuditEvents,
 }
 
 impl StreamId {
@@ -33,6 +35,7 @@ impl StreamId {
             StreamId::Workspaces => &workspaces::INFO,
             StreamId::LicenseAssignments => &license_assignments::INFO,
             StreamId::Groups => &groups::INFO,
+            StreamId::AuditEvents => &audit_events::INFO,
         }
     }
 
@@ -103,7 +106,7 @@ impl StreamInfo {
 }
 
 /// Every stream, in catalog order.
-pub const ALL: [&StreamInfo; 5] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO, &groups::INFO];
+pub const ALL: [&StreamInfo; 6] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO, &groups::INFO, &audit_events::INFO];
 
 pub fn find(name: &str) -> Option<&'static StreamInfo> {
     ALL.into_iter().find(|s| s.name == name)
@@ -204,6 +207,11 @@ mod tests {
         let (seat, keys) = written(&license_assignments::record("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z"));
         assert_eq!(keys, schema_fields(&license_assignments::INFO));
         assert_eq!(seat["_ab_cdc_deleted_at"], Value::Null);
+        let event = json!({"id": "e", "attributes": {"time": "t", "processedAt": "2026-11-01T00:00:00Z", "action": "a",
+            "actor": {"id": "x", "auth": {"authType": "api-token"}}, "context": [], "location": {"ip": "1.2.3.4"}}, "message": {"content": "m"}});
+        let event = event.as_object().unwrap();
+        let parsed = audit_events::Event::parse(event).unwrap();
+        assert_eq!(written(&parsed.record("org", &Default::default())).1, schema_fields(&audit_events::INFO));
         let deletions = [
             (written(&users::deletion("org", "gone", "2026-11-28T00:00:00Z")), &users::INFO),
             (written(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z")), &license_assignments::INFO),
