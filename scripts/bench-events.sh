@@ -8,22 +8,11 @@
 set -euo pipefail
 events=${1:-100000}
 rate=${2:-50/min}
-root="$(cd "$(dirname "$0")/.." && pwd)"
-connector="$root/target/release/source-atlassian-admin"
-sandbox="$root/target/release/atlassian-sandbox"
-for tool in jq curl /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "bench-events: '$tool' is needed and not found" >&2; exit 1; }
-done
-work=$(mktemp -d)
-sandbox_pid=""
-cleanup() {
-  if [[ -n $sandbox_pid ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-coproc SB { exec "$sandbox" --users 200 --events "$events" --events-rate-limit "$rate" --exit-on-stdin-eof; }
-sandbox_pid=$SB_PID
-read -r -t 60 hello <&"${SB[0]}" || { echo "bench-events: the sandbox did not start" >&2; exit 1; }
+script=bench-events
+# shellcheck source=scripts/sandbox-session.sh
+source "$(dirname "$0")/sandbox-session.sh"
+require_tools jq curl /usr/bin/time
+start_sandbox --users 200 --events "$events" --events-rate-limit "$rate"
 base=$(jq -r .base_url <<<"$hello")
 jq -n --argjson h "$hello" '{api_key: $h.api_key, org_id: $h.org_id, base_url: $h.base_url, max_rate_limit_wait_seconds: 3600}' > "$work/config.json"
 jq '{streams: [.streams[] | select(.stream.name == "audit_events") | .sync_mode = "incremental" | .destination_sync_mode = "append_dedup"]}' \

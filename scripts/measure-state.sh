@@ -6,28 +6,11 @@
 set -euo pipefail
 users=${1:?usage: bash scripts/measure-state.sh USERS}
 [[ $users =~ ^[0-9]+$ ]] || { echo "USERS must be a whole number, not '$users'" >&2; exit 2; }
-for tool in jq /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "measure-state: '$tool' is needed and not found" >&2; exit 1; }
-done
-root="$(cd "$(dirname "$0")/.." && pwd)"
-connector="$root/target/release/source-atlassian-admin"
-sandbox="$root/target/release/atlassian-sandbox"
-for bin in "$connector" "$sandbox"; do
-  [[ -x $bin ]] || { echo "measure-state: $bin is missing; run cargo build --release --workspace --locked" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
-sandbox_pid=""
-cleanup() {
-  if [[ -n $sandbox_pid ]]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The sandbox exits when its stdin closes, so it cannot outlive this script.
-coproc SB { exec "$sandbox" --users "$users" --exit-on-stdin-eof; }
-sandbox_pid=$SB_PID
-read -r -t 60 hello <&"${SB[0]}" || { echo "measure-state: the sandbox did not start" >&2; exit 1; }
+script=measure-state
+# shellcheck source=scripts/sandbox-session.sh
+source "$(dirname "$0")/sandbox-session.sh"
+require_tools jq /usr/bin/time
+start_sandbox --users "$users"
 jq -n --argjson h "$hello" '{api_key: $h.api_key, org_id: $h.org_id, base_url: $h.base_url}' > "$work/config.json"
 jq '.streams |= map(if .stream.name != "workspaces" then .sync_mode = "incremental" | .destination_sync_mode = "append_dedup" else . end)' \
   "$root/integration_tests/sample_files/configured_catalog.json" > "$work/catalog.json"

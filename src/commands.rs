@@ -91,16 +91,15 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
 
 /// Which of the streams a key or plan may not reach it can read: one request each.
 async fn optional_streams(client: &AtlassianClient) -> String {
-    let refused = |e: &ApiError| matches!(e.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. });
     let groups = match client.groups_page(None).await {
         Ok(_) => "groups is readable".to_string(),
-        Err(e) if refused(&e) => "groups is not (it needs the scope read:groups:admin)".to_string(),
+        Err(e) if e.is_refused() => "groups is not (it needs the scope read:groups:admin)".to_string(),
         Err(e) => format!("groups could not be checked ({e})"),
     };
     let events = match client.events_page(None, None, 1).await {
         Ok(page) if page.data.is_empty() && page.next().is_none() => "audit_events answered with no event and no cursor (the organization may lack Atlassian Guard Standard, which its audit log needs)".to_string(),
         Ok(_) => "audit_events is readable".to_string(),
-        Err(e) if refused(&e) => "audit_events is not (it needs Atlassian Guard Standard or above and the scope read:events:admin)".to_string(),
+        Err(e) if e.is_refused() => "audit_events is not (it needs Atlassian Guard Standard or above and the scope read:events:admin)".to_string(),
         Err(e) => format!("audit_events could not be checked ({e})"),
     };
     format!("Optional streams: {groups}; {events}")

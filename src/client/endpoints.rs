@@ -2,12 +2,14 @@
 //! ([`AtlassianClient::call`]) with the decoder of its body.
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use url::Url;
 
 use super::error::{ApiError, Endpoint};
 use super::http::{json_body, Call};
-use super::models::{ApiAccount, ApiDirectoryGroup, EventActionsPage, EventsPage, ApiRoleAssignment, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
+use super::models::{ApiAccount, ApiDirectoryGroup, ApiEventAction, ApiRoleAssignment, EventsPage, ApiWorkspace, Links, OrgData, OrgResponse, Page, ProductAccess, Text, UserPage};
 use super::pagination::CursorGuard;
 use super::AtlassianClient;
 
@@ -157,40 +159,29 @@ impl AtlassianClient {
 
     /// `GET .../event-actions`: every action id of the audit log with its display name.
     pub async fn event_actions(&self) -> Result<Vec<(String, Option<String>)>, ApiError> {
-        let mut guard = CursorGuard::new(Endpoint::EventActions);
-        let mut cursor: Option<String> = None;
-        let mut out = Vec::new();
-        loop {
-            let mut url = self.url(&["v1", "orgs", self.org_id(), "event-actions"]);
-            if let Some(c) = &cursor {
-                url.query_pairs_mut().append_pair("cursor", c);
-            }
-            let call = Call { endpoint: Endpoint::EventActions, method: Method::GET, url, body: None, decode: json_body };
-            let page: EventActionsPage = self.call(call).await?;
-            let empty = page.data.is_empty();
-            out.extend(page.data.into_iter().map(|a| (a.id, a.attributes.and_then(|at| at.display_name))));
-            match page.links.next {
-                Some(next) => {
-                    guard.page(usize::from(!empty), Some(&next))?;
-                    cursor = Some(next);
-                }
-                None => return Ok(out),
-            }
-        }
+        let url = self.url(&["v1", "orgs", self.org_id(), "event-actions"]);
+        let actions: Vec<ApiEventAction> = self.every_page(Endpoint::EventActions, url).await?;
+        Ok(actions.into_iter().map(|a| (a.id, a.attributes.and_then(|at| at.display_name))).collect())
     }
 
     /// Every role assignment of one group, over all its pages.
     pub async fn group_role_assignments(&self, group_id: &str) -> Result<Vec<ApiRoleAssignment>, ApiError> {
-        let mut guard = CursorGuard::new(Endpoint::GroupRoleAssignments);
+        let url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "groups", group_id, "role-assignments"]);
+        self.every_page(Endpoint::GroupRoleAssignments, url).await
+    }
+
+    /// Every item of a `GET` list over all its pages (`links.next`, a bare cursor), a repeated
+    /// cursor refused.
+    async fn every_page<T: DeserializeOwned>(&self, endpoint: Endpoint, first: Url) -> Result<Vec<T>, ApiError> {
+        let mut guard = CursorGuard::new(endpoint);
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
         loop {
-            let mut url = self.url(&["v2", "orgs", self.org_id(), "directories", &self.directory_id, "groups", group_id, "role-assignments"]);
+            let mut url = first.clone();
             if let Some(c) = &cursor {
                 url.query_pairs_mut().append_pair("cursor", c);
             }
-            let call = Call { endpoint: Endpoint::GroupRoleAssignments, method: Method::GET, url, body: None, decode: json_body };
-            let page: Page<ApiRoleAssignment> = self.call(call).await?;
+            let page: Page<T> = self.call(Call { endpoint, method: Method::GET, url, body: None, decode: json_body }).await?;
             let empty = page.data.is_empty();
             out.extend(page.data);
             match page.links.next {

@@ -148,7 +148,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// Should the same request be tried again?
     /// The outcome itself: the last failure of a call whose retries ran out.
     pub fn last(&self) -> &ApiError {
         match self {
@@ -157,6 +156,13 @@ impl ApiError {
         }
     }
 
+    /// The key or the plan may not use the endpoint (401 or 403): on an optional stream's
+    /// endpoint, that stream is not readable while the others are.
+    pub fn is_refused(&self) -> bool {
+        matches!(self.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. })
+    }
+
+    /// Should the same request be tried again?
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. } => true,

@@ -15,7 +15,7 @@ mod events;
 mod groups;
 mod v1;
 
-pub use events::{EventActionsPage, EventsPage};
+pub use events::{ApiEventAction, EventsPage};
 pub use groups::{ApiDirectoryGroup, ApiRoleAssignment, GroupCounts, GroupEntry};
 
 /// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.

@@ -97,9 +97,15 @@ impl EventsTracker {
         self.cursor.as_deref()
     }
 
-    /// Where a read without a cursor starts (epoch ms), if anything was emitted before.
+    /// Where a read without a cursor starts, if anything was emitted before.
     pub fn restart_from(&self) -> Option<DateTime<Utc>> {
         self.boundary.before.or(self.newest).map(|t| t - LATE_MARGIN)
+    }
+
+    /// Every event processed before this was emitted: the oldest overlap id's time, else where
+    /// the overlap was trimmed to, else the newest.
+    fn overlap_start(&self) -> Option<DateTime<Utc>> {
+        self.recent.front().map(|(t, _)| *t).or(self.overlap_from).or(self.newest)
     }
 
     /// The saved cursor was refused: from now on the log is read from [`Self::restart_from`],
@@ -110,8 +116,7 @@ impl EventsTracker {
     }
 
     fn restart(&mut self) {
-        let before = self.recent.front().map(|(t, _)| *t).or(self.overlap_from).or(self.newest);
-        self.boundary = Boundary { before, ids: self.recent.iter().map(|(_, id)| id.clone()).collect() };
+        self.boundary = Boundary { before: self.overlap_start(), ids: self.recent.iter().map(|(_, id)| id.clone()).collect() };
     }
 
     /// True when the event was emitted before this (re)start: processed before the boundary,
@@ -157,12 +162,11 @@ impl EventsTracker {
 
     /// The state: written after every page, and at the end.
     pub fn state(&self) -> Value {
-        let overlap_from = self.recent.front().map(|(t, _)| *t).or(self.overlap_from);
         json!({
             "version": VERSION,
             "cursor": self.cursor,
             "newest_processed_at": self.newest.map(time::format),
-            "overlap_from": overlap_from.map(time::format),
+            "overlap_from": self.overlap_start().map(time::format),
             "overlap_ids": self.recent.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(),
         })
     }

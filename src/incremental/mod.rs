@@ -15,6 +15,8 @@
 //!   is fingerprinted; new or changed pairs are emitted, vanished ones deleted.
 //! - `license_assignments` is change detection per (site, role) search
 //!   ([`licenses::LicenseTracker`]).
+//! - `audit_events` is an append-only log read through the API's cursor, each event once
+//!   ([`events::EventsTracker`]).
 //!
 //! A pass over the users search is one unit: cursors only advance when it completes. In
 //! between, checkpoints keep the old cursor plus the resume position (`pass.next_page`) and what

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::error::ReadError;
 use super::plan::Mode;
 use super::Reader;
-use crate::client::ApiError;
+use crate::client::{ApiError, Endpoint};
 use crate::incremental::{EventsTracker, Tracker};
 use crate::protocol::{now_ms, FailureType};
 use crate::streams::audit_events::Event;
@@ -33,11 +33,6 @@ const NOT_ENTITLED: &str = "audit_events cannot be read: the organization's audi
 
 fn not_entitled(detail: &str) -> ReadError {
     ReadError { stream: Some(StreamId::AuditEvents), failure_type: FailureType::ConfigError, source: anyhow::anyhow!("{NOT_ENTITLED}. ({detail})") }
-}
-
-/// A 403, or a 401 on these endpoints alone (the key works elsewhere): not entitled.
-fn refused(e: &ApiError) -> bool {
-    matches!(e.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. })
 }
 
 /// The API rejected the page cursor (`ADMIN-400-1`, or any 400 on a request that had one).
@@ -59,7 +54,7 @@ impl<W: Write> Reader<'_, '_, W> {
         let client = self.client.clone();
         let actions: HashMap<String, String> = match self.wait(stream, client.event_actions()).await? {
             Ok(list) => list.into_iter().filter_map(|(id, name)| Some((id, name?))).collect(),
-            Err(e) if refused(&e) => return Err(not_entitled(&e.to_string())),
+            Err(e) if e.is_refused() => return Err(not_entitled(&e.to_string())),
             Err(e) => return Err(ReadError::api(stream, e)),
         };
         let now = Utc::now();
@@ -80,7 +75,7 @@ impl<W: Write> Reader<'_, '_, W> {
         loop {
             let page = match self.wait(stream, client.events_page(cursor.as_deref(), from.map(|f| f.timestamp_millis()), PAGE_LIMIT)).await? {
                 Ok(page) => page,
-                Err(e) if refused(&e) => return Err(not_entitled(&e.to_string())),
+                Err(e) if e.is_refused() => return Err(not_entitled(&e.to_string())),
                 Err(e) if cursor.is_some() && cursor_refused(&e) => {
                     tracker.cursor_rejected();
                     from = tracker.restart_from().map(|f| f.max(oldest)).or(first_from);
@@ -100,7 +95,7 @@ impl<W: Write> Reader<'_, '_, W> {
             let mut newest = None;
             for raw in &page.data {
                 let Some(event) = Event::parse(raw) else {
-                    let e = ApiError::Decode { endpoint: crate::client::Endpoint::EventsStream, reason: "an event has no 'id'".into() };
+                    let e = ApiError::Decode { endpoint: Endpoint::EventsStream, reason: "an event has no 'id'".into() };
                     return Err(ReadError::api(stream, e));
                 };
                 newest = event.processed_at.or(newest);

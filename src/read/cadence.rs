@@ -4,12 +4,19 @@
 //! doubled since the last checkpoint (a first read: the states written add up to about twice
 //! the final one) or when a minute has passed (the most work a kill can lose).
 
+use std::io::Write;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::error::ReadError;
+use super::writer::{Covered, Writer};
+use crate::streams::StreamId;
 
 /// Up to this size a state is written every `checkpoint_interval_pages` pages.
 const SMALL_STATE_BYTES: usize = 64 * 1024;
 /// A larger state is written at least this often.
-pub(super) const MAX_WORK_AT_RISK: Duration = Duration::from_secs(60);
+const MAX_WORK_AT_RISK: Duration = Duration::from_secs(60);
 
 /// The checkpoint cadence of one pass (a users pass, a paged stream, the licence searches).
 #[derive(Debug)]
@@ -30,7 +37,7 @@ impl Cadence {
 
     /// A page (or a search) was written, its tracker now holding `entries` keys: is a
     /// checkpoint due?
-    pub(super) fn due(&mut self, entries: usize) -> bool {
+    fn due(&mut self, entries: usize) -> bool {
         self.pages_since += 1;
         self.pages_since >= self.interval
             && (self.last_bytes <= SMALL_STATE_BYTES || entries >= self.last_entries.saturating_mul(2) || self.last_at.elapsed() >= MAX_WORK_AT_RISK)
@@ -38,7 +45,7 @@ impl Cadence {
 
     /// A checkpoint of `bytes` was written, its tracker holding `entries` keys. Returns, the
     /// first time the state outgrows a small one, the LOG line that explains the cadence.
-    pub(super) fn written(&mut self, bytes: usize, entries: usize) -> Option<String> {
+    fn written(&mut self, bytes: usize, entries: usize) -> Option<String> {
         (self.pages_since, self.last_bytes, self.last_entries, self.last_at) = (0, bytes, entries, Instant::now());
         if bytes <= SMALL_STATE_BYTES || self.announced {
             return None;
@@ -49,6 +56,32 @@ impl Cadence {
             bytes as f64 / 1e6,
             MAX_WORK_AT_RISK.as_secs()
         ))
+    }
+}
+
+impl Cadence {
+    /// After a unit: the checkpoint of `states` if one is due (the tracker holding `entries`
+    /// keys), and the LOG line when the large-state cadence begins, named after `stream`.
+    pub(super) fn checkpoint<'c, P, I, W: Write>(
+        &mut self,
+        writer: &mut Writer<'_, W>,
+        stream: Option<StreamId>,
+        entries: usize,
+        covered: &'c Covered<P>,
+        states: impl FnOnce(&'c P) -> I,
+    ) -> Result<(), ReadError>
+    where
+        I: IntoIterator<Item = (StreamId, Value)>,
+    {
+        if !self.due(entries) {
+            return Ok(());
+        }
+        let bytes = writer.checkpoint(covered, states)?;
+        match (self.written(bytes, entries), stream) {
+            (Some(line), Some(stream)) => writer.info(&format!("{}: {line}", stream.name())),
+            (Some(line), None) => writer.info(&line),
+            (None, _) => Ok(()),
+        }
     }
 }
 

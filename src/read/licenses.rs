@@ -80,12 +80,8 @@ impl<W: Write> Reader<'_, '_, W> {
                         unit.record(stream, &license_assignments::deletion(&org_id, &site.workspace_id, account, role, &now), emitted_at)?;
                     }
                     let covered = unit.done();
-                    if cadence.due(t.key_count()) {
-                        let bytes = self.writer.checkpoint(&covered, |_| vec![(stream, t.checkpoint(started))])?;
-                        if let Some(line) = cadence.written(bytes, t.key_count()) {
-                            self.writer.info(&format!("{}: {line}", stream.name()))?;
-                        }
-                    }
+                    let entries = t.key_count();
+                    cadence.checkpoint(self.writer, Some(stream), entries, &covered, |_| [(stream, t.checkpoint(started))])?;
                 }
             }
         }

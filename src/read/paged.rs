@@ -158,11 +158,9 @@ impl<W: Write> Reader<'_, '_, W> {
             }
             let covered = unit.done();
             if let Mode::Incremental(t) = &mut mode {
-                if page.next.is_some() && cadence.due(t.key_count()) {
-                    let bytes = self.writer.checkpoint(&covered, |position| position.iter().map(|p| (stream, t.checkpoint(p))))?;
-                    if let Some(line) = cadence.written(bytes, t.key_count()) {
-                        self.writer.info(&format!("{}: {line}", stream.name()))?;
-                    }
+                if page.next.is_some() {
+                    let entries = t.key_count();
+                    cadence.checkpoint(self.writer, Some(stream), entries, &covered, |position| position.iter().map(|p| (stream, t.checkpoint(p))))?;
                 }
             }
         }

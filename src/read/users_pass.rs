@@ -116,11 +116,8 @@ impl<W: Write> Reader<'_, '_, W> {
                 }
             }
             let covered = unit.done();
-            if page.next.is_some() && cadence.due(pass_entries(&plan)) {
-                let bytes = self.writer.checkpoint(&covered, |position| pass_checkpoint(&mut plan, position.as_ref()))?;
-                if let Some(line) = cadence.written(bytes, pass_entries(&plan)) {
-                    self.writer.info(&line)?;
-                }
+            if page.next.is_some() {
+                cadence.checkpoint(self.writer, None, pass_entries(&plan), &covered, |position| pass_checkpoint(&mut plan, position.as_ref()))?;
             }
             bar.update(counts.users, total_users, self.pass_records(&plan));
             if last_progress.elapsed() >= PROGRESS_EVERY {

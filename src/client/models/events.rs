@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{non_empty, Links};
+use super::non_empty;
 
 /// One page of the audit log: `{data, meta: {next, page_size}, links}`.
 #[derive(Debug, Deserialize)]
@@ -30,15 +30,7 @@ impl EventsPage {
     }
 }
 
-/// A page of `event-actions`.
-#[derive(Debug, Deserialize)]
-pub struct EventActionsPage {
-    #[serde(default)]
-    pub data: Vec<ApiEventAction>,
-    #[serde(default)]
-    pub links: Links,
-}
-
+/// An action of `event-actions` (its pages are [`super::Page`]s).
 #[derive(Debug, Deserialize)]
 pub struct ApiEventAction {
     pub id: String,
