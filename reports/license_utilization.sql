@@ -1,112 +1,248 @@
--- Licence utilization per product site, and in total: seats paid for, seats assigned, how many
--- holders used the site lately, what the seats cost, and the smallest user tier that would do.
+-- Licence utilization per product site, and in total: seats paid for, seats assigned and
+-- billed, how many holders used the site lately, what the seats cost, what could be reclaimed,
+-- and the smallest user tier that would do. One row per site, then one `total` row over the
+-- paid sites. Suspended and deactivated holders are not billed: not_billed counts them, and they
+-- count toward neither seats_billed, the right tier nor the money. New holders (seat or account
+-- younger than inactive_days) who have not used the site yet are new_not_active, not reclaimable.
 --
--- Runs unchanged on DuckDB and PostgreSQL over the tables a destination creates from the
--- streams (one table per stream, named after it; columns = the records' top-level fields;
--- timestamps as ISO-8601 text or as timestamps): workspaces, license_assignments, user_activity;
--- and over two small tables you load from reports/*.csv: seat_prices (may be empty: the money
--- columns are then null and `pricing` says so) and user_tiers. Parses as Snowflake and BigQuery
--- SQL; see docs/license-report.md for the few lines those warehouses need changed, and for what
--- every column means. One row per site, then one `total` row over the paid sites.
---
--- Parameters: edit the `params` line (the same line heads every report file).
---   active_days   "active lately" = last activity on the site within this many days (default 30)
---   inactive_days a seat is reclaimable when its holder has not used the site for this many
---                 days, or never (default 90)
---   headroom_pct  the right tier fits the users active within inactive_days plus this many
---                 percent (default 10)
---   billing_cycle which seat_prices rows apply: 'monthly' or 'annual' (default 'monthly')
---   trend_days    days in license_trend.sql's series (default 30; unused here)
---   as_of         the reference time; NULL (default) = the newest activity in user_activity (the
---                 data's own "now", so a report over a given sync is reproducible). Use
---                 CURRENT_TIMESTAMP for the wall clock, or a literal such as
---                 CAST('2026-11-01T00:00:00Z' AS TIMESTAMP).
-WITH params AS (
-    SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+-- GENERATED from dbt/models/marts/atlassian_admin__license_utilization.sql by scripts/generate-reports.py: edit the model
+-- and run the script, not this file. Runs on DuckDB and PostgreSQL over one table per stream, named
+-- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;
+-- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
+-- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
+-- (docs/license-report.md says what each means).
+WITH  __dbt__cte__stg_atlassian_admin__license_assignments as (
+-- The seats held now: the latest row of each (workspace_id, account_id, role), removed seats dropped.
+SELECT workspace_id, account_id, role, billable,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT workspace_id, account_id, role, billable, observed_at
+FROM (
+    SELECT workspace_id, account_id, role, billable, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM license_assignments
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_seats
+),  __dbt__cte__stg_atlassian_admin__user_activity as (
+-- Each user's last activity on each product site now: the latest row of each
+-- (account_id, product_id), pairs whose latest row is a deletion record dropped.
+SELECT account_id, product_id, product_key, workspace_id,
+       CAST(last_active AS TIMESTAMP) AS last_active,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at
+FROM (
+    SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id, product_id
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM user_activity
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_activity
+),  __dbt__cte__int_atlassian_admin__activity as (
+-- Each user's last activity on each site now (pairs with a site and a time).
+SELECT workspace_id, account_id, last_active
+FROM __dbt__cte__stg_atlassian_admin__user_activity
+WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+),  __dbt__cte__stg_atlassian_admin__users as (
+-- The org's users now: the latest version of each account, removed accounts dropped.
+SELECT account_id, name, email, status, account_status, membership_status,
+       CAST(added_to_org AS TIMESTAMP) AS added_to_org,
+       access_billable, groups,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at
+FROM (
+    SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM users
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_users
+),  __dbt__cte__atlassian_admin__license_assignment_history as (
+-- Every version of every seat the table holds, with the span it held for: from its observed_at
+-- until the next row of the same seat (a deletion row holds "no seat"), and held_since: when
+-- the holding that the row belongs to began (the first row after a deletion, or the first row).
+-- Appended syncs keep the whole history; append + dedup and full refresh keep the latest row,
+-- whose observed_at is then when the current holding was first seen.
+WITH rows_in_order AS (
+    SELECT workspace_id, account_id, role,
+           CAST(observed_at AS TIMESTAMP) AS observed_at,
+           CASE WHEN _ab_cdc_deleted_at IS NULL THEN FALSE ELSE TRUE END AS is_deletion
+    FROM license_assignments
 ),
--- user_activity, its one use in this file: each user's last activity on each site, as the
--- latest row of its (account_id, product_id) says — so any sync mode gives the same answer:
--- full refresh, append, append + dedup. A pair whose latest row is a deletion record
--- (_ab_cdc_deleted_at: the user removed or suspended, the access revoked) counts no more.
-activity AS (
-    SELECT workspace_id, account_id, CAST(last_active AS TIMESTAMP) AS last_active
-    FROM (
-        SELECT workspace_id, account_id, last_active, _ab_cdc_deleted_at,
-               ROW_NUMBER() OVER (PARTITION BY account_id, product_id
-                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-        FROM user_activity
-    ) latest
-    WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL AND workspace_id IS NOT NULL AND last_active IS NOT NULL
+marked AS (
+    SELECT workspace_id, account_id, role, observed_at, is_deletion,
+           LEAD(observed_at) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST) AS superseded_at,
+           CASE WHEN NOT is_deletion
+                 AND COALESCE(LAG(is_deletion) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST), TRUE)
+                THEN observed_at END AS holding_start
+    FROM rows_in_order
+)
+SELECT workspace_id, account_id, role, observed_at, superseded_at, is_deletion,
+       CASE WHEN NOT is_deletion
+            THEN MAX(holding_start) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS held_since
+FROM marked
+),  __dbt__cte__stg_atlassian_admin__audit_events as (
+
+-- The audit log, one row per event (an event never changes: a repeated id is the same event).
+SELECT event_id, action, actor_id, context, container,
+       CAST(event_time AS TIMESTAMP) AS event_time,
+       CAST(processed_at AS TIMESTAMP) AS processed_at
+FROM (
+    SELECT e.id AS event_id, e.action, e.actor_id, e.context, e.container, e.time AS event_time, e.processed_at,
+           ROW_NUMBER() OVER (PARTITION BY e.id ORDER BY e.processed_at NULLS FIRST) AS row_no
+    FROM audit_events e
+) events
+WHERE row_no = 1
+),  __dbt__cte__int_atlassian_admin__seat_dates as (
+-- When each holder's seat on a site began, as far as the data tells: when the current holding
+-- of the seat was first seen (license_assignments), if a day or more after the site's first row
+-- (before, the seat was there when the site was first synced, and its age is unknown; a sync's
+-- rows are observed over its minutes, not at one instant); and, when the
+-- audit log is synced, the latest event that granted the user access to the site.
+WITH current_rows AS (
+    SELECT workspace_id, account_id, role, held_since,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC) AS row_no
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
 ),
--- The time windows end at as_of; the only interval arithmetic of the file.
-bounds AS (
-    SELECT as_of,
-           as_of - active_days * INTERVAL '1 day' AS active_since,
-           as_of - inactive_days * INTERVAL '1 day' AS inactive_before
-    FROM (SELECT p.active_days, p.inactive_days,
-                 COALESCE(p.as_of, (SELECT MAX(last_active) FROM activity)) AS as_of
-          FROM params p) resolved
+firsts AS (
+    SELECT workspace_id, account_id, MIN(held_since) AS first_observed
+    FROM current_rows
+    WHERE row_no = 1 AND held_since IS NOT NULL
+    GROUP BY workspace_id, account_id
 ),
--- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
--- and an offline site hold no seats). A PAID site is one of them whose plan is known and not
--- Free: only paid sites have money and tier figures and count in the totals.
-sites AS (
-    SELECT id AS workspace_id, type_key, name, host_url, plan, capacity,
-           CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
-    FROM workspaces
-    WHERE COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+site_firsts AS (
+    SELECT workspace_id, MIN(observed_at) AS site_first_observed
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
+    GROUP BY workspace_id
 ),
--- license_assignments, deduplicated: the latest row per primary key, removed seats dropped.
-seats AS (
-    SELECT workspace_id, account_id, role
-    FROM (
-        SELECT workspace_id, account_id, role, _ab_cdc_deleted_at,
-               ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role
-                                  ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-        FROM license_assignments
-    ) latest
-    WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL
+grants AS (
+    SELECT h.workspace_id, h.account_id, MAX(e.event_time) AS granted_at
+    FROM firsts h
+    JOIN __dbt__cte__stg_atlassian_admin__audit_events e
+      ON e.action IN ('product_access_granted', 'user_granted_product_access')
+     AND POSITION('"' || h.account_id || '"' IN CAST(e.context AS TEXT)) > 0
+     AND POSITION('"' || h.workspace_id || '"' IN CAST(e.context AS TEXT)) > 0
+    GROUP BY h.workspace_id, h.account_id
+)
+SELECT f.workspace_id, f.account_id,
+       CASE WHEN sf.site_first_observed <= f.first_observed - 1 * INTERVAL '1 day' THEN f.first_observed END AS seat_first_observed,
+       g.granted_at AS granted_at
+FROM firsts f
+JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
+LEFT JOIN grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+),  __dbt__cte__int_atlassian_admin__params as (
+-- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
+SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+),  __dbt__cte__int_atlassian_admin__bounds as (
+-- The time windows, which end at as_of: the as_of var, else the newest activity in the data
+-- (the data's own "now", so a report over a given sync is reproducible).
+SELECT as_of,
+       as_of - active_days * INTERVAL '1 day' AS active_since,
+       as_of - inactive_days * INTERVAL '1 day' AS inactive_before
+FROM (SELECT p.active_days, p.inactive_days,
+             COALESCE(p.as_of, (SELECT MAX(last_active) FROM __dbt__cte__int_atlassian_admin__activity)) AS as_of
+      FROM __dbt__cte__int_atlassian_admin__params p) resolved
+),  __dbt__cte__int_atlassian_admin__seat_holders as (
+-- One row per user holding a billable seat on a report site (atlassian/user and atlassian/admin
+-- on the same site count once), with their last activity on THAT site and what decides whether
+-- the seat could be reclaimed:
+--   billed      the holder can use the product: access_billable where the API gives it, else
+--               a status other than suspended, deactivated or for_deletion (Atlassian bills
+--               neither; removing such a seat saves nothing);
+--   seat_since  the youngest evidence of when the holder got the seat or joined the org:
+--               users.added_to_org, the seat's first observation, the audit log's grant;
+--   is_new      seat_since within inactive_days: a new holder who may not have started yet;
+--   reclaimable billed, not active on the site within inactive_days (or never), and not new.
+WITH seats AS (
+    SELECT workspace_id, account_id, STRING_AGG(role, ',' ORDER BY role NULLS FIRST) AS roles
+    FROM __dbt__cte__stg_atlassian_admin__license_assignments
+    GROUP BY workspace_id, account_id
 ),
--- The price of a seat on each paid site: the seat_prices row of its product, plan and the
--- billing_cycle parameter (matched case-insensitively; the highest if several match).
-site_prices AS (
-    SELECT s.workspace_id,
-           MAX(CAST(pr.price_per_seat_month AS DECIMAL(12, 4))) AS price_per_seat_month,
-           MAX(pr.currency) AS currency
-    FROM sites s
-    CROSS JOIN params p
-    JOIN seat_prices pr ON pr.product_type_key = s.type_key AND LOWER(pr.plan) = LOWER(s.plan)
-                        AND LOWER(pr.billing_cycle) = LOWER(p.billing_cycle)
-    WHERE s.paid_site AND pr.price_per_seat_month IS NOT NULL
-    GROUP BY s.workspace_id
-),
--- One row per user holding a billable seat on a site (atlassian/user and atlassian/admin
--- on the same site count once), with their last activity on THAT site.
 holders AS (
-    SELECT s.workspace_id, s.account_id, MAX(a.last_active) AS last_active
-    FROM (SELECT DISTINCT workspace_id, account_id FROM seats) s
-    LEFT JOIN activity a ON a.workspace_id = s.workspace_id AND a.account_id = s.account_id
-    GROUP BY s.workspace_id, s.account_id
+    SELECT s.workspace_id, s.account_id, s.roles, MAX(a.last_active) AS last_active
+    FROM seats s
+    LEFT JOIN __dbt__cte__int_atlassian_admin__activity a ON a.workspace_id = s.workspace_id AND a.account_id = s.account_id
+    GROUP BY s.workspace_id, s.account_id, s.roles
 ),
-per_site AS (
-    SELECT h.workspace_id,
-           COUNT(*) AS seats_assigned,
-           SUM(CASE WHEN h.last_active >= b.active_since THEN 1 ELSE 0 END) AS active_recent,
-           SUM(CASE WHEN h.last_active >= b.inactive_before THEN 1 ELSE 0 END) AS active_within_inactive_days,
-           SUM(CASE WHEN h.last_active IS NULL OR h.last_active < b.inactive_before THEN 1 ELSE 0 END) AS reclaimable,
-           SUM(CASE WHEN h.last_active IS NULL THEN 1 ELSE 0 END) AS never_active
+dated AS (
+    SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
+           u.status AS user_status, u.access_billable, u.added_to_org,
+           d.seat_first_observed, d.granted_at,
+           CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
+                WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
+                ELSE TRUE END AS billed,
+           GREATEST(COALESCE(u.added_to_org, d.seat_first_observed, d.granted_at),
+                    COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
+                    COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
     FROM holders h
-    CROSS JOIN bounds b
-    GROUP BY h.workspace_id
+    LEFT JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__seat_dates d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
 ),
--- Seats the site needs: the holders active within inactive_days, plus headroom_pct, rounded up.
+flagged AS (
+    SELECT d.*,
+           CASE WHEN d.last_active >= b.active_since THEN TRUE ELSE FALSE END AS active_recent,
+           CASE WHEN d.last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS active_within_inactive_days,
+           CASE WHEN d.seat_since >= b.inactive_before THEN TRUE ELSE FALSE END AS is_new
+    FROM dated d
+    CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+)
+SELECT workspace_id, account_id, roles, last_active, user_status, access_billable, added_to_org,
+       seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
+       CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
+       CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
+FROM flagged
+),  __dbt__cte__stg_atlassian_admin__workspaces as (
+-- The org's product sites. workspaces is read in full every sync: an Airbyte table synced in
+-- append mode holds a copy per sync, of which the latest extracted one counts.
+SELECT id AS workspace_id, name, type_key, status, host_url, capacity, plan, sandbox_type
+FROM (
+    SELECT id, name, type_key, status, host_url, capacity, plan, sandbox_type,
+           1 AS row_no
+    FROM workspaces
+) latest
+WHERE row_no = 1
+),  __dbt__cte__int_atlassian_admin__sites as (
+-- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
+-- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
+-- only paid sites have money and tier figures and count in the totals.
+SELECT workspace_id, type_key, name, host_url, plan, capacity,
+       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
+FROM __dbt__cte__stg_atlassian_admin__workspaces
+WHERE COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+),  __dbt__cte__int_atlassian_admin__site_prices as (
+-- The price of a seat on each paid site: the seat_prices row of its product, plan and the
+-- billing_cycle var (matched case-insensitively; the highest if several match).
+SELECT s.workspace_id,
+       MAX(CAST(pr.price_per_seat_month AS DECIMAL(12, 4))) AS price_per_seat_month,
+       MAX(pr.currency) AS currency
+FROM __dbt__cte__int_atlassian_admin__sites s
+CROSS JOIN __dbt__cte__int_atlassian_admin__params p
+JOIN seat_prices pr
+  ON pr.product_type_key = s.type_key AND LOWER(pr.plan) = LOWER(s.plan) AND LOWER(pr.billing_cycle) = LOWER(p.billing_cycle)
+WHERE s.paid_site AND pr.price_per_seat_month IS NOT NULL
+GROUP BY s.workspace_id
+), per_site AS (
+    SELECT workspace_id,
+           COUNT(*) AS seats_assigned,
+           SUM(CASE WHEN billed THEN 1 ELSE 0 END) AS seats_billed,
+           SUM(CASE WHEN billed THEN 0 ELSE 1 END) AS not_billed,
+           SUM(CASE WHEN billed AND active_recent THEN 1 ELSE 0 END) AS active_recent,
+           SUM(CASE WHEN billed AND active_within_inactive_days THEN 1 ELSE 0 END) AS active_within_inactive_days,
+           SUM(CASE WHEN new_not_active THEN 1 ELSE 0 END) AS new_not_active,
+           SUM(CASE WHEN reclaimable THEN 1 ELSE 0 END) AS reclaimable,
+           SUM(CASE WHEN reclaimable AND last_active IS NULL THEN 1 ELSE 0 END) AS never_active
+    FROM __dbt__cte__int_atlassian_admin__seat_holders
+    GROUP BY workspace_id
+),
+-- Seats the site needs: the billed holders active within inactive_days and the new ones not
+-- active yet, plus headroom_pct, rounded up.
 needs AS (
     SELECT s.workspace_id, s.type_key,
            CASE WHEN s.paid_site
-                THEN CAST(CEIL(COALESCE(ps.active_within_inactive_days, 0) * (100 + p.headroom_pct) / 100.0) AS INTEGER)
+                THEN CAST(CEIL((COALESCE(ps.active_within_inactive_days, 0) + COALESCE(ps.new_not_active, 0)) * (100 + p.headroom_pct) / 100.0) AS INTEGER)
            END AS seats_needed
-    FROM sites s
-    CROSS JOIN params p
+    FROM __dbt__cte__int_atlassian_admin__sites s
+    CROSS JOIN __dbt__cte__int_atlassian_admin__params p
     LEFT JOIN per_site ps ON ps.workspace_id = s.workspace_id
 ),
 -- The right tier: the smallest user tier of the product that holds seats_needed.
@@ -125,46 +261,52 @@ site_rows AS (
            s.capacity                             AS capacity,
            CASE WHEN s.paid_site THEN s.capacity END AS seats_paid,
            COALESCE(ps.seats_assigned, 0)         AS seats_assigned,
+           COALESCE(ps.seats_billed, 0)           AS seats_billed,
+           COALESCE(ps.not_billed, 0)             AS not_billed,
            COALESCE(ps.active_recent, 0)          AS active_30d,
            COALESCE(ps.active_within_inactive_days, 0) AS active_90d,
+           COALESCE(ps.new_not_active, 0)         AS new_not_active,
            COALESCE(ps.reclaimable, 0)            AS reclaimable,
            COALESCE(ps.never_active, 0)           AS never_active,
-           ROUND(CAST(COALESCE(ps.seats_assigned, 0) AS NUMERIC) / NULLIF(s.capacity, 0), 3) AS utilization,
-           s.capacity - COALESCE(ps.seats_assigned, 0) AS seats_unassigned,
+           ROUND(CAST(COALESCE(ps.seats_billed, 0) AS NUMERIC) / NULLIF(s.capacity, 0), 3) AS utilization,
+           s.capacity - COALESCE(ps.seats_billed, 0) AS seats_unassigned,
            n.seats_needed                         AS seats_needed,
            rt.right_tier                          AS right_tier,
            s.capacity - rt.right_tier             AS tier_saving_seats,
            pr.price_per_seat_month                AS price_per_seat_month,
            pr.currency                            AS currency,
            s.capacity * pr.price_per_seat_month   AS cost_paid_month,
-           COALESCE(ps.seats_assigned, 0) * pr.price_per_seat_month AS cost_assigned_month,
+           COALESCE(ps.seats_billed, 0) * pr.price_per_seat_month AS cost_billed_month,
            COALESCE(ps.reclaimable, 0) * pr.price_per_seat_month AS cost_reclaimable_month,
            (s.capacity - rt.right_tier) * pr.price_per_seat_month AS tier_saving_month,
            CASE WHEN NOT s.paid_site THEN 'not paid'
                 WHEN pr.price_per_seat_month IS NULL THEN 'no price'
                 ELSE 'priced' END                 AS pricing,
            s.workspace_id                         AS workspace_id
-    FROM sites s
+    FROM __dbt__cte__int_atlassian_admin__sites s
     JOIN needs n ON n.workspace_id = s.workspace_id
     LEFT JOIN per_site ps ON ps.workspace_id = s.workspace_id
     LEFT JOIN right_tiers rt ON rt.workspace_id = s.workspace_id
-    LEFT JOIN site_prices pr ON pr.workspace_id = s.workspace_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__site_prices pr ON pr.workspace_id = s.workspace_id
 ),
 -- The total row: the paid sites only; money summed over the priced ones, when they share a currency.
 total_row AS (
-    SELECT NULL                                   AS product,
+    SELECT CAST(NULL AS TEXT) AS product,
            'Total (paid sites)'                   AS site_name,
-           NULL                                   AS site_url,
-           NULL                                   AS plan,
+           CAST(NULL AS TEXT) AS site_url,
+           CAST(NULL AS TEXT) AS plan,
            TRUE                                   AS paid_site,
            SUM(capacity)                          AS capacity,
            SUM(seats_paid)                        AS seats_paid,
            SUM(seats_assigned)                    AS seats_assigned,
+           SUM(seats_billed)                      AS seats_billed,
+           SUM(not_billed)                        AS not_billed,
            SUM(active_30d)                        AS active_30d,
            SUM(active_90d)                        AS active_90d,
+           SUM(new_not_active)                    AS new_not_active,
            SUM(reclaimable)                       AS reclaimable,
            SUM(never_active)                      AS never_active,
-           ROUND(CAST(SUM(CASE WHEN seats_paid IS NOT NULL THEN seats_assigned END) AS NUMERIC) / NULLIF(SUM(seats_paid), 0), 3) AS utilization,
+           ROUND(CAST(SUM(CASE WHEN seats_paid IS NOT NULL THEN seats_billed END) AS NUMERIC) / NULLIF(SUM(seats_paid), 0), 3) AS utilization,
            SUM(seats_unassigned)                  AS seats_unassigned,
            SUM(seats_needed)                      AS seats_needed,
            SUM(right_tier)                        AS right_tier,
@@ -172,18 +314,18 @@ total_row AS (
            CAST(NULL AS DECIMAL(12, 4))           AS price_per_seat_month,
            CASE WHEN COUNT(DISTINCT currency) = 1 THEN MAX(currency) END AS currency,
            CASE WHEN COUNT(DISTINCT currency) = 1 THEN SUM(cost_paid_month) END AS cost_paid_month,
-           CASE WHEN COUNT(DISTINCT currency) = 1 THEN SUM(cost_assigned_month) END AS cost_assigned_month,
+           CASE WHEN COUNT(DISTINCT currency) = 1 THEN SUM(cost_billed_month) END AS cost_billed_month,
            CASE WHEN COUNT(DISTINCT currency) = 1 THEN SUM(cost_reclaimable_month) END AS cost_reclaimable_month,
            CASE WHEN COUNT(DISTINCT currency) = 1 THEN SUM(tier_saving_month) END AS tier_saving_month,
            CASE WHEN COUNT(DISTINCT currency) > 1 THEN 'mixed currencies'
                 WHEN COUNT(price_per_seat_month) = 0 THEN 'no price'
                 WHEN COUNT(price_per_seat_month) < COUNT(*) THEN 'partly priced'
                 ELSE 'priced' END                 AS pricing,
-           NULL                                   AS workspace_id
+           CAST(NULL AS TEXT) AS workspace_id
     FROM site_rows
     WHERE paid_site
 )
 SELECT r.*, CASE WHEN r.workspace_id IS NULL THEN 'total' ELSE 'site' END AS row_type, b.as_of AS as_of
 FROM (SELECT * FROM site_rows UNION ALL SELECT * FROM total_row) r
-CROSS JOIN bounds b
+CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
 ORDER BY CASE WHEN r.workspace_id IS NULL THEN 1 ELSE 0 END, r.product, r.site_url, r.workspace_id;

@@ -44,7 +44,7 @@ mkdir -p "$out/records"
 echo "==> starting the sandbox org ($users users)"
 # The sandbox exits when its stdin closes (--exit-on-stdin-eof): closing our end stops it, and it
 # also stops if this script dies.
-coproc SANDBOX { exec "$sandbox_bin" --users "$users" --port 0 --exit-on-stdin-eof; }
+coproc SANDBOX { exec "$sandbox_bin" --users "$users" --events "$((users * 2))" --port 0 --exit-on-stdin-eof; }
 sandbox_pid=$SANDBOX_PID
 sandbox_in=${SANDBOX[1]}
 stop_sandbox() {

@@ -5,10 +5,11 @@
     python3 scripts/licence_report.py --duckdb licenses.duckdb [--schema main] -o licence-report.html
 
 Runs the report SQL in reports/ unchanged (license_utilization.sql, reclaimable_seats.sql,
-license_trend.sql) in DuckDB over either the demo's records (one JSON object a line per stream:
+license_trend.sql, seat_holders.sql: compiled from the dbt package's marts, dbt/models/marts/) in DuckDB over either the demo's records (one JSON object a line per stream:
 RECORDS_DIR/<stream>.jsonl) or a DuckDB file holding the stream tables (a PyAirbyte cache, a
 DuckDB destination; opened read-only). The price and tier tables come from the file when it has
-them, else from reports/seat_prices.csv and reports/user_tiers.csv (--prices / --tiers; --prices
+them, else from the dbt package's seeds, dbt/seeds/atlassian_admin__seat_prices.csv and
+atlassian_admin__user_tiers.csv (--prices / --tiers; --prices
 none = without prices). Needs the `duckdb` Python package; everything else is the standard
 library. The page: per paid site, bars of paid / assigned / active / reclaimable seats, the money
 and tier figures when prices are present, the trend when the history spans more than one day;
@@ -32,11 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 SCHEMAS = ROOT / "schemas"
-STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups")
-# Streams a report can do without: an empty table stands in (the key may not read groups).
-OPTIONAL_STREAMS = ("groups",)
-DEFAULT_PRICES = REPORTS / "seat_prices.csv"
-DEFAULT_TIERS = REPORTS / "user_tiers.csv"
+STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events")
+# Streams a report can do without: an empty table stands in (the key may not read groups, or
+# the org has no Guard for the audit log).
+OPTIONAL_STREAMS = ("groups", "audit_events")
+SEEDS = ROOT / "dbt" / "seeds"
+DEFAULT_PRICES = SEEDS / "atlassian_admin__seat_prices.csv"
+DEFAULT_TIERS = SEEDS / "atlassian_admin__user_tiers.csv"
 # The reference tables: name -> (columns, SQL types). Loaded beside the stream tables.
 REFERENCE = {
     "seat_prices": (("product_type_key", "plan", "billing_cycle", "price_per_seat_month", "currency", "note"),
@@ -44,7 +47,7 @@ REFERENCE = {
     "user_tiers": (("product_type_key", "tier_users", "source"), ("VARCHAR", "INTEGER", "VARCHAR")),
 }
 PARAMS = ("active_days", "inactive_days", "headroom_pct", "billing_cycle", "trend_days", "as_of")
-PARAMS_LINE = re.compile(r"(WITH params AS \(\n    SELECT )(.*)(\n\),)")
+PARAMS_LINE = re.compile(r"(__dbt__cte__int_atlassian_admin__params as \(\n(?:--[^\n]*\n)*SELECT )(.*)(\n\))")
 PARAM = re.compile(r"('[^']*'|CAST\(NULL AS TIMESTAMP\)|\d+) AS (\w+)")
 
 
@@ -52,12 +55,12 @@ PARAM = re.compile(r"('[^']*'|CAST\(NULL AS TIMESTAMP\)|\d+) AS (\w+)")
 # the SQL
 
 def report_sql(name: str, **params) -> str:
-    """reports/<name> with the given parameters set on its `params` line (values as SQL text for
+    """reports/<name> with the given parameters set on its parameters line (values as SQL text for
     as_of, numbers for the day counts, plain text for billing_cycle)."""
     sql = (REPORTS / name).read_text(encoding="utf-8")
     match = PARAMS_LINE.search(sql)
     if not match:
-        raise ValueError(f"{name}: no `WITH params AS (` line")
+        raise ValueError(f"{name}: no `__dbt__cte__int_atlassian_admin__params as (` CTE")
     found = dict((k, v) for v, k in PARAM.findall(match.group(2)))
     if tuple(found) != PARAMS:
         raise ValueError(f"{name}: the params line changed: {tuple(found)}")
@@ -307,29 +310,31 @@ def render_html(sites: list[dict], reclaim: list[dict], trend: list[dict], *, so
            f"<style>{CSS}</style></head><body>",
            "<h1>Atlassian licences: paid vs needed</h1>",
            f'<div class="meta">as of <b id="as-of">{esc(as_of)}</b> (the newest activity in the data) &middot; from {esc(source)} '
-           f"&middot; active = used the site within {active_days} days; reclaimable = not used for {inactive_days} days, or never "
-           f"&middot; right tier = active within {inactive_days} days + {headroom_pct} %</div>"]
+           f"&middot; active = used the site within {active_days} days; reclaimable = billed, not used for {inactive_days} days or never, "
+           f"and a seat and account older than {inactive_days} days "
+           f"&middot; right tier = active within {inactive_days} days and new holders + {headroom_pct} %</div>"]
     if not prices:
         out.append('<div class="note" id="pricing-note">No prices: the seat_prices table is empty, so the report shows '
-                   "seats only. Fill in reports/seat_prices.csv (product, plan, billing cycle, price per seat per month, "
+                   "seats only. Fill in dbt/seeds/atlassian_admin__seat_prices.csv (product, plan, billing cycle, price per seat per month, "
                    "currency) for the money figures.</div>")
     elif not priced:
         out.append(f'<div class="note" id="pricing-note">seat_prices has no {esc(billing_cycle)} price for any paid site: '
                    "money figures are empty.</div>")
     elif example_prices:
-        out.append('<div class="note" id="pricing-note">The prices are the EXAMPLE placeholders of reports/seat_prices.csv, '
+        out.append('<div class="note" id="pricing-note">The prices are the EXAMPLE placeholders of dbt/seeds/atlassian_admin__seat_prices.csv, '
                    "not your contract: replace them before acting on the money figures.</div>")
     if total.get("pricing") == "partly priced":
         out.append('<div class="note">Some paid sites have no price: the money totals leave them out.</div>')
     if total.get("pricing") == "mixed currencies":
         out.append('<div class="note">The prices use more than one currency: no money totals.</div>')
 
-    cards = [("seats_paid", "seats paid", fmt_int), ("seats_assigned", "seats assigned", fmt_int),
+    cards = [("seats_paid", "seats paid", fmt_int), ("seats_billed", "seats billed", fmt_int),
              ("active_30d", f"active ({active_days} d)", fmt_int), ("reclaimable", "reclaimable", fmt_int),
+             ("new_not_active", "new, not yet active", fmt_int), ("not_billed", "not billed (suspended, deactivated)", fmt_int),
              ("tier_saving_seats", "seats above the right tiers", fmt_int)]
     if priced:
         money = lambda v: fmt_money(v, cur)  # noqa: E731
-        cards += [("cost_paid_month", "paid / month", money), ("cost_assigned_month", "assigned / month", money),
+        cards += [("cost_paid_month", "paid / month", money), ("cost_billed_month", "billed / month", money),
                   ("cost_reclaimable_month", "reclaimable / month", money), ("tier_saving_month", "saved at the right tiers / month", money)]
     out.append(f'<h2>Paid sites: {len(paid)}</h2><div class="cards" id="totals">')
     for key, label, f in cards:
@@ -344,8 +349,10 @@ def render_html(sites: list[dict], reclaim: list[dict], trend: list[dict], *, so
         out.append(f'<section class="site" data-workspace-id="{esc(s["workspace_id"])}"><h3>{esc(s["site_name"])}</h3>'
                    f'<div class="sub">{esc(s["product"])} &middot; {esc(s["plan"])} &middot; {esc(s["site_url"])}</div>')
         out.append(bars_svg(s, active_days, inactive_days))
-        figs = [("utilization (assigned / paid)", "n/a" if s["utilization"] is None else f"{100 * s['utilization']:.1f} %"),
-                ("never active", fmt_int(s["never_active"])),
+        figs = [("utilization (billed / paid)", "n/a" if s["utilization"] is None else f"{100 * s['utilization']:.1f} %"),
+                ("never active (of the reclaimable)", fmt_int(s["never_active"])),
+                ("new, not yet active", fmt_int(s["new_not_active"])),
+                ("not billed — removing them saves nothing", fmt_int(s["not_billed"])),
                 ("seats needed", fmt_int(s["seats_needed"])),
                 ("right tier", fmt_int(s["right_tier"]) if s["right_tier"] is not None else "no tier in user_tiers"),
                 ("seats above it", fmt_int(s["tier_saving_seats"]))]
@@ -353,7 +360,7 @@ def render_html(sites: list[dict], reclaim: list[dict], trend: list[dict], *, so
             c = s["currency"]
             figs += [("price per seat / month", fmt_money(s["price_per_seat_month"], c)),
                      ("paid / month", fmt_money(s["cost_paid_month"], c)),
-                     ("assigned / month", fmt_money(s["cost_assigned_month"], c)),
+                     ("billed / month", fmt_money(s["cost_billed_month"], c)),
                      ("reclaimable / month", fmt_money(s["cost_reclaimable_month"], c)),
                      ("saved at the right tier / month", fmt_money(s["tier_saving_month"], c))]
         elif prices:
@@ -424,8 +431,8 @@ def main() -> int:
     src.add_argument("--duckdb", type=Path, help="a DuckDB file with the stream tables (opened read-only)")
     ap.add_argument("--schema", default="main", help="the DuckDB file's schema holding the tables (default main)")
     ap.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
-    ap.add_argument("--prices", default=str(DEFAULT_PRICES), help="seat price CSV (default reports/seat_prices.csv; 'none' = no prices)")
-    ap.add_argument("--tiers", default=str(DEFAULT_TIERS), help="user tier CSV (default reports/user_tiers.csv)")
+    ap.add_argument("--prices", default=str(DEFAULT_PRICES), help="seat price CSV (default dbt/seeds/atlassian_admin__seat_prices.csv; 'none' = no prices)")
+    ap.add_argument("--tiers", default=str(DEFAULT_TIERS), help="user tier CSV (default dbt/seeds/atlassian_admin__user_tiers.csv)")
     for name in ("active_days", "inactive_days", "headroom_pct", "trend_days"):
         ap.add_argument("--" + name.replace("_", "-"), type=int)
     ap.add_argument("--billing-cycle")

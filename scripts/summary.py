@@ -3,7 +3,7 @@
 
     python3 scripts/summary.py output/messages.jsonl [--records-dir output/records]
                                [--sandbox-url http://127.0.0.1:PORT] [--read-seconds 1.23]
-                               [--prices reports/seat_prices.csv | --prices none]
+                               [--prices dbt/seeds/atlassian_admin__seat_prices.csv | --prices none]
 
 Reads the Airbyte messages a `read` printed (one JSON object per line), writes the records of
 each stream as plain JSON lines to RECORDS_DIR/<stream>.jsonl (when --records-dir is given), and
@@ -73,21 +73,23 @@ def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
     print(f"Seats per site{as_of}: reports/license_utilization.sql")
     cur = total["currency"] or ""
     body = [[r["site_name"] or r["workspace_id"], r["product"] or "", r["plan"] or "", "yes" if r["paid_site"] else "no",
-             fmt(r["seats_paid"]) if r["paid_site"] else "-", fmt(r["seats_assigned"]), fmt(r["active_30d"]), fmt(r["reclaimable"]),
-             fmt(r["right_tier"]) if r["paid_site"] else "", money(r["cost_reclaimable_month"])]
+             fmt(r["seats_paid"]) if r["paid_site"] else "-", fmt(r["seats_billed"]), fmt(r["not_billed"]), fmt(r["active_30d"]),
+             fmt(r["new_not_active"]), fmt(r["reclaimable"]), fmt(r["right_tier"]) if r["paid_site"] else "", money(r["cost_reclaimable_month"])]
             for r in sorted(sites, key=lambda r: (not r["paid_site"], -(r["capacity"] or 0), r["site_name"] or ""))]
-    print(table(["site", "product", "plan", "paid site", "seats paid", "assigned", "active 30 d", "reclaimable",
-                 "right tier", f"reclaimable/month {cur}".strip()], body, "<<<<>>>>>>"))
+    print(table(["site", "product", "plan", "paid site", "seats paid", "billed", "not billed", "active 30 d", "new",
+                 "reclaimable", "right tier", f"reclaimable/month {cur}".strip()], body, "<<<<>>>>>>>>"))
     n_paid = sum(1 for r in sites if r["paid_site"])
-    print(f"    paid sites ({n_paid}): {fmt(total['seats_paid'])} seats paid, {fmt(total['seats_assigned'])} assigned, "
+    print(f"    paid sites ({n_paid}): {fmt(total['seats_paid'])} seats paid, {fmt(total['seats_billed'])} billed, "
           f"{fmt(total['active_30d'])} active in the last 30 days, {fmt(total['reclaimable'])} reclaimable "
           f"(not used for 90 days, or never); {fmt(total['tier_saving_seats'])} seats above the right tiers (products with a tier list)")
+    print(f"    not reclaimable: {fmt(total['new_not_active'])} new, not yet active (seat or account younger than 90 days); "
+          f"{fmt(total['not_billed'])} not billed (suspended or deactivated: removing them saves nothing)")
     if total["pricing"] in ("priced", "partly priced"):
-        which = "the EXAMPLE prices of reports/seat_prices.csv: replace them" if example else "seat_prices"
-        print(f"    a month ({which}): {cur} {money(total['cost_paid_month'])} paid, {cur} {money(total['cost_assigned_month'])} assigned, "
+        which = "the EXAMPLE prices of dbt/seeds/atlassian_admin__seat_prices.csv: replace them" if example else "seat_prices"
+        print(f"    a month ({which}): {cur} {money(total['cost_paid_month'])} paid, {cur} {money(total['cost_billed_month'])} billed, "
               f"{cur} {money(total['cost_reclaimable_month'])} reclaimable; {cur} {money(total['tier_saving_month'])} less at the right tiers")
     else:
-        print(f"    money: {total['pricing']} (fill in reports/seat_prices.csv for the cost figures)")
+        print(f"    money: {total['pricing']} (fill in dbt/seeds/atlassian_admin__seat_prices.csv for the cost figures)")
     listed = {r["workspace_id"] for r in sites}
     left_out = [f"'{w.get('name')}' ({'a sandbox copy' if w.get('sandbox_type') == 'CHILD' else w.get('status')})"
                 for w in records.get("workspaces", []) if w.get("id") not in listed]
@@ -123,7 +125,7 @@ def main() -> int:
     ap.add_argument("--sandbox-url", help="print the requests the sandbox served")
     ap.add_argument("--read-seconds", type=float)
     ap.add_argument("--prices", default=str(licence_report.DEFAULT_PRICES),
-                    help="seat price CSV for the money figures (default reports/seat_prices.csv; 'none' = without)")
+                    help="seat price CSV for the money figures (default dbt/seeds/atlassian_admin__seat_prices.csv; 'none' = without)")
     args = ap.parse_args()
 
     records, errors = load(args.messages)

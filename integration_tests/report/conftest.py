@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "target" / "release" / "source-atlassian-admin"
 SANDBOX = ROOT / "target" / "release" / "atlassian-sandbox"
 REPORTS = ROOT / "reports"
+SEEDS = ROOT / "dbt" / "seeds"
+PRICES_CSV = SEEDS / "atlassian_admin__seat_prices.csv"
+TIERS_CSV = SEEDS / "atlassian_admin__user_tiers.csv"
+# Statuses Atlassian does not bill (docs/license-report.md).
+NOT_BILLED = {"suspended", "deactivated", "for_deletion"}
 STREAMS = ["users", "user_activity", "workspaces", "license_assignments", "groups"]
 BILLABLE = {"atlassian/user", "atlassian/admin"}
 
@@ -154,13 +159,17 @@ def create_table(db: Db, name: str, columns: list[str], types: list[str], rows: 
     db.insert(name, len(columns), rows)
 
 
+# Read by the report when synced; an empty table stands in when not (as licence_report.py does).
+OPTIONAL = ["audit_events"]
+
+
 def load_streams(db: Db, schemas: dict, records: dict[str, list[dict]]) -> None:
-    for stream in STREAMS:
+    for stream in STREAMS + OPTIONAL:
         props = schemas[stream]["properties"]
         columns = list(props)
         cell = lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v  # noqa: E731
         create_table(db, stream, columns, [sql_type(props[c]) for c in columns],
-                     [tuple(cell(r.get(c)) for c in columns) for r in records[stream]])
+                     [tuple(cell(r.get(c)) for c in columns) for r in records.get(stream, [])])
 
 
 def csv_rows(path: Path) -> list[dict]:
@@ -174,8 +183,8 @@ TIER_TYPES = ["TEXT", "INTEGER", "TEXT"]
 
 def load_reference(db: Db, prices: list[dict] | None = None, tiers: list[dict] | None = None) -> None:
     """seat_prices and user_tiers, from the shipped CSVs unless given (prices=[] = an empty table)."""
-    prices = csv_rows(REPORTS / "seat_prices.csv") if prices is None else prices
-    tiers = csv_rows(REPORTS / "user_tiers.csv") if tiers is None else tiers
+    prices = csv_rows(PRICES_CSV) if prices is None else prices
+    tiers = csv_rows(TIERS_CSV) if tiers is None else tiers
     pcols = licence_report.REFERENCE["seat_prices"][0]
     tcols = licence_report.REFERENCE["user_tiers"][0]
     for name in ("seat_prices", "user_tiers"):
@@ -209,9 +218,28 @@ def pg_bindir() -> Path | None:
     return Path(found).parent if found and shutil.which("pg_ctl") else None
 
 
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PgServer:
+    """Calling it connects (psycopg, on the Unix socket); `port` is its loopback TCP port (for
+    clients that take a host and port: PyAirbyte's cache, dbt-postgres)."""
+
+    def __init__(self, connect, port: int):
+        self.connect, self.port = connect, port
+
+    def __call__(self):
+        return self.connect()
+
+
 @pytest.fixture(scope="session")
 def pg_server():
-    """A throwaway PostgreSQL cluster on a Unix socket in a temp directory (no TCP)."""
+    """A throwaway PostgreSQL cluster on a Unix socket in a temp directory, and on a free
+    loopback port, trust authentication."""
     psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
     bindir = pg_bindir()
     if bindir is None:
@@ -229,10 +257,12 @@ def pg_server():
         shutil.chown(sock, "postgres")
     subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
                    check=True, capture_output=True)
+    port = free_port()
     subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60",
-                              "-o", f"-k {sock} -c listen_addresses='' -c fsync=off", "start"], check=True, capture_output=True)
+                              "-o", f"-k {sock} -c listen_addresses='127.0.0.1' -p {port} -c fsync=off", "start"],
+                   check=True, capture_output=True)
     try:
-        yield lambda: psycopg.connect(host=str(sock), user="postgres", dbname="postgres", autocommit=True)
+        yield PgServer(lambda: psycopg.connect(host=str(sock), port=port, user="postgres", dbname="postgres", autocommit=True), port)
     finally:
         subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

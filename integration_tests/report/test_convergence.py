@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import STREAMS, discover_schemas, load_reference, load_streams, read, sandbox_org, write_config
+from conftest import OPTIONAL, STREAMS, discover_schemas, load_reference, load_streams, read, sandbox_org, write_config
 
 INCREMENTAL = ("users", "user_activity", "license_assignments", "groups")
 KEYS = {"users": ("account_id",), "user_activity": ("account_id", "product_id"),
@@ -64,7 +64,7 @@ def deduplicated(rows: list[dict], stream: str) -> list[dict]:
 
 
 def report_rows(db, schemas: dict, tables: dict) -> dict[str, list[dict]]:
-    for s in STREAMS:
+    for s in STREAMS + OPTIONAL:
         db.execute(f'DROP TABLE IF EXISTS "{s}"')
     load_streams(db, schemas, tables)
     load_reference(db)

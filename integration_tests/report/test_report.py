@@ -4,7 +4,7 @@ sandbox org's own ground truth.
 Starts target/release/atlassian-sandbox, reads users, user_activity, workspaces and
 license_assignments through the connector binary (full refresh), loads the records into one
 table per stream (columns = the schema's top-level fields, arrays/objects as JSON text) plus the
-price and tier tables from reports/*.csv, runs the report SQL unchanged, and checks every
+price and tier tables from the dbt package's seeds, runs the report SQL unchanged, and checks every
 figure of every site, the total row, and the reclaimable-seat list, against figures computed
 here from GET /__sandbox/truth and the CSVs — independently of the SQL.
 
@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import BILLABLE, REPORTS, csv_rows, load_reference, load_streams, ts
+from conftest import BILLABLE, NOT_BILLED, PRICES_CSV, TIERS_CSV, csv_rows, load_reference, load_streams, ts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,10 +41,18 @@ def price_of(prices: list[dict], product, plan, cycle):
     return float(best["price_per_seat_month"]), best["currency"]
 
 
+def billed(u: dict) -> bool:
+    """Whether Atlassian bills the holder: not suspended, deactivated or for deletion."""
+    return (u.get("status") or "active") not in NOT_BILLED
+
+
 def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30, inactive_days=90, headroom_pct=10,
-             billing_cycle="monthly"):
+             billing_cycle="monthly", seat_first_seen: dict | None = None, granted: dict | None = None):
+    """The report's figures from the truth. seat_first_seen / granted: {(site, account): time}
+    of seats seen after their site's first sync, and of access grants in the audit log."""
     as_of = max(ts(p["lastActiveTimestamp"]) for u in truth["users"] for p in u.get("productAccess") or [] if p.get("lastActiveTimestamp"))
     recent, cutoff = as_of - timedelta(days=active_days), as_of - timedelta(days=inactive_days)
+    seat_first_seen, granted = seat_first_seen or {}, granted or {}
     sites, reclaim = {}, {}
     # Where a seat is removed: the holder's groups that grant a billable role on the site.
     grants = {g["id"]: {a["workspace_id"] for a in g["role_assignments"] if a["role"] in BILLABLE} for g in truth["groups"]}
@@ -64,14 +72,21 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
             if not roles:
                 continue
             seen = [ts(p["lastActiveTimestamp"]) for p in u.get("productAccess") or [] if p.get("id") == w["id"] and p.get("lastActiveTimestamp")]
-            holders[u["accountId"]] = (max(seen) if seen else None, roles, u)
+            dates = [d for d in (ts(u.get("addedToOrg")), seat_first_seen.get((w["id"], u["accountId"])),
+                                 granted.get((w["id"], u["accountId"]))) if d is not None]
+            since = max(dates) if dates else None
+            holders[u["accountId"]] = (max(seen) if seen else None, roles, u, since)
         capacity = a.get("capacity")
         plan = w["relationships"]["entitlement"][0]["attributes"].get("plan")
         paid = is_paid(plan)
         assigned = len(holders)
-        n_recent = sum(1 for la, _, _ in holders.values() if la is not None and la >= recent)
-        n_active = sum(1 for la, _, _ in holders.values() if la is not None and la >= cutoff)
-        needed = -(-n_active * (100 + headroom_pct) // 100) if paid else None
+        billed_h = {k: v for k, v in holders.items() if billed(v[2])}
+        n_billed = len(billed_h)
+        n_recent = sum(1 for la, _, _, _ in billed_h.values() if la is not None and la >= recent)
+        n_active = sum(1 for la, _, _, _ in billed_h.values() if la is not None and la >= cutoff)
+        new = {k for k, (la, _, _, since) in billed_h.items() if not (la is not None and la >= cutoff) and since is not None and since >= cutoff}
+        idle = {k for k, (la, _, _, _) in billed_h.items() if not (la is not None and la >= cutoff) and k not in new}
+        needed = -(-(n_active + len(new)) * (100 + headroom_pct) // 100) if paid else None
         fitting = [int(t["tier_users"]) for t in tiers if t["product_type_key"] == a.get("typeKey")
                    and needed is not None and int(t["tier_users"]) >= needed]
         right = min(fitting) if fitting else None
@@ -80,27 +95,28 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
         saving = None if capacity is None or right is None else capacity - right
         sites[w["id"]] = {
             "product": a.get("typeKey"), "site_name": a.get("name"), "site_url": a.get("hostUrl"), "plan": plan,
-            "paid_site": paid, "capacity": capacity, "seats_paid": capacity if paid else None, "seats_assigned": assigned, "active_30d": n_recent,
-            "active_90d": n_active, "reclaimable": assigned - n_active,
-            "never_active": sum(1 for la, _, _ in holders.values() if la is None),
-            "utilization": None if not capacity else round(assigned / capacity, 3),
-            "seats_unassigned": None if capacity is None else capacity - assigned,
+            "paid_site": paid, "capacity": capacity, "seats_paid": capacity if paid else None, "seats_assigned": assigned,
+            "seats_billed": n_billed, "not_billed": assigned - n_billed, "active_30d": n_recent,
+            "active_90d": n_active, "new_not_active": len(new), "reclaimable": len(idle),
+            "never_active": sum(1 for k in idle if holders[k][0] is None),
+            "utilization": None if not capacity else round(n_billed / capacity, 3),
+            "seats_unassigned": None if capacity is None else capacity - n_billed,
             "seats_needed": needed, "right_tier": right, "tier_saving_seats": saving,
             "price_per_seat_month": price, "currency": currency,
-            "cost_paid_month": times(capacity), "cost_assigned_month": times(assigned),
-            "cost_reclaimable_month": times(assigned - n_active), "tier_saving_month": times(saving),
+            "cost_paid_month": times(capacity), "cost_billed_month": times(n_billed),
+            "cost_reclaimable_month": times(len(idle)), "tier_saving_month": times(saving),
             "pricing": "not paid" if not paid else "no price" if price is None else "priced",
             "row_type": "site", "as_of": as_of,
         }
-        for account, (la, roles, u) in holders.items():
-            if la is None or la < cutoff:
-                reclaim[(w["id"], account)] = {
-                    "product": a.get("typeKey"), "site_url": a.get("hostUrl"), "name": u.get("name"), "email": u.get("email"),
-                    "user_status": u.get("status"), "roles": ",".join(roles), "last_active_on_site": la,
-                    "days_since_active": None if la is None else (as_of.date() - la.date()).days,
-                    "paid_site": paid, "cost_month": price, "currency": currency,
-                    "remove_from": remove_from(u, w["id"]),
-                }
+        for account in idle:
+            la, roles, u, since = holders[account]
+            reclaim[(w["id"], account)] = {
+                "product": a.get("typeKey"), "site_url": a.get("hostUrl"), "name": u.get("name"), "email": u.get("email"),
+                "user_status": u.get("status"), "roles": ",".join(roles), "last_active_on_site": la,
+                "days_since_active": None if la is None else (as_of.date() - la.date()).days,
+                "seat_since": since, "paid_site": paid, "cost_month": price, "currency": currency,
+                "remove_from": remove_from(u, w["id"]),
+            }
     paid_sites = [s for s in sites.values() if s["paid_site"]]
     priced = [s for s in paid_sites if s["price_per_seat_month"] is not None]
     currencies = {s["currency"] for s in priced}
@@ -112,12 +128,13 @@ def expected(truth: dict, prices: list[dict], tiers: list[dict], active_days=30,
     one_currency = len(currencies) == 1
     total_row = {
         "site_name": "Total (paid sites)", "paid_site": True, "row_type": "total", "workspace_id": None,
-        **{k: total(k) for k in ("capacity", "seats_paid", "seats_assigned", "active_30d", "active_90d", "reclaimable", "never_active",
-                                 "seats_unassigned", "seats_needed", "right_tier", "tier_saving_seats")},
-        "utilization": round(total("seats_assigned", [s for s in paid_sites if s["seats_paid"] is not None]) / total("seats_paid"), 3),
+        **{k: total(k) for k in ("capacity", "seats_paid", "seats_assigned", "seats_billed", "not_billed", "active_30d", "active_90d",
+                                 "new_not_active", "reclaimable", "never_active", "seats_unassigned", "seats_needed", "right_tier",
+                                 "tier_saving_seats")},
+        "utilization": round(total("seats_billed", [s for s in paid_sites if s["seats_paid"] is not None]) / total("seats_paid"), 3),
         "currency": next(iter(currencies)) if one_currency else None,
         **{k: (total(k, priced) if one_currency else None)
-           for k in ("cost_paid_month", "cost_assigned_month", "cost_reclaimable_month", "tier_saving_month")},
+           for k in ("cost_paid_month", "cost_billed_month", "cost_reclaimable_month", "tier_saving_month")},
         "pricing": "mixed currencies" if len(currencies) > 1 else "no price" if not priced
                    else "partly priced" if len(priced) < len(paid_sites) else "priced",
         "as_of": as_of,
@@ -135,11 +152,11 @@ def same(got, want, where):
         assert got == want, f"{where}: report {got!r}, truth {want!r}"
 
 
-def check_report(db, truth, prices=None, tiers=None, **params) -> tuple[list[dict], dict]:
+def check_report(db, truth, prices=None, tiers=None, seat_first_seen=None, granted=None, **params) -> tuple[list[dict], dict]:
     """Every figure of every site, the total row, every reclaimable seat."""
-    prices = csv_rows(REPORTS / "seat_prices.csv") if prices is None else prices
-    tiers = csv_rows(REPORTS / "user_tiers.csv") if tiers is None else tiers
-    want_sites, want_total, want_reclaim = expected(truth, prices, tiers, **params)
+    prices = csv_rows(PRICES_CSV) if prices is None else prices
+    tiers = csv_rows(TIERS_CSV) if tiers is None else tiers
+    want_sites, want_total, want_reclaim = expected(truth, prices, tiers, seat_first_seen=seat_first_seen, granted=granted, **params)
     rows = db.report("license_utilization.sql", **params)
     got = {r["workspace_id"]: r for r in rows if r["row_type"] == "site"}
     assert set(got) == set(want_sites), "the report's sites are the sites license_assignments reads"
@@ -148,7 +165,8 @@ def check_report(db, truth, prices=None, tiers=None, **params) -> tuple[list[dic
         row = got[ws]
         for key, value in want.items():
             same(row[key], value, f"{ws} {key}")
-        assert row["active_30d"] <= row["active_90d"] and row["active_90d"] + row["reclaimable"] == row["seats_assigned"]
+        assert row["active_30d"] <= row["active_90d"]
+        assert row["active_90d"] + row["new_not_active"] + row["reclaimable"] + row["not_billed"] == row["seats_assigned"]
     for key, value in want_total.items():
         same(rows[-1][key], value, f"total {key}")
 
@@ -171,6 +189,8 @@ def test_report_equals_the_sandbox_truth(db, synced):
     # paid site per product; every paid site priced (the shipped example prices), in USD.
     assert sum(s["seats_assigned"] for s in sites) > 100
     assert any(s["reclaimable"] for s in sites) and any(s["never_active"] for s in sites)
+    # ... and the holders the report must not flag: new ones not active yet, and unbilled ones.
+    assert any(s["new_not_active"] for s in sites) and any(s["not_billed"] for s in sites)
     assert {s["paid_site"] for s in sites} == {True, False}
     assert total["pricing"] == "priced" and total["cost_reclaimable_month"] > 0 and total["tier_saving_seats"] > 0
     assert any(s["right_tier"] is None for s in sites if s["paid_site"]), "a paid product with no tier list"
@@ -201,7 +221,7 @@ def test_without_prices_the_report_runs_and_says_so(db, synced):
 def test_partial_and_mixed_currency_prices(db, synced):
     schemas, records, truth = synced
     load_streams(db, schemas, records)
-    shipped = csv_rows(REPORTS / "seat_prices.csv")
+    shipped = csv_rows(PRICES_CSV)
     partial = [p for p in shipped if p["product_type_key"] in ("jira-software", "confluence")]
     load_reference(db, prices=partial)
     _, total = check_report(db, truth, prices=partial)
@@ -228,14 +248,14 @@ def test_the_stream_table_equals_the_truth_seats(synced):
 
 
 def test_the_tier_and_price_templates_are_well_formed():
-    tiers = csv_rows(REPORTS / "user_tiers.csv")
+    tiers = csv_rows(TIERS_CSV)
     assert tiers and all(t["source"] and "verify" in t["source"] for t in tiers), "every tier row says where it comes from"
     by_product: dict[str, list[int]] = {}
     for t in tiers:
         by_product.setdefault(t["product_type_key"], []).append(int(t["tier_users"]))
     for product, sizes in by_product.items():
         assert sizes == sorted(set(sizes)) and sizes[-1] >= 10000, product
-    prices = csv_rows(REPORTS / "seat_prices.csv")
+    prices = csv_rows(PRICES_CSV)
     assert prices and all("EXAMPLE" in p["note"] for p in prices), "the shipped prices are marked as examples"
     assert all(math.isfinite(float(p["price_per_seat_month"])) and p["currency"] and p["billing_cycle"] in ("monthly", "annual")
                for p in prices)

@@ -25,8 +25,10 @@ def report_sites(truth: dict) -> list[str]:
             if (w["attributes"].get("sandbox") or {}).get("type") != "CHILD" and w["attributes"].get("status") != "offline"]
 
 
-def expected_trend(truths: list[dict], active_days: int = 30, trend_days: int = 30) -> dict:
-    """{(workspace_id, day): (seats_assigned, seats_active)} from the truths alone."""
+def expected_trend(truths: list[dict], active_days: int = 30, trend_days: int = 30, syncs=SYNCS) -> dict:
+    """{(workspace_id, day): (seats_assigned, seats_active)} from the truths alone (syncs: the
+    (users, day) of each, as conftest.SYNCS)."""
+    SYNCS = syncs  # noqa: N806
     holders = [{ws: {u["accountId"] for u in t["users"] for r in u.get("siteRoles") or []
                      if r["resourceId"] == ws and r["roleId"] in BILLABLE} for ws in report_sites(t)} for t in truths]
     seen: dict[tuple[str, str], set[date]] = {}

@@ -46,7 +46,8 @@
 //! workspaces, same timestamps), keyed by host URL and v1 product key. A workspace
 //! without a host URL keeps its entry, without `url` (the schema does not require it),
 //! so no activity fact is lost; such entries can only be joined by product key.
-//! `access_billable` = the user holds a billable role ([`BILLABLE_ROLES`]) on some site.
+//! `access_billable` = the user is active and holds a billable role ([`BILLABLE_ROLES`]) on
+//! some site (Atlassian bills no suspended, deactivated or to-be-deleted user).
 //!
 //! Control routes, no auth, not counted: `GET /__sandbox/stats` (requests and 429s per
 //! endpoint), `POST /__sandbox/stats/reset`, `GET /__sandbox/truth` (the whole org, with
@@ -105,7 +106,8 @@
 //! Named, seeded changes to the org, each a method on [`Sandbox`] and
 //! `POST /__sandbox/mutations/{name}` with a JSON object of fields; each answers a
 //! [`MutationReport`] and every endpoint sees it (see [`mutations`] and [`Mutation`]):
-//! `add_users {count, last_active_days_ago}`, `link_site {product, users,
+//! `add_users {count, last_active_days_ago}`, `hire_users {count, days_ago}` (joined
+//! `days_ago` days ago, billable seats, no product access yet), `link_site {product, users,
 //! last_active_days_ago}`, `revoke_access {count, account_ids, workspace}`,
 //! `remove_users {count}`, `suspend_users {count}` (roles and product access removed:
 //! Atlassian suspends access to every product), `late_activity {count, days_ago}`,

@@ -419,8 +419,10 @@ impl User {
         self.claim_status == ClaimStatus::Managed
     }
 
-    /// v1 `access_billable`: the user holds a seat-consuming role ([`BILLABLE_ROLES`]) on some workspace.
+    /// v1 `access_billable`: the user is [`UserStatus::Active`] and holds a seat-consuming role
+    /// ([`BILLABLE_ROLES`]) on some workspace. Atlassian bills no suspended, deactivated,
+    /// to-be-deleted or not-invited user, whatever roles they still hold.
     pub fn access_billable(&self) -> bool {
-        self.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref()))
+        self.status == UserStatus::Active && self.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref()))
     }
 }

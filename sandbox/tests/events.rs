@@ -181,7 +181,7 @@ fn every_mutation_atlassian_logs_appends_events() {
     let sb = with_events(0);
     let api = Api::new(&sb);
     assert_eq!(ok(events(&api, ""))["data"], json!([]));
-    let logged = ["add_users", "link_site", "revoke_access", "remove_users", "suspend_users", "rename_site", "add_group", "remove_group",
+    let logged = ["add_users", "hire_users", "link_site", "revoke_access", "remove_users", "suspend_users", "rename_site", "add_group", "remove_group",
         "rename_group", "grant_group_role", "revoke_group_role", "join_group", "leave_group", "logins", "api_token_created", "late_events"];
     let mut all = Vec::new();
     for (name, _, _) in MUTATIONS {

@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use atlassian_sandbox::*;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use common::*;
 use serde_json::{json, Value};
 
@@ -188,6 +188,105 @@ fn add_users_brings_seated_users_with_old_activity_everywhere() {
 }
 
 #[test]
+fn hire_users_brings_seated_users_who_never_logged_in() {
+    let sb = start(300);
+    let api = Api::new(&sb);
+    let before = Seen::read(&api);
+    let r = sb.hire_users(3, 10).unwrap();
+    assert_eq!((r.mutation.as_str(), r.users_added.len()), ("hire_users", 3));
+    assert!(r.activity.is_empty() && r.users_removed.is_empty() && r.users_changed.is_empty());
+    let now = sb.truth().now;
+    let joined = (now - Duration::days(10)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let seen = Seen::read(&api);
+    assert_consistent(&sb, &api, &seen);
+    assert_eq!(seen.count, before.count + 3);
+    let truth_users = seen.truth["users"].as_array().unwrap();
+    assert_eq!(truth_users.len(), before.truth["users"].as_array().unwrap().len() + 3);
+    let org = sb.truth();
+    let mut grants = 0;
+    for id in &r.users_added {
+        assert!(!before.v2.contains_key(id), "{id} is new");
+        // The truth: joined 10 days ago, a billable seat, no product access.
+        let t = truth_users.iter().find(|u| u["accountId"] == id.as_str()).unwrap_or_else(|| panic!("{id} in the truth"));
+        assert_eq!(t["addedToOrg"], json!(joined), "{t}");
+        assert_eq!((t["status"].as_str(), t["accountStatus"].as_str(), t["membershipStatus"].as_str()), (Some("active"), Some("active"), Some("active")));
+        let seats: Vec<&str> = t["siteRoles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| BILLABLE_ROLES.contains(&r["roleId"].as_str().unwrap()))
+            .map(|r| r["resourceId"].as_str().unwrap())
+            .collect();
+        assert!((1..=3).contains(&seats.len()), "{t}");
+        assert_eq!(t["productAccess"], json!([]), "{t}");
+        assert_eq!(t["accessBillable"], true);
+        // The served search says the same.
+        let u = &seen.v2[id];
+        assert_eq!(u["addedToOrg"], json!(joined), "{u}");
+        assert_eq!((u["status"].as_str(), u["membershipStatus"].as_str()), (Some("active"), Some("active")));
+        assert_eq!(u["productAccess"], json!([]), "{u}");
+        assert!(last_active_dates(&api, id).is_empty());
+        for ari in &seats {
+            assert!(seats_by_search(&api, ari).contains(id), "a billable seat on {ari}");
+        }
+        assert_eq!(seen.v1.contains_key(id), org.user(id).unwrap().is_managed());
+        if let Some(v1) = seen.v1.get(id) {
+            assert_eq!(v1["access_billable"], true);
+            assert!(v1["product_access"].as_array().unwrap().is_empty() && v1.get("last_active").is_none());
+        }
+        grants += seats.len();
+    }
+    // Logged like add_users: a user_added_to_org each and a product_access_granted per site.
+    let events: Vec<&Value> =
+        seen.truth["events"].as_array().unwrap().iter().filter(|e| r.events_added.iter().any(|id| e["id"] == id.as_str())).collect();
+    assert_eq!(events.len(), r.events_added.len());
+    let count = |a: &str| events.iter().filter(|e| e["attributes"]["action"] == a).count();
+    assert_eq!((count("user_added_to_org"), count("product_access_granted")), (3, grants), "{events:?}");
+    // Over HTTP, with the defaults.
+    let r = request(&api.base, "POST", "/__sandbox/mutations/hire_users", None, Some(r#"{"count": 2, "days_ago": 45}"#));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let added = r.json()["users_added"].as_array().unwrap().clone();
+    assert_eq!(added.len(), 2);
+    let when = (sb.truth().now - Duration::days(45)).trunc_subsecs(3);
+    assert!(added.iter().all(|id| sb.truth().user(id.as_str().unwrap()).unwrap().added_to_org == Some(when)));
+}
+
+#[test]
+fn only_active_users_are_billable() {
+    let sb = start(300);
+    let api = Api::new(&sb);
+    // A managed active user with a seat, then the same user with every other status: the
+    // roles stay, the bill does not.
+    let id = sb.truth().users.iter().find(|u| u.is_managed() && u.status == UserStatus::Active && u.access_billable()).unwrap().account_id.clone();
+    let v1_billable = |api: &Api| -> Value {
+        let page = api.managed_pages().into_iter().flat_map(|(_, p)| p["data"].as_array().unwrap().clone()).find(|u| u["account_id"] == id.as_str());
+        page.unwrap()["access_billable"].clone()
+    };
+    let truth_billable = |sb: &Sandbox| -> Value {
+        let t = request(&sb.base_url(), "GET", "/__sandbox/truth", None, None).json();
+        t["users"].as_array().unwrap().iter().find(|u| u["accountId"] == id.as_str()).unwrap()["accessBillable"].clone()
+    };
+    assert_eq!((v1_billable(&api), truth_billable(&sb)), (json!(true), json!(true)));
+    for status in [UserStatus::Suspended, UserStatus::Deactivated, UserStatus::ForDeletion, UserStatus::NotInvited] {
+        sb.with_org_mut(|org| {
+            let u = org.users.iter_mut().find(|u| u.account_id == id).unwrap();
+            u.status = status;
+        });
+        let u = sb.truth().user(&id).unwrap().clone();
+        assert!(u.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref())), "still holds a billable role");
+        assert!(!u.access_billable(), "{status:?}");
+        assert_eq!((v1_billable(&api), truth_billable(&sb)), (json!(false), json!(false)), "{status:?}");
+    }
+    // In the generated org too: every billable user is active.
+    assert!(sb.truth().users.iter().filter(|u| u.access_billable()).all(|u| u.status == UserStatus::Active));
+    assert!(sb
+        .truth()
+        .users
+        .iter()
+        .any(|u| u.status != UserStatus::Active && u.site_roles.iter().any(|r| BILLABLE_ROLES.contains(&r.role_id.as_ref()))), "the generated org has unbilled roles");
+}
+
+#[test]
 fn link_site_adds_a_site_with_seated_users_and_past_activity() {
     let sb = start(300);
     let api = Api::new(&sb);
@@ -354,6 +453,7 @@ fn the_same_mutations_give_the_same_org() {
         let sb = Sandbox::start(SandboxOptions { users: 250, cursor_salt: Some(1), ..Default::default() }).unwrap();
         let reports = vec![
             sb.add_users(3, 200).unwrap(),
+            sb.hire_users(2, 10).unwrap(),
             sb.link_site("jira-software", 4, 20).unwrap(),
             sb.revoke_access(2).unwrap(),
             sb.remove_users(2).unwrap(),
@@ -371,7 +471,7 @@ fn the_same_mutations_give_the_same_org() {
     assert_eq!(ta, tb);
     // A different seed picks other targets.
     let other = Sandbox::start(SandboxOptions { users: 250, seed: 43, ..Default::default() }).unwrap();
-    assert_ne!(other.remove_users(2).unwrap().users_removed, a[3].users_removed);
+    assert_ne!(other.remove_users(2).unwrap().users_removed, a[4].users_removed);
 }
 
 #[test]

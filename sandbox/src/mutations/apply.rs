@@ -115,7 +115,14 @@ impl MutationState {
         let mut rng = Rng::stream(self.seed ^ 0x6d75_7461_7465, self.applied);
         let mut r = MutationReport::new(m, org.now);
         match m {
-            Mutation::AddUsers { count, last_active_days_ago } => self.add_users(org, &mut rng, *count, *last_active_days_ago, &mut r)?,
+            Mutation::AddUsers { count, last_active_days_ago } => {
+                let t = days_before(org.now, *last_active_days_ago);
+                self.add_users(org, &mut rng, *count, NewUsers::Active { last_active: t }, &mut r)?
+            }
+            Mutation::HireUsers { count, days_ago } => {
+                let joined = (org.now - Duration::days(*days_ago as i64)).trunc_subsecs(3);
+                self.add_users(org, &mut rng, *count, NewUsers::Hired { joined }, &mut r)?
+            }
             Mutation::LinkSite { product, users, last_active_days_ago } => {
                 link_site(org, &mut rng, product, *users, *last_active_days_ago, &mut r)?
             }
@@ -167,12 +174,13 @@ impl MutationState {
         Ok(r)
     }
 
-    fn add_users(&mut self, org: &mut Org, rng: &mut Rng, count: usize, days_ago: u32, r: &mut MutationReport) -> Result<(), MutationError> {
+    /// [`Mutation::AddUsers`] and [`Mutation::HireUsers`]: `count` new active users, each
+    /// with `atlassian/user` on 1–3 open sites, and activity there or none (see [`NewUsers`]).
+    fn add_users(&mut self, org: &mut Org, rng: &mut Rng, count: usize, kind: NewUsers, r: &mut MutationReport) -> Result<(), MutationError> {
         let sites = open_sites(org);
         if sites.is_empty() && count > 0 {
-            return fail("add_users: the org has no online site to give a seat on");
+            return fail(format!("{}: the org has no online site to give a seat on", r.mutation));
         }
-        let t = days_before(org.now, days_ago);
         let (company, domain) = identity(self.seed);
         let taken: HashSet<String> = org.users.iter().map(|u| u.account_id.clone()).collect();
         for _ in 0..count {
@@ -185,15 +193,29 @@ impl MutationState {
             };
             (u.status, u.account_status, u.membership_status) = (UserStatus::Active, AccountStatus::Active, MembershipStatus::Active);
             (u.deactivated_on, u.for_deletion) = (None, false);
-            u.added_to_org = u.added_to_org.map(|a| a.min(t - Duration::days(1)));
             let how_many = 1 + rng.below(sites.len().min(3) as u64) as usize;
             let picks = draw(rng, sites.clone(), how_many);
-            u.product_access = picks.iter().map(|&w| ProductAccess { workspace: w, last_active: t }).collect();
+            let last_active = match kind {
+                NewUsers::Active { last_active } => {
+                    u.added_to_org = u.added_to_org.map(|a| a.min(last_active - Duration::days(1)));
+                    Some(last_active)
+                }
+                NewUsers::Hired { joined } => {
+                    u.added_to_org = Some(joined);
+                    None
+                }
+            };
+            u.product_access = match last_active {
+                Some(t) => picks.iter().map(|&w| ProductAccess { workspace: w, last_active: t }).collect(),
+                None => Vec::new(),
+            };
             u.site_roles = picks.iter().map(|&w| SiteRole { workspace: w, role_id: Cow::Borrowed("atlassian/user") }).collect();
             u.quirks.omit_empty_product_access = false;
             r.log(Draft::admin(USER_ADDED_TO_ORG, vec![user_object(&u)]));
             for &w in &picks {
-                r.activity(&u, &org.workspaces[w], Some(t), None);
+                if last_active.is_some() {
+                    r.activity(&u, &org.workspaces[w], last_active, None);
+                }
                 r.log(Draft::admin(PRODUCT_ACCESS_GRANTED, vec![user_object(&u), site_object(&org.workspaces[w])]));
             }
             r.users_added.push(u.account_id.clone());
@@ -202,6 +224,15 @@ impl MutationState {
         raise_capacities(org, &sites, r);
         Ok(())
     }
+}
+
+/// What the new users of [`MutationState::add_users`] have done.
+#[derive(Debug, Clone, Copy)]
+enum NewUsers {
+    /// Active on each of their sites, last at `last_active` (they joined the day before, or earlier).
+    Active { last_active: DateTime<Utc> },
+    /// Joined the org at `joined` and never logged in: no product access.
+    Hired { joined: DateTime<Utc> },
 }
 
 /// A site whose billable users outgrew its capacity moves up to the tier that holds them.

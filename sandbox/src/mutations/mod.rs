@@ -15,7 +15,7 @@
 //!
 //! A mutation Atlassian would log appends its events to the audit log ([`crate::events`]),
 //! processed at the org's now, strictly after every event already there (their ids in
-//! [`MutationReport::events_added`]): users added (`user_added_to_org` and a
+//! [`MutationReport::events_added`]): users added or hired (`user_added_to_org` and a
 //! `product_access_granted` per site), removed, suspended; access granted or revoked; a site
 //! linked or renamed; a group created, deleted or renamed, a role granted or revoked through
 //! it, users joining or leaving it. [`Mutation::Logins`], [`Mutation::ApiTokenCreated`] and
@@ -48,6 +48,9 @@ const fn days_60() -> u32 {
 const fn days_7() -> u32 {
     7
 }
+const fn days_10() -> u32 {
+    10
+}
 const fn five() -> usize {
     5
 }
@@ -71,6 +74,17 @@ pub enum Mutation {
         count: usize,
         #[serde(default = "days_90")]
         last_active_days_ago: u32,
+    },
+    /// `count` new hires (managed and unmanaged, drawn like [`Mutation::AddUsers`]'s) who joined
+    /// the org `days_ago` days before now (`addedToOrg`, to the millisecond) and have not
+    /// logged in yet: active, each with a billable role (`atlassian/user`) on 1–3 online,
+    /// non-sandbox sites and no product access at all (`productAccess` empty). Logged like
+    /// `add_users`; a site whose billable users outgrow its capacity moves up a tier.
+    HireUsers {
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(default = "days_10")]
+        days_ago: u32,
     },
     /// A new online, non-sandbox product instance of `product` (`jira-software`,
     /// `confluence`, `jira-servicedesk`, `bitbucket`, `trello`, `opsgenie`, or their v1/v2
@@ -187,8 +201,9 @@ pub enum Mutation {
 
 /// Every mutation: name, fields with their defaults, what it does (for `--help` and
 /// `GET /__sandbox/mutations`).
-pub const MUTATIONS: [(&str, &str, &str); 19] = [
+pub const MUTATIONS: [(&str, &str, &str); 20] = [
     ("add_users", r#"{"count":1,"last_active_days_ago":90}"#, "new active users with billable seats and old activity"),
+    ("hire_users", r#"{"count":1,"days_ago":10}"#, "new hires (joined days_ago) with billable seats and no product access yet"),
     ("link_site", r#"{"product":"confluence","users":5,"last_active_days_ago":60}"#, "a new site; users get a billable role and past activity on it"),
     ("revoke_access", r#"{"count":1,"account_ids":null,"workspace":null}"#, "users lose their role and activity on one site"),
     ("remove_users", r#"{"count":1}"#, "users deleted from the directory"),
@@ -263,6 +278,7 @@ impl Mutation {
     pub fn name(&self) -> &'static str {
         match self {
             Mutation::AddUsers { .. } => "add_users",
+            Mutation::HireUsers { .. } => "hire_users",
             Mutation::LinkSite { .. } => "link_site",
             Mutation::RevokeAccess { .. } => "revoke_access",
             Mutation::RemoveUsers { .. } => "remove_users",
@@ -313,6 +329,11 @@ impl Sandbox {
     /// [`Mutation::AddUsers`].
     pub fn add_users(&self, count: usize, last_active_days_ago: u32) -> Result<MutationReport, MutationError> {
         self.mutate(&Mutation::AddUsers { count, last_active_days_ago })
+    }
+
+    /// [`Mutation::HireUsers`].
+    pub fn hire_users(&self, count: usize, days_ago: u32) -> Result<MutationReport, MutationError> {
+        self.mutate(&Mutation::HireUsers { count, days_ago })
     }
 
     /// [`Mutation::LinkSite`].

@@ -1,0 +1,2 @@
+-- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
+SELECT {{ var('active_days') | int }} AS active_days, {{ var('inactive_days') | int }} AS inactive_days, {{ var('headroom_pct') | int }} AS headroom_pct, '{{ var('billing_cycle') | replace("'", "''") }}' AS billing_cycle, {{ var('trend_days') | int }} AS trend_days, {% if var('as_of') %}{{ atlassian_admin.to_timestamp("'" ~ var('as_of') ~ "'") }}{% else %}CAST(NULL AS TIMESTAMP){% endif %} AS as_of

@@ -1,0 +1,274 @@
+-- Reclaimable seats: every billed holder of a seat on a product site who has not used THAT site
+-- for inactive_days days (default 90), or never, and whose seat and account are older than
+-- that: candidates to remove, with what each seat costs a month when seat_prices has the site's
+-- price, and where to remove them from: the group(s) through which they hold the seat, or
+-- 'direct' (null when the groups stream is not synced). Suspended and deactivated holders are
+-- not here (they are not billed: atlassian_admin__license_utilization counts them apart), nor
+-- are new holders who have not started yet (its new_not_active).
+--
+-- GENERATED from dbt/models/marts/atlassian_admin__reclaimable_seats.sql by scripts/generate-reports.py: edit the model
+-- and run the script, not this file. The Snowflake form (the package's snowflake__ macros) over one table per stream, named
+-- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;
+-- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
+-- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
+-- (docs/license-report.md says what each means).
+with __dbt__cte__stg_atlassian_admin__license_assignments as (
+-- The seats held now: the latest row of each (workspace_id, account_id, role), removed seats dropped.
+SELECT workspace_id, account_id, role, billable,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT workspace_id, account_id, role, billable, observed_at
+FROM (
+    SELECT workspace_id, account_id, role, billable, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM license_assignments
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_seats
+),  __dbt__cte__stg_atlassian_admin__user_activity as (
+-- Each user's last activity on each product site now: the latest row of each
+-- (account_id, product_id), pairs whose latest row is a deletion record dropped.
+SELECT account_id, product_id, product_key, workspace_id,
+       CAST(last_active AS TIMESTAMP) AS last_active,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at
+FROM (
+    SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id, product_id
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM user_activity
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_activity
+),  __dbt__cte__int_atlassian_admin__activity as (
+-- Each user's last activity on each site now (pairs with a site and a time).
+SELECT workspace_id, account_id, last_active
+FROM __dbt__cte__stg_atlassian_admin__user_activity
+WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+),  __dbt__cte__stg_atlassian_admin__users as (
+-- The org's users now: the latest version of each account, removed accounts dropped.
+SELECT account_id, name, email, status, account_status, membership_status,
+       CAST(added_to_org AS TIMESTAMP) AS added_to_org,
+       access_billable, groups,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at
+FROM (
+    SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM users
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_users
+),  __dbt__cte__atlassian_admin__license_assignment_history as (
+-- Every version of every seat the table holds, with the span it held for: from its observed_at
+-- until the next row of the same seat (a deletion row holds "no seat"), and held_since: when
+-- the holding that the row belongs to began (the first row after a deletion, or the first row).
+-- Appended syncs keep the whole history; append + dedup and full refresh keep the latest row,
+-- whose observed_at is then when the current holding was first seen.
+WITH rows_in_order AS (
+    SELECT workspace_id, account_id, role,
+           CAST(observed_at AS TIMESTAMP) AS observed_at,
+           CASE WHEN _ab_cdc_deleted_at IS NULL THEN FALSE ELSE TRUE END AS is_deletion
+    FROM license_assignments
+),
+marked AS (
+    SELECT workspace_id, account_id, role, observed_at, is_deletion,
+           LEAD(observed_at) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST) AS superseded_at,
+           CASE WHEN NOT is_deletion
+                 AND COALESCE(LAG(is_deletion) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST), TRUE)
+                THEN observed_at END AS holding_start
+    FROM rows_in_order
+)
+SELECT workspace_id, account_id, role, observed_at, superseded_at, is_deletion,
+       CASE WHEN NOT is_deletion
+            THEN MAX(holding_start) OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at NULLS FIRST
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS held_since
+FROM marked
+),  __dbt__cte__stg_atlassian_admin__audit_events as (
+
+-- The audit log, one row per event (an event never changes: a repeated id is the same event).
+SELECT event_id, action, actor_id, context, container,
+       CAST(event_time AS TIMESTAMP) AS event_time,
+       CAST(processed_at AS TIMESTAMP) AS processed_at
+FROM (
+    SELECT e.id AS event_id, e.action, e.actor_id, e.context, e.container, e.time AS event_time, e.processed_at,
+           ROW_NUMBER() OVER (PARTITION BY e.id ORDER BY e.processed_at NULLS FIRST) AS row_no
+    FROM audit_events e
+) events
+WHERE row_no = 1
+),  __dbt__cte__int_atlassian_admin__seat_dates as (
+-- When each holder's seat on a site began, as far as the data tells: when the current holding
+-- of the seat was first seen (license_assignments), if a day or more after the site's first row
+-- (before, the seat was there when the site was first synced, and its age is unknown; a sync's
+-- rows are observed over its minutes, not at one instant); and, when the
+-- audit log is synced, the latest event that granted the user access to the site.
+WITH current_rows AS (
+    SELECT workspace_id, account_id, role, held_since,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC) AS row_no
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
+),
+firsts AS (
+    SELECT workspace_id, account_id, MIN(held_since) AS first_observed
+    FROM current_rows
+    WHERE row_no = 1 AND held_since IS NOT NULL
+    GROUP BY workspace_id, account_id
+),
+site_firsts AS (
+    SELECT workspace_id, MIN(observed_at) AS site_first_observed
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
+    GROUP BY workspace_id
+),
+grants AS (
+    SELECT h.workspace_id, h.account_id, MAX(e.event_time) AS granted_at
+    FROM firsts h
+    JOIN __dbt__cte__stg_atlassian_admin__audit_events e
+      ON e.action IN ('product_access_granted', 'user_granted_product_access')
+     AND POSITION('"' || h.account_id || '"' IN TO_JSON(e.context)) > 0
+     AND POSITION('"' || h.workspace_id || '"' IN TO_JSON(e.context)) > 0
+    GROUP BY h.workspace_id, h.account_id
+)
+SELECT f.workspace_id, f.account_id,
+       CASE WHEN sf.site_first_observed <= DATEADD(day, -(1), f.first_observed) THEN f.first_observed END AS seat_first_observed,
+       g.granted_at AS granted_at
+FROM firsts f
+JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
+LEFT JOIN grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+),  __dbt__cte__int_atlassian_admin__params as (
+-- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
+SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+),  __dbt__cte__int_atlassian_admin__bounds as (
+-- The time windows, which end at as_of: the as_of var, else the newest activity in the data
+-- (the data's own "now", so a report over a given sync is reproducible).
+SELECT as_of,
+       DATEADD(day, -(active_days), as_of) AS active_since,
+       DATEADD(day, -(inactive_days), as_of) AS inactive_before
+FROM (SELECT p.active_days, p.inactive_days,
+             COALESCE(p.as_of, (SELECT MAX(last_active) FROM __dbt__cte__int_atlassian_admin__activity)) AS as_of
+      FROM __dbt__cte__int_atlassian_admin__params p) resolved
+),  __dbt__cte__int_atlassian_admin__seat_holders as (
+-- One row per user holding a billable seat on a report site (atlassian/user and atlassian/admin
+-- on the same site count once), with their last activity on THAT site and what decides whether
+-- the seat could be reclaimed:
+--   billed      the holder can use the product: access_billable where the API gives it, else
+--               a status other than suspended, deactivated or for_deletion (Atlassian bills
+--               neither; removing such a seat saves nothing);
+--   seat_since  the youngest evidence of when the holder got the seat or joined the org:
+--               users.added_to_org, the seat's first observation, the audit log's grant;
+--   is_new      seat_since within inactive_days: a new holder who may not have started yet;
+--   reclaimable billed, not active on the site within inactive_days (or never), and not new.
+WITH seats AS (
+    SELECT workspace_id, account_id, LISTAGG(role, ',') WITHIN GROUP (ORDER BY role) AS roles
+    FROM __dbt__cte__stg_atlassian_admin__license_assignments
+    GROUP BY workspace_id, account_id
+),
+holders AS (
+    SELECT s.workspace_id, s.account_id, s.roles, MAX(a.last_active) AS last_active
+    FROM seats s
+    LEFT JOIN __dbt__cte__int_atlassian_admin__activity a ON a.workspace_id = s.workspace_id AND a.account_id = s.account_id
+    GROUP BY s.workspace_id, s.account_id, s.roles
+),
+dated AS (
+    SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
+           u.status AS user_status, u.access_billable, u.added_to_org,
+           d.seat_first_observed, d.granted_at,
+           CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
+                WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
+                ELSE TRUE END AS billed,
+           GREATEST(COALESCE(u.added_to_org, d.seat_first_observed, d.granted_at),
+                    COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
+                    COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
+    FROM holders h
+    LEFT JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__seat_dates d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
+),
+flagged AS (
+    SELECT d.*,
+           CASE WHEN d.last_active >= b.active_since THEN TRUE ELSE FALSE END AS active_recent,
+           CASE WHEN d.last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS active_within_inactive_days,
+           CASE WHEN d.seat_since >= b.inactive_before THEN TRUE ELSE FALSE END AS is_new
+    FROM dated d
+    CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+)
+SELECT workspace_id, account_id, roles, last_active, user_status, access_billable, added_to_org,
+       seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
+       CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
+       CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
+FROM flagged
+),  __dbt__cte__stg_atlassian_admin__workspaces as (
+-- The org's product sites. workspaces is read in full every sync: an Airbyte table synced in
+-- append mode holds a copy per sync, of which the latest extracted one counts.
+SELECT id AS workspace_id, name, type_key, status, host_url, capacity, plan, sandbox_type
+FROM (
+    SELECT id, name, type_key, status, host_url, capacity, plan, sandbox_type,
+           1 AS row_no
+    FROM workspaces
+) latest
+WHERE row_no = 1
+),  __dbt__cte__int_atlassian_admin__sites as (
+-- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
+-- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
+-- only paid sites have money and tier figures and count in the totals.
+SELECT workspace_id, type_key, name, host_url, plan, capacity,
+       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
+FROM __dbt__cte__stg_atlassian_admin__workspaces
+WHERE COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+),  __dbt__cte__stg_atlassian_admin__groups as (
+
+-- The org's groups now: the latest version of each group, removed groups dropped.
+SELECT id AS group_id, name, billable_workspace_ids,
+       CAST(observed_at AS TIMESTAMP) AS observed_at
+FROM (SELECT id, name, billable_workspace_ids, observed_at
+FROM (
+    SELECT id, name, billable_workspace_ids, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY id
+                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
+    FROM groups
+) latest
+WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_groups
+),  __dbt__cte__int_atlassian_admin__seat_groups as (
+-- Through which group(s) each holder has the site's billable role: the holder's groups
+-- (users.groups) that grant one there (groups.billable_workspace_ids). Null for every holder
+-- when the groups stream is not synced (remove_from cannot be told then).
+SELECT h.workspace_id, h.account_id,
+       CASE WHEN EXISTS (SELECT 1 FROM __dbt__cte__stg_atlassian_admin__groups)
+            THEN COALESCE(MAX(via.groups_list), 'direct') END AS remove_from
+FROM __dbt__cte__int_atlassian_admin__seat_holders h
+LEFT JOIN (
+    SELECT h2.workspace_id, h2.account_id, LISTAGG(COALESCE(g.name, g.group_id), ', ') WITHIN GROUP (ORDER BY COALESCE(g.name, g.group_id)) AS groups_list
+    FROM __dbt__cte__int_atlassian_admin__seat_holders h2
+    JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h2.account_id
+    JOIN __dbt__cte__stg_atlassian_admin__groups g ON POSITION('"' || g.group_id || '"' IN TO_JSON(u.groups)) > 0
+                                                AND POSITION('"' || h2.workspace_id || '"' IN TO_JSON(g.billable_workspace_ids)) > 0
+    GROUP BY h2.workspace_id, h2.account_id
+) via ON via.workspace_id = h.workspace_id AND via.account_id = h.account_id
+GROUP BY h.workspace_id, h.account_id
+),  __dbt__cte__int_atlassian_admin__seat_holder_rows as (
+-- One row per user holding a billable seat on a report site: who, their last activity on that
+-- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).
+SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, u.name, u.email,
+       h.user_status, h.roles, h.last_active AS last_active_on_site, h.added_to_org, h.seat_first_observed,
+       h.granted_at, h.seat_since, h.access_billable, h.billed, h.active_recent, h.active_within_inactive_days,
+       h.is_new, h.new_not_active, h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
+FROM __dbt__cte__int_atlassian_admin__seat_holders h
+JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
+LEFT JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h.account_id
+LEFT JOIN __dbt__cte__int_atlassian_admin__seat_groups g ON g.workspace_id = h.workspace_id AND g.account_id = h.account_id
+),  __dbt__cte__int_atlassian_admin__site_prices as (
+-- The price of a seat on each paid site: the seat_prices row of its product, plan and the
+-- billing_cycle var (matched case-insensitively; the highest if several match).
+SELECT s.workspace_id,
+       MAX(CAST(pr.price_per_seat_month AS DECIMAL(12, 4))) AS price_per_seat_month,
+       MAX(pr.currency) AS currency
+FROM __dbt__cte__int_atlassian_admin__sites s
+CROSS JOIN __dbt__cte__int_atlassian_admin__params p
+JOIN seat_prices pr
+  ON pr.product_type_key = s.type_key AND LOWER(pr.plan) = LOWER(s.plan) AND LOWER(pr.billing_cycle) = LOWER(p.billing_cycle)
+WHERE s.paid_site AND pr.price_per_seat_month IS NOT NULL
+GROUP BY s.workspace_id
+) SELECT h.product, h.site_url, h.account_id, h.name, h.email, h.user_status, h.roles, h.remove_from,
+       h.last_active_on_site,
+       DATEDIFF(day, CAST(h.last_active_on_site AS DATE), CAST(b.as_of AS DATE)) AS days_since_active,
+       h.seat_since, h.paid_site, pr.price_per_seat_month AS cost_month, pr.currency, h.workspace_id
+FROM __dbt__cte__int_atlassian_admin__seat_holder_rows h
+CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+LEFT JOIN __dbt__cte__int_atlassian_admin__site_prices pr ON pr.workspace_id = h.workspace_id
+WHERE h.reclaimable
+ORDER BY h.product, h.site_url, h.last_active_on_site NULLS FIRST, h.account_id;
