@@ -11,7 +11,7 @@ DuckDB destination; opened read-only). The price and tier tables come from the f
 them, else from the dbt package's seeds, dbt/seeds/atlassian_admin__seat_prices.csv and
 atlassian_admin__user_tiers.csv (--prices / --tiers; --prices
 none = without prices). Needs the `duckdb` Python package; everything else is the standard
-library. The page: per paid site, bars of paid / assigned / active / reclaimable seats, the money
+library. The page: per paid site, bars of paid / billed / active / new / reclaimable seats, the money
 and tier figures when prices are present, the trend when the history spans more than one day;
 the reclaimable seats, sortable. See docs/license-report.md.
 
@@ -197,8 +197,9 @@ def esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
-BAR_ROWS = (("seats_paid", "Paid", "#5b6b8c"), ("seats_assigned", "Assigned", "#2f7ed8"),
-            ("active_30d", "Active", "#3aa655"), ("reclaimable", "Reclaimable", "#e8743b"))
+BAR_ROWS = (("seats_paid", "Paid", "#5b6b8c"), ("seats_billed", "Billed", "#2f7ed8"),
+            ("active_30d", "Active", "#3aa655"), ("new_not_active", "New, not yet active", "#9b7fd1"),
+            ("reclaimable", "Reclaimable", "#e8743b"))
 
 
 def bars_svg(site: dict, active_days: int, inactive_days: int) -> str:

@@ -214,6 +214,25 @@ def test_dbt_build_over_one_pyairbyte_sync_equals_the_truth(kind, request, tmp_p
         marts.db.con.close()
         dbt(d, "docs", "generate", **source_vars(kind, "atlassian"))
         assert (d / "target" / "catalog.json").exists() and (d / "target" / "index.html").exists()
+        check_descriptions(d / "target")
+
+
+def check_descriptions(target: Path) -> None:
+    """Every model, seed and source table of the package has a description, and so has every
+    column the warehouse holds for the models and seeds (catalog.json)."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    nodes = {k: n for k, n in {**manifest["nodes"], **manifest["sources"]}.items()
+             if n.get("package_name") == "atlassian_admin" and n["resource_type"] in ("model", "seed", "source")}
+    assert len([n for n in nodes.values() if n["resource_type"] == "model"]) >= 19
+    missing = [k for k, n in nodes.items() if not (n.get("description") or "").strip()]
+    assert not missing, f"no description: {missing}"
+    for key, built in catalog["nodes"].items():
+        if key not in nodes:
+            continue
+        documented = {c.lower() for c, col in nodes[key]["columns"].items() if (col.get("description") or "").strip()}
+        undocumented = sorted(c for c in built["columns"] if c.lower() not in documented)
+        assert not undocumented, f"{key}: columns without a description: {undocumented}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -136,8 +136,8 @@ def check_page(driver, page: Path, sql: dict, trend_expected: bool) -> None:
     shown = driver.execute_script("""
         var v = {}; document.querySelectorAll('#totals .total').forEach(function (t) { v[t.getAttribute('data-field')] = t.textContent; });
         return v;""")
-    assert {"seats_paid", "seats_assigned", "active_30d", "reclaimable", "cost_paid_month", "cost_reclaimable_month",
-            "tier_saving_month"} <= set(shown)
+    assert {"seats_paid", "seats_billed", "active_30d", "reclaimable", "new_not_active", "not_billed", "cost_paid_month",
+            "cost_reclaimable_month", "tier_saving_month"} <= set(shown)
     for key, text in shown.items():
         want = total[key]
         got = number(text)
