@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,14 @@ def pg_marts(pg_server) -> Marts:
     return Marts(Db("postgres", con))
 
 
+def fresh_schemas(pg_server) -> None:
+    """The session's PostgreSQL server is shared: start from no loaded and no built tables."""
+    con = pg_server()
+    con.execute("DROP SCHEMA IF EXISTS atlassian CASCADE")
+    con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    con.close()
+
+
 def source_vars(kind: str, schema: str) -> dict:
     return {"atlassian_admin_schema": schema} | ({"atlassian_admin_database": "org"} if kind == "duckdb" else {})
 
@@ -171,8 +180,9 @@ def prepare_org(sandbox) -> None:
 
 def check_one_sync(marts: Marts, truth: dict, with_events: bool) -> None:
     sites, total = check_report(marts, truth, granted=grants(truth) if with_events else None)
+    # The hires of 10 days ago (and any user who joined since and never logged in).
     hired = {u["accountId"] for u in truth["users"] if not u.get("productAccess") and u.get("addedToOrg")
-             and ts(u["addedToOrg"]) >= ts(truth["now"]).replace(tzinfo=None) - __import__("datetime").timedelta(days=11)}
+             and ts(u["addedToOrg"]) >= ts(truth["now"]) - timedelta(days=11)}
     assert len(hired) >= 4
     listed = {r["account_id"] for r in marts.report("reclaimable_seats.sql")}
     assert not hired & listed, "a new hire's seat listed as reclaimable"
@@ -194,6 +204,7 @@ def test_dbt_build_over_one_pyairbyte_sync_equals_the_truth(kind, request, tmp_p
         else:
             pg = request.getfixturevalue("pg_server")
             where = pg.port
+            fresh_schemas(pg)
             cache = ab.caches.PostgresCache(host="127.0.0.1", port=pg.port, username="postgres", password="unused",
                                             database="postgres", schema_name="atlassian")
         sync(source_for(sandbox), cache, "auto")
@@ -271,7 +282,6 @@ def first_seen(truths: list[dict]) -> dict:
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
 def test_dbt_build_over_appended_syncs_equals_the_truth_and_its_trend(kind, request, tmp_path):
-    from datetime import date
     need_dbt()
     truths = []
     with sandbox_org(USERS) as sandbox:
@@ -281,10 +291,7 @@ def test_dbt_build_over_appended_syncs_equals_the_truth_and_its_trend(kind, requ
         else:
             pg = request.getfixturevalue("pg_server")
             where = pg.port
-            schema_con = pg()
-            schema_con.execute("DROP SCHEMA IF EXISTS atlassian CASCADE")
-            schema_con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-            schema_con.close()
+            fresh_schemas(pg)
             cache = ab.caches.PostgresCache(host="127.0.0.1", port=pg.port, username="postgres", password="unused",
                                             database="postgres", schema_name="atlassian")
         source = source_for(sandbox)
