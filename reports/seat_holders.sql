@@ -95,15 +95,11 @@ WHERE row_no = 1
 -- (before, the seat was there when the site was first synced, and its age is unknown; a sync's
 -- rows are observed over its minutes, not at one instant); and, when the
 -- audit log is synced, the latest event that granted the user access to the site.
-WITH current_rows AS (
-    SELECT workspace_id, account_id, role, held_since,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC) AS row_no
-    FROM __dbt__cte__atlassian_admin__license_assignment_history
-),
-firsts AS (
+-- A seat's latest row is the one nothing superseded; held_since is null when it is a deletion.
+WITH firsts AS (
     SELECT workspace_id, account_id, MIN(held_since) AS first_observed
-    FROM current_rows
-    WHERE row_no = 1 AND held_since IS NOT NULL
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
+    WHERE superseded_at IS NULL AND held_since IS NOT NULL
     GROUP BY workspace_id, account_id
 ),
 site_firsts AS (
@@ -162,7 +158,7 @@ holders AS (
 ),
 dated AS (
     SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
-           u.status AS user_status, u.access_billable, u.added_to_org,
+           u.name, u.email, u.status AS user_status, u.access_billable, u.added_to_org,
            d.seat_first_observed, d.granted_at,
            CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
                 WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
@@ -182,7 +178,7 @@ flagged AS (
     FROM dated d
     CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
 )
-SELECT workspace_id, account_id, roles, last_active, user_status, access_billable, added_to_org,
+SELECT workspace_id, account_id, roles, last_active, name, email, user_status, access_billable, added_to_org,
        seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
        CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
        CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
@@ -238,13 +234,12 @@ GROUP BY h.workspace_id, h.account_id
 ),  __dbt__cte__int_atlassian_admin__seat_holder_rows as (
 -- One row per user holding a billable seat on a report site: who, their last activity on that
 -- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).
-SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, u.name, u.email,
+SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, h.name, h.email,
        h.user_status, h.roles, h.last_active AS last_active_on_site, h.added_to_org, h.seat_first_observed,
        h.granted_at, h.seat_since, h.access_billable, h.billed, h.active_recent, h.active_within_inactive_days,
        h.is_new, h.new_not_active, h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
 JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
-LEFT JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h.account_id
 LEFT JOIN __dbt__cte__int_atlassian_admin__seat_groups g ON g.workspace_id = h.workspace_id AND g.account_id = h.account_id
 ) SELECT *
 FROM __dbt__cte__int_atlassian_admin__seat_holder_rows

@@ -59,7 +59,7 @@ def leading_comment(model_sql: str) -> str:
     return "\n".join(lines)
 
 
-def header(name: str, model: str, dialect: str | None, comment: str) -> str:
+def header(model: str, dialect: str | None, comment: str) -> str:
     return (f"{comment}\n"
             f"--\n"
             f"-- GENERATED from dbt/models/marts/{model}.sql by scripts/generate-reports.py: edit the model\n"
@@ -92,8 +92,7 @@ def compile_all(dbt: str) -> dict[Path, str]:
                 compiled = (target / "compiled" / "atlassian_admin" / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8")
                 comment = leading_comment((DBT_PROJECT / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8"))
                 body = compiled.replace(comment + "\n", "", 1).strip() + ";\n"
-                out[directory.relative_to(ROOT) / f"{name}.sql"] = header(name, model, dialect, comment) + body
-        shutil.rmtree(DBT_PROJECT / "logs", ignore_errors=True)
+                out[directory.relative_to(ROOT) / f"{name}.sql"] = header(model, dialect, comment) + body
     return out
 
 

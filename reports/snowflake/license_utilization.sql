@@ -99,15 +99,11 @@ WHERE row_no = 1
 -- (before, the seat was there when the site was first synced, and its age is unknown; a sync's
 -- rows are observed over its minutes, not at one instant); and, when the
 -- audit log is synced, the latest event that granted the user access to the site.
-WITH current_rows AS (
-    SELECT workspace_id, account_id, role, held_since,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC) AS row_no
-    FROM __dbt__cte__atlassian_admin__license_assignment_history
-),
-firsts AS (
+-- A seat's latest row is the one nothing superseded; held_since is null when it is a deletion.
+WITH firsts AS (
     SELECT workspace_id, account_id, MIN(held_since) AS first_observed
-    FROM current_rows
-    WHERE row_no = 1 AND held_since IS NOT NULL
+    FROM __dbt__cte__atlassian_admin__license_assignment_history
+    WHERE superseded_at IS NULL AND held_since IS NOT NULL
     GROUP BY workspace_id, account_id
 ),
 site_firsts AS (
@@ -166,7 +162,7 @@ holders AS (
 ),
 dated AS (
     SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
-           u.status AS user_status, u.access_billable, u.added_to_org,
+           u.name, u.email, u.status AS user_status, u.access_billable, u.added_to_org,
            d.seat_first_observed, d.granted_at,
            CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
                 WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
@@ -186,7 +182,7 @@ flagged AS (
     FROM dated d
     CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
 )
-SELECT workspace_id, account_id, roles, last_active, user_status, access_billable, added_to_org,
+SELECT workspace_id, account_id, roles, last_active, name, email, user_status, access_billable, added_to_org,
        seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
        CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
        CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active

@@ -3,15 +3,11 @@
 -- (before, the seat was there when the site was first synced, and its age is unknown; a sync's
 -- rows are observed over its minutes, not at one instant); and, when the
 -- audit log is synced, the latest event that granted the user access to the site.
-WITH current_rows AS (
-    SELECT workspace_id, account_id, role, held_since,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC) AS row_no
-    FROM {{ ref('atlassian_admin__license_assignment_history') }}
-),
-firsts AS (
+-- A seat's latest row is the one nothing superseded; held_since is null when it is a deletion.
+WITH firsts AS (
     SELECT workspace_id, account_id, MIN(held_since) AS first_observed
-    FROM current_rows
-    WHERE row_no = 1 AND held_since IS NOT NULL
+    FROM {{ ref('atlassian_admin__license_assignment_history') }}
+    WHERE superseded_at IS NULL AND held_since IS NOT NULL
     GROUP BY workspace_id, account_id
 ),
 site_firsts AS (

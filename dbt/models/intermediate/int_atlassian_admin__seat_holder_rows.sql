@@ -1,10 +1,9 @@
 -- One row per user holding a billable seat on a report site: who, their last activity on that
 -- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).
-SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, u.name, u.email,
+SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, h.name, h.email,
        h.user_status, h.roles, h.last_active AS last_active_on_site, h.added_to_org, h.seat_first_observed,
        h.granted_at, h.seat_since, h.access_billable, h.billed, h.active_recent, h.active_within_inactive_days,
        h.is_new, h.new_not_active, h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
 FROM {{ ref('int_atlassian_admin__seat_holders') }} h
 JOIN {{ ref('int_atlassian_admin__sites') }} st ON st.workspace_id = h.workspace_id
-LEFT JOIN {{ ref('stg_atlassian_admin__users') }} u ON u.account_id = h.account_id
 LEFT JOIN {{ ref('int_atlassian_admin__seat_groups') }} g ON g.workspace_id = h.workspace_id AND g.account_id = h.account_id

@@ -21,7 +21,7 @@ holders AS (
 ),
 dated AS (
     SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
-           u.status AS user_status, u.access_billable, u.added_to_org,
+           u.name, u.email, u.status AS user_status, u.access_billable, u.added_to_org,
            d.seat_first_observed, d.granted_at,
            CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
                 WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
@@ -41,7 +41,7 @@ flagged AS (
     FROM dated d
     CROSS JOIN {{ ref('int_atlassian_admin__bounds') }} b
 )
-SELECT workspace_id, account_id, roles, last_active, user_status, access_billable, added_to_org,
+SELECT workspace_id, account_id, roles, last_active, name, email, user_status, access_billable, added_to_org,
        seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
        CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
        CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
