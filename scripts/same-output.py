@@ -26,6 +26,8 @@ FROZEN_AT = "2026-11-29 12:00:00"
 SALT = "7"
 
 STREAMS = ["users", "user_activity", "workspaces", "license_assignments"]
+# Every stream of the catalog: the optional ones need --events for an audit log to read.
+EVERY = STREAMS + ["groups", "audit_events"]
 
 
 def catalog(streams, mode):
@@ -62,6 +64,12 @@ SCENARIOS = [
     ("incremental, managed_accounts activity", ["--users", "300"], {"activity_source": "managed_accounts"}, ["users", "user_activity"], "incremental", 1),
     ("a refused users search: managed accounts only", ["--users", "300", "--v2-directory-forbidden"], {}, STREAMS, "incremental", 1),
     ("key only: the organization found from the key", ["--users", "200"], {"org_id": None}, STREAMS, "full_refresh", 0),
+    ("every stream, full refresh", ["--users", "1500", "--events", "3000"], {}, EVERY, "full_refresh", 0),
+    ("every stream, incremental, then again from its state", ["--users", "1500", "--events", "3000"], {"page_size": 50}, EVERY, "incremental", 1),
+    ("every stream, resumed from a mid-pass checkpoint", ["--users", "1200", "--events", "2000"], {"page_size": 50}, EVERY, "resume", 0),
+    ("optional streams refused: no groups scope, no Guard", ["--users", "300", "--groups-forbidden", "--events-access", "forbidden"], {}, EVERY, "incremental", 1),
+    ("an audit log answering empty, events-stream ending with a null next", ["--users", "200", "--events-access", "empty"], {}, EVERY, "incremental", 0),
+    ("an audit log whose last page says null", ["--users", "200", "--events", "1500", "--events-null-next"], {}, ["audit_events", "groups"], "incremental", 1),
 ]
 
 
