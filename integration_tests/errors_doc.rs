@@ -138,7 +138,7 @@ fn cases() -> Vec<Case> {
     }
     // A server that keeps sending empty pages, each with a new cursor, cannot be set up with the
     // sandbox's faults (a fixed body repeats its cursor): the message is the error's own text.
-    let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::Endpoint::Workspaces, pages: 20 };
+    let empty = source_atlassian_admin::client::ApiError::EmptyPages { endpoint: source_atlassian_admin::client::endpoints::WORKSPACES, pages: 20 };
     cases.push(Case { what: "endless empty pages", message: empty.to_string() });
     cases
 }

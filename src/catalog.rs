@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::streams::{self, StreamInfo};
+use crate::streams::{self, StreamId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -50,7 +50,7 @@ fn full_refresh() -> SyncMode {
 /// One stream the platform asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct ConfiguredStream {
-    pub info: &'static StreamInfo,
+    pub id: StreamId,
     pub sync_mode: SyncMode,
 }
 
@@ -77,8 +77,9 @@ impl ConfiguredCatalog {
         let mut streams: Vec<ConfiguredStream> = Vec::with_capacity(raw.streams.len());
         let mut warnings = Vec::new();
         for s in raw.streams {
-            let info = streams::find(&s.stream.name).ok_or_else(|| CatalogError::UnknownStream(s.stream.name.clone()))?;
-            if streams.iter().any(|c| c.info.name == info.name) {
+            let id = streams::find(&s.stream.name).ok_or_else(|| CatalogError::UnknownStream(s.stream.name.clone()))?;
+            let info = id.info();
+            if streams.iter().any(|c| c.id == id) {
                 return Err(CatalogError::DuplicateStream(s.stream.name));
             }
             // Clients such as PyAirbyte ask every stream for incremental; a stream without a
@@ -91,13 +92,13 @@ impl ConfiguredCatalog {
                     info.name
                 ));
             }
-            streams.push(ConfiguredStream { info, sync_mode });
+            streams.push(ConfiguredStream { id, sync_mode });
         }
         Ok(ConfiguredCatalog { streams, warnings })
     }
 
     pub fn get(&self, name: &str) -> Option<&ConfiguredStream> {
-        self.streams.iter().find(|s| s.info.name == name)
+        self.streams.iter().find(|s| s.id.name() == name)
     }
 }
 

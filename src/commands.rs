@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::ConfiguredCatalog;
-use crate::client::{ApiError, AtlassianClient, Endpoint, RetryPolicy, MANAGED_ONLY};
+use crate::client::{endpoints, AtlassianClient, RetryPolicy, MANAGED_ONLY};
 use crate::config::{self, Config};
 use crate::protocol::{ConnectionStatus, FailureType, Output};
 use crate::state::StateInput;
@@ -61,7 +61,7 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
         // A key whose scopes do not reach the directory may still read the managed accounts.
         let every_user = match client.search_users(None, 1, &[]).await {
             Ok(_) => true,
-            Err(e @ ApiError::Forbidden { endpoint: Endpoint::UsersSearch, .. }) => {
+            Err(e) if e.is_forbidden_at(endpoints::USERS_SEARCH) => {
                 client.managed_users_page(None).await.map_err(|_| e)?;
                 false
             }
@@ -89,20 +89,23 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
     }
 }
 
-/// Which of the streams a key or plan may not reach it can read: one request each.
+/// Which of the streams a key or plan may not reach ([`StreamInfo::optional`]) it can read:
+/// each one's probe, one request.
+///
+/// [`StreamInfo::optional`]: crate::streams::StreamInfo::optional
 async fn optional_streams(client: &AtlassianClient) -> String {
-    let groups = match client.groups_page(None).await {
-        Ok(_) => "groups is readable".to_string(),
-        Err(e) if e.is_refused() => "groups is not (it needs the scope read:groups:admin)".to_string(),
-        Err(e) => format!("groups could not be checked ({e})"),
-    };
-    let events = match client.events_page(None, None, 1).await {
-        Ok(page) if page.data.is_empty() && page.next().is_none() => "audit_events answered with no event and no cursor (the organization may lack Atlassian Guard Standard, which its audit log needs)".to_string(),
-        Ok(_) => "audit_events is readable".to_string(),
-        Err(e) if e.is_refused() => "audit_events is not (it needs Atlassian Guard Standard or above and the scope read:events:admin)".to_string(),
-        Err(e) => format!("audit_events could not be checked ({e})"),
-    };
-    format!("Optional streams: {groups}; {events}")
+    let mut said = Vec::new();
+    for entry in streams::ALL {
+        let (Some(probe), Some(needs)) = (entry.probe, entry.id.info().optional) else { continue };
+        let name = entry.id.name();
+        said.push(match probe(client).await {
+            Ok(None) => format!("{name} is readable"),
+            Ok(Some(doubt)) => doubt,
+            Err(e) if e.is_refused() => format!("{name} is not ({needs})"),
+            Err(e) => format!("{name} could not be checked ({e})"),
+        });
+    }
+    format!("Optional streams: {}", said.join("; "))
 }
 
 pub fn discover<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Result<u8> {
@@ -113,8 +116,8 @@ pub fn discover<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow::Re
     Ok(EXIT_OK)
 }
 
-pub async fn read<W: Write>(
-    out: &mut Output<W>,
+pub async fn read(
+    out: &mut Output,
     config_path: &Path,
     catalog_path: &Path,
     state_path: Option<&Path>,

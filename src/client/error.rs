@@ -7,79 +7,9 @@
 //! named by their path template, and body-derived text is shortened and stripped of quoted
 //! values.
 
-use std::fmt;
-
+pub use super::endpoint::Endpoint;
+use super::endpoint::NotFound;
 use crate::protocol::FailureType;
-
-/// An API call, named by method and path template (never the full URL, never a secret).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    Org,
-    UsersSearch,
-    Workspaces,
-    LastActiveDates,
-    UsersCount,
-    /// The managed accounts (v1 users).
-    ManagedUsers,
-    /// The organizations the key can list.
-    Orgs,
-    GroupsSearch,
-    /// The roles one group grants, per site.
-    GroupRoleAssignments,
-    /// The audit log, in processing order.
-    EventsStream,
-    /// The audit log's action names.
-    EventActions,
-}
-
-impl Endpoint {
-    pub fn template(self) -> &'static str {
-        match self {
-            Endpoint::Org => "GET /admin/v1/orgs/{orgId}",
-            Endpoint::UsersSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search",
-            Endpoint::Workspaces => "POST /admin/v2/orgs/{orgId}/workspaces",
-            Endpoint::LastActiveDates => "GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
-            Endpoint::UsersCount => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count",
-            Endpoint::ManagedUsers => "GET /admin/v1/orgs/{orgId}/users",
-            Endpoint::Orgs => "GET /admin/v1/orgs",
-            Endpoint::GroupsSearch => "POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search",
-            Endpoint::GroupRoleAssignments => "GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments",
-            Endpoint::EventsStream => "GET /admin/v1/orgs/{orgId}/events-stream",
-            Endpoint::EventActions => "GET /admin/v1/orgs/{orgId}/event-actions",
-        }
-    }
-
-    /// The scope a key created with scopes needs for this endpoint.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Endpoint::Org => "read:orgs:admin",
-            Endpoint::UsersSearch => "read:directories:admin",
-            Endpoint::Workspaces => "read:workspaces:admin",
-            // Atlassian documents no scope for last-active-dates; the v1 user APIs' scope is
-            // the best guess ([`Endpoint::scope_advice`] says so).
-            Endpoint::LastActiveDates => "read:accounts:admin",
-            Endpoint::UsersCount => "read:directories:admin",
-            Endpoint::ManagedUsers => "read:accounts:admin",
-            Endpoint::Orgs => "read:orgs:admin",
-            Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments => "read:groups:admin",
-            Endpoint::EventsStream | Endpoint::EventActions => "read:events:admin",
-        }
-    }
-
-    /// The scope as a 403 names it: with the caveat where Atlassian documents none.
-    pub fn scope_advice(self) -> &'static str {
-        match self {
-            Endpoint::LastActiveDates => "read:accounts:admin — unconfirmed: no scope is documented for this endpoint, so if that does not help use a key without scopes",
-            other => other.scope(),
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.template())
-    }
-}
 
 /// Where a person finds the organization ID, for the messages that ask for it.
 pub const ORG_ID_WHERE: &str = "The organization ID is the part after /o/ in the address of any admin.atlassian.com page of the organization (admin.atlassian.com/o/<organization ID>/overview); Settings → API keys shows it too";
@@ -100,6 +30,10 @@ pub enum ApiError {
     /// `base_url` is not the API's root.
     #[error("{endpoint} answered 404 Not Found{detail} under {base}: no such address there. Check that 'base_url' is the API root (https://api.atlassian.com, or your proxy's address for it) with nothing after it")]
     NotFound { endpoint: Endpoint, base: String, detail: String },
+
+    /// A 404 from an API the organization or the key is not offered (an experimental one).
+    #[error("{endpoint} answered 404 Not Found{detail}: this API is not available to the organization or to this API key (Atlassian marks it experimental and may not have enabled it), or a key created with scopes lacks '{scope}'. Create a key with that scope, or one without scopes, under admin.atlassian.com → Settings → API keys", scope = endpoint.scope_advice())]
+    Unavailable { endpoint: Endpoint, detail: String },
 
     #[error("{endpoint} answered {status}{detail}")]
     Client { endpoint: Endpoint, status: u16, code: Option<String>, detail: String },
@@ -159,7 +93,17 @@ impl ApiError {
     /// The key or the plan may not use the endpoint (401 or 403): on an optional stream's
     /// endpoint, that stream is not readable while the others are.
     pub fn is_refused(&self) -> bool {
-        matches!(self.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. })
+        matches!(self.last(), ApiError::Forbidden { .. } | ApiError::Unauthorized { .. } | ApiError::Unavailable { .. })
+    }
+
+    /// A 403 answered by `endpoint` itself (not a retry's last word on another).
+    pub fn is_forbidden_at(&self, endpoint: Endpoint) -> bool {
+        matches!(self, ApiError::Forbidden { endpoint: e, .. } if *e == endpoint)
+    }
+
+    /// A 404 that is not the API's "no such organization".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.last(), ApiError::NotFound { .. } | ApiError::Client { status: 404, .. })
     }
 
     /// Should the same request be tried again?
@@ -168,6 +112,7 @@ impl ApiError {
             ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. } | ApiError::Decode { .. } => true,
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
+            | ApiError::Unavailable { .. }
             | ApiError::OrgNotFound { .. }
             | ApiError::NotFound { .. }
             | ApiError::Client { .. }
@@ -187,6 +132,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
+            | ApiError::Unavailable { .. }
             | ApiError::OrgNotFound { .. }
             | ApiError::NotFound { .. }
             | ApiError::NoOrgListed { .. }
@@ -209,6 +155,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized { endpoint }
             | ApiError::Forbidden { endpoint, .. }
+            | ApiError::Unavailable { endpoint, .. }
             | ApiError::OrgNotFound { endpoint }
             | ApiError::NotFound { endpoint, .. }
             | ApiError::Client { endpoint, .. }
@@ -223,7 +170,7 @@ impl ApiError {
             | ApiError::NoOrgListed { endpoint }
             | ApiError::SeveralOrgsListed { endpoint, .. } => *endpoint,
             ApiError::Exhausted { last, .. } => last.endpoint(),
-            ApiError::InvalidKey => Endpoint::Org,
+            ApiError::InvalidKey => super::endpoints::ORG,
         }
     }
 }
@@ -354,6 +301,7 @@ pub fn classify(endpoint: Endpoint, status: u16, body: &ErrorBody, base: &str) -
         401 => ApiError::Unauthorized { endpoint },
         403 => ApiError::Forbidden { endpoint, detail },
         404 if body.code.as_deref() == Some("ADMIN-404-2") => ApiError::OrgNotFound { endpoint },
+        404 if endpoint.not_found() == NotFound::Unavailable => ApiError::Unavailable { endpoint, detail },
         // No Atlassian code, or "unknown resource": the address itself does not exist.
         404 if matches!(body.code.as_deref(), None | Some("ADMIN-404-1")) => ApiError::NotFound { endpoint, base: base.to_string(), detail },
         429 => {
@@ -371,7 +319,7 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        let e = Endpoint::UsersSearch;
+        let e = super::super::endpoints::USERS_SEARCH;
         let none = ErrorBody::default();
         let cases: &[(u16, Option<&str>, bool, FailureType)] = &[
             (401, None, false, FailureType::ConfigError),
@@ -419,13 +367,13 @@ mod tests {
         assert!(shortened.ends_with('…'));
         assert_eq!(text(b"\xff\xfeoops").as_deref(), Some("\u{fffd}\u{fffd}oops"));
         assert_eq!(text(b"  \n\t"), None);
-        let e = classify(Endpoint::Workspaces, 502, &ErrorBody::parse(nginx), "https://api.atlassian.com");
+        let e = classify(super::super::endpoints::WORKSPACES, 502, &ErrorBody::parse(nginx), "https://api.atlassian.com");
         assert!(e.to_string().contains("(502 Bad Gateway)"), "{e}");
     }
 
     #[test]
     fn the_rest_of_the_table() {
-        let e = Endpoint::Workspaces;
+        let e = super::super::endpoints::WORKSPACES;
         let net = || ApiError::Network { endpoint: e, reason: "x".into() };
         let cases: Vec<(ApiError, bool, FailureType)> = vec![
             (net(), true, FailureType::TransientError),
@@ -447,7 +395,7 @@ mod tests {
             assert_eq!(err.is_retryable(), retry, "{err}");
             assert_eq!(err.failure_type(), ft, "{err}");
             assert_eq!(err.endpoint(), e);
-            assert!(err.to_string().contains(e.template()), "{err}");
+            assert!(err.to_string().contains(&e.to_string()), "{err}");
         }
     }
 

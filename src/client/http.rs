@@ -66,7 +66,7 @@ pub(crate) fn client(config: &Config) -> Result<reqwest::Client, ApiError> {
         .redirect(redirects)
         .https_only(config.base_url.scheme() == "https")
         .build()
-        .map_err(|e| ApiError::Network { endpoint: Endpoint::Org, reason: config.api_key.redact(&e.without_url().to_string()) })
+        .map_err(|e| ApiError::Network { endpoint: super::endpoints::ORG, reason: config.api_key.redact(&e.without_url().to_string()) })
 }
 
 /// The API's origin (scheme, host, port): the only place a redirect may lead.
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_next_link_gives_its_cursor_whatever_its_origin() {
-        let e = Endpoint::ManagedUsers;
+        let e = super::super::endpoints::MANAGED_USERS;
         let api = client("https://api.atlassian.com");
         assert_eq!(api.cursor_of_link(e, "https://api.atlassian.com/admin/v1/orgs/o/users?cursor=a%2Bb").unwrap(), "a+b");
         assert_eq!(api.cursor_of_link(e, "/admin/v1/orgs/o/users?x=1&cursor=c2").unwrap(), "c2", "relative");

@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::{mpsc, oneshot};
 
-use super::endpoints::v2_product_key;
-use super::error::{ApiError, Endpoint};
+use super::endpoints::{self, v2_product_key};
+use super::error::ApiError;
 use super::models::{ApiUser, ApiWorkspace, ProductAccess, Text, UserPage};
 use super::pagination::{Chained, UserPageResult};
 use super::AtlassianClient;
@@ -96,9 +96,9 @@ pub fn join_user(client: &AtlassianClient, u: &mut ApiUser<'_>, sites: &SiteJoin
         if p.id.is_none() && sites.read && !told.swap(true, Ordering::Relaxed) {
             let message = format!(
                 "{}: an activity entry (product '{key}') names a site URL and product that no workspace has: such entries count in users.last_active but give no user_activity record (the count of entries without a product id at the end of the pass says how many)",
-                Endpoint::ManagedUsers
+                endpoints::MANAGED_USERS
             );
-            client.notify(Endpoint::ManagedUsers, message, None);
+            client.notify(endpoints::MANAGED_USERS, message, None);
         }
         let v2 = v2_product_key(key);
         if v2 != key {
@@ -230,7 +230,7 @@ impl ManagedActivity {
             let _ = tx.send(built);
         });
         let index = rx
-            .map(|r| r.unwrap_or_else(|_| Err(ApiError::Network { endpoint: Endpoint::ManagedUsers, reason: "the read of the managed accounts stopped".into() })))
+            .map(|r| r.unwrap_or_else(|_| Err(ApiError::Network { endpoint: endpoints::MANAGED_USERS, reason: "the read of the managed accounts stopped".into() })))
             .boxed()
             .shared();
         ManagedActivity { index, sites }

@@ -13,6 +13,7 @@
 //!   accounts in bulk, [`per_user`] for one request per user);
 //! - [`orgs`]: the organization found from the key, when the config names none.
 
+pub mod endpoint;
 pub mod endpoints;
 pub mod error;
 pub mod http;

@@ -18,14 +18,24 @@ mod v1;
 pub use events::{ApiEventAction, EventsPage};
 pub use groups::{ApiDirectoryGroup, ApiRoleAssignment, GroupCounts, GroupEntry};
 
-/// A page of a v2 list: `{"data": [...], "links": {"next": <bare cursor>}}`.
+/// A page of a list: `{"data": [...], "links": {"next": ...}, "meta": {...}}`, or its items
+/// under `items` (the service accounts). Once read by [`AtlassianClient::page`](super::AtlassianClient::page),
+/// `links.next` is the next page's cursor whatever the page style.
 #[derive(Debug, Deserialize)]
 pub struct Page<T> {
+    #[serde(alias = "items")]
     pub data: Vec<T>,
     #[serde(default)]
     pub links: Links,
     #[serde(default)]
     pub meta: Option<PageMeta>,
+}
+
+impl<T> Page<T> {
+    /// A last page with nothing on it.
+    pub fn empty() -> Self {
+        Page { data: Vec::new(), links: Links::default(), meta: None }
+    }
 }
 
 /// The members of a users-search page, its users borrowing their text from the body.
@@ -145,6 +155,9 @@ pub struct Links {
 pub struct PageMeta {
     #[serde(default, deserialize_with = "lenient_count")]
     pub total: Option<u64>,
+    /// The next page's cursor where the list gives it here (the audit log, policies).
+    #[serde(default, deserialize_with = "non_empty")]
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,8 @@
 //! organization. None (a key created with scopes lists none) or several is a config error
 //! that says where to find the ID.
 
-use super::error::{ApiError, Endpoint};
+use super::endpoints;
+use super::error::ApiError;
 use super::pagination::CursorGuard;
 use super::AtlassianClient;
 
@@ -36,7 +37,7 @@ impl AtlassianClient {
         if self.org_id.get().is_some() {
             return Ok(None);
         }
-        let mut guard = CursorGuard::new(Endpoint::Orgs);
+        let mut guard = CursorGuard::new(endpoints::ORGS);
         let (mut cursor, mut orgs, mut more) = (None::<String>, Vec::new(), false);
         for _ in 0..MAX_ORG_PAGES {
             let (page, next) = self.orgs_page(cursor.as_deref()).await?;
@@ -49,7 +50,7 @@ impl AtlassianClient {
             }
         }
         match orgs.as_slice() {
-            [] => Err(ApiError::NoOrgListed { endpoint: Endpoint::Orgs }),
+            [] => Err(ApiError::NoOrgListed { endpoint: endpoints::ORGS }),
             [one] if !more => {
                 let _ = self.org_id.set(one.id.clone());
                 Ok(Some(one.clone()))
@@ -60,7 +61,7 @@ impl AtlassianClient {
                     listed.push("…".into());
                 }
                 let count = if more { format!("{} or more", orgs.len()) } else { orgs.len().to_string() };
-                Err(ApiError::SeveralOrgsListed { endpoint: Endpoint::Orgs, count, listed: listed.join(", ") })
+                Err(ApiError::SeveralOrgsListed { endpoint: endpoints::ORGS, count, listed: listed.join(", ") })
             }
         }
     }

@@ -15,12 +15,14 @@
 //!   of the resets its responses reported), held within a coarse reset's bounds;
 //! - and when nothing tells, one request at a time probes, further and further apart.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use super::endpoint::Pacing;
 use super::error::Endpoint;
 use super::retry::secs;
 use super::{AtlassianClient, Pause};
@@ -37,20 +39,41 @@ const PROBE_POLL_MS: i64 = 10;
 /// The shortest gap before a probe of a window whose end is unknown.
 const FIRST_PROBE_GAP_MS: i64 = 20;
 
-/// The pacers of one client: the audit log is limited per path (about 50 requests a minute,
-/// third parties report), apart from the quota the other endpoints share, so its windows are
-/// learned apart.
+/// The pacers of one client: one for the quota most endpoints share, and one per endpoint
+/// limited on its own path ([`Pacing::OwnPath`]: the audit log, about 50 requests a minute,
+/// third parties report), whose windows are learned apart.
 #[derive(Debug, Default)]
 pub struct Pacers {
     org: Pacer,
-    events: Pacer,
+    own: Mutex<HashMap<&'static str, Arc<Pacer>>>,
 }
 
 impl Pacers {
-    pub fn of(&self, endpoint: Endpoint) -> &Pacer {
-        match endpoint {
-            Endpoint::EventsStream => &self.events,
-            _ => &self.org,
+    pub fn of(&self, endpoint: Endpoint) -> PacerRef<'_> {
+        match endpoint.pacing() {
+            Pacing::Shared => PacerRef::Shared(&self.org),
+            Pacing::OwnPath => {
+                let mut own = self.own.lock().unwrap_or_else(|e| e.into_inner());
+                PacerRef::Own(own.entry(endpoint.path()).or_default().clone())
+            }
+        }
+    }
+}
+
+/// A client's pacer for one endpoint.
+#[derive(Debug, Clone)]
+pub enum PacerRef<'a> {
+    Shared(&'a Pacer),
+    Own(Arc<Pacer>),
+}
+
+impl std::ops::Deref for PacerRef<'_> {
+    type Target = Pacer;
+
+    fn deref(&self) -> &Pacer {
+        match self {
+            PacerRef::Shared(p) => p,
+            PacerRef::Own(p) => p,
         }
     }
 }
@@ -309,7 +332,7 @@ impl PacerState {
 
 /// Marks a request in flight for the pacer until dropped.
 pub(crate) struct InFlight<'a> {
-    pacer: &'a Pacer,
+    pacer: PacerRef<'a>,
     /// When the pacer admitted it.
     admitted: Time,
     /// When it may be sent: what its answer is placed in a window by.
@@ -329,7 +352,7 @@ impl AtlassianClient {
         loop {
             let now = Utc::now();
             let pacer = self.pacers.of(endpoint);
-            let guard = |admitted, sent| InFlight { pacer, admitted, sent };
+            let guard = |admitted, sent| InFlight { pacer: pacer.clone(), admitted, sent };
             let (wait, reset, used_up, told) = match pacer.admit(now) {
                 Admission::Go => return guard(now, now),
                 Admission::After { wait, reset } => (wait, reset, false, false),

@@ -1,17 +1,124 @@
-//! Paging through the API's two cursor styles, as producer tasks that fetch the next page while
-//! the consumer is still writing the previous one (a bounded channel keeps memory flat).
+//! Paging, once per page style ([`PageStyle`]): where a request puts its cursor
+//! ([`AtlassianClient::fetch`]), where a page's next cursor is found
+//! ([`AtlassianClient::next_cursor`]), and the cursor chain that walks the pages as a producer
+//! task, fetching the next page while the consumer still writes the previous one (a bounded
+//! channel keeps memory flat) and refusing a cursor it has seen ([`CursorGuard`]).
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::endpoint::{Method, PageStyle};
+use super::endpoints::{MANAGED_USERS, USERS_SEARCH, WORKSPACES};
 use super::error::{ApiError, Endpoint};
+use super::http::{json_body, Call};
 use super::managed::{self, SitesFuture};
-use super::models::{ApiAccount, ApiWorkspace, GroupEntry, Page, UserPage};
+use super::models::{ApiAccount, ApiWorkspace, Page, UserPage};
 use super::AtlassianClient;
+
+/// What one request of an endpoint carries besides its cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The values of the path's own parameters (all but `{orgId}` and `{directoryId}`), in order.
+    pub path: Vec<String>,
+    pub query: Vec<(&'static str, String)>,
+    /// The fields of a POST body.
+    pub body: Option<Value>,
+}
+
+impl Request {
+    pub fn body(body: Value) -> Self {
+        Request { body: Some(body), ..Request::default() }
+    }
+
+    pub fn path(path: Vec<String>) -> Self {
+        Request { path, ..Request::default() }
+    }
+
+    pub fn query(query: Vec<(&'static str, String)>) -> Self {
+        Request { query, ..Request::default() }
+    }
+}
+
+impl AtlassianClient {
+    /// One call of `endpoint` at `cursor` (the first page without one), the cursor placed as
+    /// its page style wants, its body read by `decode`.
+    pub(crate) async fn fetch<T>(&self, endpoint: Endpoint, request: &Request, cursor: Option<&str>, decode: fn(String) -> Result<T, String>) -> Result<T, ApiError> {
+        let mut args = request.path.iter();
+        let segments: Vec<&str> = endpoint
+            .path()
+            .trim_start_matches("/admin/")
+            .split('/')
+            .map(|segment| match segment {
+                "{orgId}" => self.org_id(),
+                "{directoryId}" => &self.directory_id,
+                s if s.starts_with('{') => args.next().map_or("", String::as_str),
+                s => s,
+            })
+            .collect();
+        let mut url = self.url(&segments);
+        let mut body = request.body.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            if let PageStyle::PageSize(size) = endpoint.pages() {
+                query.append_pair("pageSize", &size.to_string());
+            }
+            for (k, v) in &request.query {
+                query.append_pair(k, v);
+            }
+            match (endpoint.pages(), cursor) {
+                (_, None) | (PageStyle::Single, _) => {}
+                (PageStyle::BodyCursor, Some(c)) => {
+                    body.get_or_insert_with(|| json!({}))["cursor"] = json!(c);
+                }
+                (PageStyle::BodyCursorAlone, Some(c)) => body = Some(json!({"cursor": c})),
+                (PageStyle::QueryCursor | PageStyle::NextUrl | PageStyle::MetaNext | PageStyle::PageSize(_), Some(c)) => {
+                    query.append_pair("cursor", c);
+                }
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let method = match endpoint.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        self.call(Call { endpoint, method, url, body: body.as_ref(), decode }).await
+    }
+
+    /// One page of a list, its next cursor found as its page style says (in `links.next`).
+    pub async fn page<T: DeserializeOwned>(&self, endpoint: Endpoint, request: &Request, cursor: Option<&str>) -> Result<Page<T>, ApiError> {
+        let mut page: Page<T> = self.fetch(endpoint, request, cursor, json_body).await?;
+        let meta_next = page.meta.as_mut().and_then(|m| m.next.take());
+        page.links.next = self.next_cursor(endpoint, page.links.next.as_deref(), meta_next)?;
+        Ok(page)
+    }
+
+    /// The cursor of the page after this one: `links.next` as it is, or the `cursor` of the
+    /// URL it is ([`PageStyle::NextUrl`]), or `meta.next` first ([`PageStyle::MetaNext`]).
+    pub(crate) fn next_cursor(&self, endpoint: Endpoint, links_next: Option<&str>, meta_next: Option<String>) -> Result<Option<String>, ApiError> {
+        match endpoint.pages() {
+            PageStyle::Single => Ok(None),
+            PageStyle::NextUrl => links_next.map(|link| self.cursor_of_link(endpoint, link)).transpose(),
+            PageStyle::MetaNext => match meta_next {
+                Some(next) => Ok(Some(next)),
+                None => links_next.map(|link| if looks_like_link(link) { self.cursor_of_link(endpoint, link) } else { Ok(link.to_string()) }).transpose(),
+            },
+            PageStyle::BodyCursor | PageStyle::BodyCursorAlone | PageStyle::QueryCursor | PageStyle::PageSize(_) => Ok(links_next.map(str::to_string)),
+        }
+    }
+}
+
+/// A `links.next` that is a URL (absolute, or a path) rather than a bare cursor.
+fn looks_like_link(next: &str) -> bool {
+    next.starts_with('/') || next.starts_with("http://") || next.starts_with("https://")
+}
 
 /// Pages fetched ahead of the consumer (a chain has at most this many pages queued and one
 /// more request in flight before the consumer takes its first page).
@@ -100,7 +207,7 @@ impl Paged for UserPage {
 
 /// Walks a cursor chain: `fetch(cursor)` gets one page; pages go into the returned channel in
 /// order, ending after the last page or the first error.
-fn spawn_chain<P, F, Fut>(endpoint: Endpoint, start: Option<String>, fetch: F) -> mpsc::Receiver<Result<Chained<P::Items>, ApiError>>
+pub fn spawn_chain<P, F, Fut>(endpoint: Endpoint, start: Option<String>, fetch: F) -> mpsc::Receiver<Result<Chained<P::Items>, ApiError>>
 where
     P: Paged,
     F: Fn(Option<String>) -> Fut + Send + 'static,
@@ -140,10 +247,50 @@ where
     rx
 }
 
+/// Every item of `endpoint`'s list from the cursor `start` on (from the first page without
+/// one), page after page as its page style says; a 404 where the endpoint reads it as
+/// [`NotFound::Empty`](super::endpoint::NotFound::Empty) is an empty list.
+pub fn pages<T: DeserializeOwned + Send + 'static>(client: Arc<AtlassianClient>, endpoint: Endpoint, request: Request, start: Option<String>) -> mpsc::Receiver<PageResult<T>> {
+    let request = Arc::new(request);
+    spawn_chain(endpoint, start, move |cursor| {
+        let (client, request) = (client.clone(), request.clone());
+        async move { client.page_or_empty(endpoint, &request, cursor.as_deref()).await }
+    })
+}
+
+impl AtlassianClient {
+    /// Every item of a list over all its pages, a repeated cursor refused.
+    pub async fn every_page<T: DeserializeOwned>(&self, endpoint: Endpoint, request: &Request) -> Result<Vec<T>, ApiError> {
+        let mut guard = CursorGuard::new(endpoint);
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let page: Page<T> = self.page_or_empty(endpoint, request, cursor.as_deref()).await?;
+            let empty = page.data.is_empty();
+            out.extend(page.data);
+            match page.links.next {
+                Some(next) => {
+                    guard.page(usize::from(!empty), Some(&next))?;
+                    cursor = Some(next);
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// A page; an empty last one for a 404 the endpoint reads as an empty list.
+    async fn page_or_empty<T: DeserializeOwned>(&self, endpoint: Endpoint, request: &Request, cursor: Option<&str>) -> Result<Page<T>, ApiError> {
+        match self.page(endpoint, request, cursor).await {
+            Err(e) if endpoint.not_found() == super::endpoint::NotFound::Empty && e.is_not_found() => Ok(Page::empty()),
+            other => other,
+        }
+    }
+}
+
 /// Every user of the configured directory, with the given expands, from `start` on; each
 /// page parsed inside the retry loop, while the consumer writes the previous one.
 pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Option<String>) -> mpsc::Receiver<UserPageResult> {
-    spawn_chain(Endpoint::UsersSearch, start, move |cursor| {
+    spawn_chain(USERS_SEARCH, start, move |cursor| {
         let client = client.clone();
         let expand = expand.clone();
         async move { client.search_users(cursor.as_deref(), client.page_size(), &expand).await }
@@ -156,7 +303,7 @@ pub fn users(client: Arc<AtlassianClient>, expand: Vec<&'static str>, start: Opt
 /// users search is refused.
 pub fn managed_users(client: Arc<AtlassianClient>, start: Option<String>, sites: Option<SitesFuture>) -> mpsc::Receiver<UserPageResult> {
     let told = Arc::new(AtomicBool::new(false));
-    spawn_chain(Endpoint::ManagedUsers, start, move |cursor| {
+    spawn_chain(MANAGED_USERS, start, move |cursor| {
         let (client, sites, told) = (client.clone(), sites.clone(), told.clone());
         async move {
             let mut page = client.managed_users_page(cursor.as_deref()).await?;
@@ -171,7 +318,7 @@ pub fn managed_users(client: Arc<AtlassianClient>, start: Option<String>, sites:
 
 /// Every user holding `role_id` on the site `resource_id` (an ARI): one filtered users search.
 pub fn users_with_role(client: Arc<AtlassianClient>, resource_id: String, role_id: String) -> mpsc::Receiver<PageResult<ApiAccount>> {
-    spawn_chain(Endpoint::UsersSearch, None, move |cursor| {
+    spawn_chain(USERS_SEARCH, None, move |cursor| {
         let client = client.clone();
         let (resource_id, role_id) = (resource_id.clone(), role_id.clone());
         async move { client.search_users_with_roles(cursor.as_deref(), client.page_size(), &[&resource_id], &[&role_id]).await }
@@ -180,26 +327,9 @@ pub fn users_with_role(client: Arc<AtlassianClient>, resource_id: String, role_i
 
 /// Every workspace (product site) of the organization.
 pub fn workspaces(client: Arc<AtlassianClient>) -> mpsc::Receiver<PageResult<ApiWorkspace>> {
-    spawn_chain(Endpoint::Workspaces, None, move |cursor| {
+    spawn_chain(WORKSPACES, None, move |cursor| {
         let client = client.clone();
         async move { client.workspaces_page(cursor.as_deref(), super::WORKSPACES_PAGE_LIMIT).await }
-    })
-}
-
-/// Every group of the directory from `start` on, each with its role assignments (asked for
-/// only for the groups that grant roles on some site, one group after another).
-pub fn groups(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<GroupEntry>> {
-    spawn_chain(Endpoint::GroupsSearch, start, move |cursor| {
-        let client = client.clone();
-        async move {
-            let page = client.groups_page(cursor.as_deref()).await?;
-            let mut data = Vec::with_capacity(page.data.len());
-            for group in page.data {
-                let roles = if group.may_grant_roles() { client.group_role_assignments(&group.id).await? } else { Vec::new() };
-                data.push(GroupEntry { group, roles });
-            }
-            Ok(Page { data, links: page.links, meta: page.meta })
-        }
     })
 }
 
@@ -209,7 +339,7 @@ mod tests {
 
     #[test]
     fn guard_refuses_a_repeated_cursor() {
-        let mut g = CursorGuard::new(Endpoint::UsersSearch);
+        let mut g = CursorGuard::new(USERS_SEARCH);
         assert!(g.admit("a").is_ok());
         assert!(g.admit("b").is_ok());
         assert!(matches!(g.admit("a"), Err(ApiError::RepeatedCursor { .. })));
@@ -217,7 +347,7 @@ mod tests {
 
     #[test]
     fn guard_refuses_endless_empty_pages() {
-        let mut g = CursorGuard::new(Endpoint::Workspaces);
+        let mut g = CursorGuard::new(WORKSPACES);
         for i in 0..MAX_EMPTY_PAGES - 1 {
             assert!(g.page(0, Some(&format!("c{i}"))).is_ok());
         }

@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::error::{ApiError, Endpoint};
+use super::endpoints;
+use super::error::ApiError;
 use super::managed::{ManagedActivity, SitesFuture};
 use super::pagination::{self, UserPageResult};
 use super::per_user::with_activity;
@@ -131,7 +132,7 @@ impl UserPages {
         let with_activity_expand = matches!(source, ActivitySource::Auto | ActivitySource::Bulk);
         let expand = if with_activity_expand { EXPAND.to_vec() } else { without_activity.clone() };
         let ((mut first, mut rest), restarted) = open_chain(start.clone(), search(expand)).await;
-        if matches!(&first, Some(Err(ApiError::Forbidden { endpoint: Endpoint::UsersSearch, .. }))) {
+        if first.as_ref().is_some_and(|p| p.as_ref().is_err_and(|e| e.is_forbidden_at(endpoints::USERS_SEARCH))) {
             let client = o.client.clone();
             let sites = o.sites.clone();
             let (managed, managed_restarted) = open_chain(start, move |c| pagination::managed_users(client.clone(), c, Some(sites.clone()))).await;
@@ -141,7 +142,7 @@ impl UserPages {
                 return Opened { pages: UserPages { first, rest }, restarted, activity: ActivityFrom::Bulk };
             }
             if matches!(&managed.0, Some(Ok(_))) {
-                o.client.notify(Endpoint::UsersSearch, format!("Only managed accounts are read: {MANAGED_ONLY}"), None);
+                o.client.notify(endpoints::USERS_SEARCH, format!("Only managed accounts are read: {MANAGED_ONLY}"), None);
             }
             let (first, rest) = managed;
             return Opened { pages: UserPages { first, rest }, restarted: restarted || managed_restarted, activity: ActivityFrom::ManagedOnly };

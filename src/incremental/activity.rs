@@ -1,4 +1,4 @@
-//! `user_activity`: change detection per (user, site) pair. The state keeps, for each account,
+//! Change detection per (account, product) pair (`user_activity`). The state keeps, for each account,
 //! a 31-bit fingerprint of each of its activity records, keyed by product (the product ids are
 //! listed once and numbered). A pass emits the pairs that are new or changed — whatever their
 //! `last_active`, so a user added with old activity, a site linked with months of it, or
@@ -11,10 +11,9 @@ use super::account_key::AccountKey;
 use super::changes::{ChangeTracker, Fingerprints};
 use super::packed::{self, SEEN_BIT};
 use super::sorted_store::SortedStore;
-use crate::streams::StreamId;
 
-/// Change detection for `user_activity`.
-pub type ActivityTracker = ChangeTracker<PairFingerprints>;
+/// Change detection per (account, product) pair.
+pub type PairTracker = ChangeTracker<PairFingerprints>;
 
 /// Per (account, product number) pair, the fingerprint + the seen flag mid-pass; the product
 /// ids are numbered in the order first seen.
@@ -34,7 +33,6 @@ impl PairFingerprints {
 }
 
 impl Fingerprints for PairFingerprints {
-    const STREAM: StreamId = StreamId::UserActivity;
     /// Version 1 (a cursor on `last_active` and a lookback window) is read as no state at all:
     /// the first sync after the upgrade emits every pair once more.
     const VERSION: u32 = 2;
@@ -130,13 +128,13 @@ mod tests {
 
     #[test]
     fn with_only_managed_accounts_visible_an_unseen_account_keeps_its_pairs() {
-        let mut a = ActivityTracker::from_state(None).unwrap();
+        let mut a = PairTracker::from_state(None, "user_activity").unwrap();
         a.observe(("managed", "jira"), 1);
         a.observe(("managed", "conf"), 2);
         a.observe(("unmanaged", "jira"), 3);
         a.finish();
         let s = a.final_state(t("2026-11-28T00:00:00Z"));
-        let mut b = ActivityTracker::from_state(Some(&s)).unwrap();
+        let mut b = PairTracker::from_state(Some(&s), "user_activity").unwrap();
         assert!(!b.observe(("managed", "jira"), 1));
         b.keep_invisible();
         // The managed account was visible: its vanished pair is gone; the unmanaged one is kept.
@@ -147,12 +145,12 @@ mod tests {
     #[test]
     fn new_and_changed_pairs_are_emitted_and_vanished_ones_deleted() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = ActivityTracker::from_state(None).unwrap();
+        let mut a = PairTracker::from_state(None, "user_activity").unwrap();
         assert!(a.observe(("u1", "jira"), 1) && a.observe(("u1", "conf"), 2) && a.observe(("u2", "jira"), 3));
         assert!(a.finish().is_empty());
         let s1 = a.final_state(now);
 
-        let mut b = ActivityTracker::from_state(Some(&s1)).unwrap();
+        let mut b = PairTracker::from_state(Some(&s1), "user_activity").unwrap();
         assert_eq!(b.store().pairs(), 3);
         assert!(!b.observe(("u1", "jira"), 1), "unchanged");
         assert!(b.observe(("u1", "conf"), 9), "changed (later activity, a renamed site)");
@@ -161,7 +159,7 @@ mod tests {
         assert_eq!(b.finish(), vec![("u2".to_string(), "jira".to_string())]);
         let s2 = b.final_state(now);
 
-        let mut c = ActivityTracker::from_state(Some(&s2)).unwrap();
+        let mut c = PairTracker::from_state(Some(&s2), "user_activity").unwrap();
         assert!(!c.observe(("u1", "conf"), 9));
         assert!(!c.observe(("u3", "jira"), 4));
         // access to jira revoked for u1: only that pair goes.
@@ -172,17 +170,17 @@ mod tests {
     #[test]
     fn a_resumed_pass_keeps_its_seen_marks() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = ActivityTracker::from_state(None).unwrap();
+        let mut a = PairTracker::from_state(None, "user_activity").unwrap();
         a.observe(("u1", "jira"), 1);
         a.observe(("u2", "jira"), 2);
         a.finish();
         let done = a.final_state(now);
-        let mut b = ActivityTracker::from_state(Some(&done)).unwrap();
+        let mut b = PairTracker::from_state(Some(&done), "user_activity").unwrap();
         b.observe(("u1", "jira"), 1);
         let pos = PassPosition { next_page: "c2".into(), started_at: time::format(now) };
         let mid = b.checkpoint(&pos);
-        let mut c = ActivityTracker::from_state(Some(&mid)).unwrap();
-        assert_eq!(c.resume_position(), Some(&pos));
+        let mut c = PairTracker::from_state(Some(&mid), "user_activity").unwrap();
+        assert_eq!(c.resume(), Some(pos));
         assert!(!c.observe(("u2", "jira"), 2));
         assert!(c.finish().is_empty(), "u1 was seen before the interruption: not deleted");
     }
@@ -190,10 +188,10 @@ mod tests {
     #[test]
     fn a_version_1_state_is_started_afresh_and_bad_states_are_errors() {
         let v1 = serde_json::json!({"version": 1, "cursor": "2026-11-01T00:00:00Z", "window": ""});
-        let t1 = ActivityTracker::from_state(Some(&v1)).unwrap();
-        assert!(t1.started_afresh() && t1.store().pairs() == 0 && t1.cursor().is_none());
+        let t1 = PairTracker::from_state(Some(&v1), "user_activity").unwrap();
+        assert!(t1.started_afresh() && t1.store().pairs() == 0 && t1.pass_started().is_none());
         for bad in [serde_json::json!({"version": 2, "pairs": "%%"}), serde_json::json!({"version": 3, "pairs": ""}), serde_json::json!([])] {
-            assert!(ActivityTracker::from_state(Some(&bad)).is_err(), "{bad}");
+            assert!(PairTracker::from_state(Some(&bad), "user_activity").is_err(), "{bad}");
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Change detection, once for every stream that has it: a [`ChangeTracker`] keeps a store of
-//! fingerprints ([`Fingerprints`]: per account for `users`, per (account, site) pair for
-//! `user_activity`), the time the last complete pass began (`cursor`) and, mid-pass, where the
-//! pass stands. A pass observes each record's fingerprint (emit it when new or changed), and
-//! finishing it gives the keys not seen (deletion records).
+//! fingerprints ([`Fingerprints`]: per id, or per (account, product) pair), the time the last
+//! complete pass began (`cursor`) and, mid-pass, where the pass stands. A pass observes each
+//! record's fingerprint (emit it when new or changed), and finishing it gives the keys not
+//! seen (deletion records).
 //!
-//! The state is `{version, cursor, <the store's field>, pass}`, the shape both streams have
+//! The state is `{version, cursor, <the store's field>, pass}`, the shape every such stream has
 //! always written, so saved states keep loading.
 
 use chrono::{DateTime, Utc};
@@ -12,13 +12,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{decode_state, parse_time, saved, PassPosition, Tracker};
-use crate::streams::StreamId;
 use crate::time;
 
 /// What a change-detection stream keeps per key: the fingerprint of its last record and,
 /// mid-pass, whether this pass saw it.
 pub trait Fingerprints: Default {
-    const STREAM: StreamId;
     /// The state version this store is written in.
     const VERSION: u32;
     /// An older version read as no state at all: the stream starts afresh (and says so).
@@ -66,11 +64,12 @@ pub struct ChangeTracker<S> {
 }
 
 impl<S: Fingerprints> Tracker for ChangeTracker<S> {
-    const STREAM: StreamId = S::STREAM;
+    type Key<'k> = S::Key<'k>;
+    type Gone = S::Gone;
+    type Position = PassPosition;
 
-    fn from_state(state: Option<&Value>) -> Result<Self, String> {
+    fn from_state(state: Option<&Value>, stream: &str) -> Result<Self, String> {
         let Some(value) = saved(state) else { return Ok(Self::default()) };
-        let stream = S::STREAM.name();
         if S::STARTS_AFRESH.is_some() && value.get("version").and_then(Value::as_u64) == S::STARTS_AFRESH.map(u64::from) {
             return Ok(ChangeTracker { started_afresh: true, ..Self::default() });
         }
@@ -88,16 +87,36 @@ impl<S: Fingerprints> Tracker for ChangeTracker<S> {
         })
     }
 
-    fn cursor(&self) -> Option<DateTime<Utc>> {
+    fn pass_started(&self) -> Option<DateTime<Utc>> {
         self.cursor
+    }
+
+    fn resume(&self) -> Option<PassPosition> {
+        self.resume.clone()
+    }
+
+    fn observe(&mut self, key: S::Key<'_>, fingerprint: u32) -> bool {
+        self.store.observe(key, fingerprint)
+    }
+
+    fn checkpoint(&mut self, position: &PassPosition) -> Value {
+        self.state(self.cursor, Some(position))
+    }
+
+    fn finish(&mut self) -> Vec<S::Gone> {
+        self.store.finish()
+    }
+
+    fn final_state(&mut self, pass_started: DateTime<Utc>) -> Value {
+        self.state(Some(pass_started), None)
+    }
+
+    fn key_count(&self) -> usize {
+        self.store.key_count()
     }
 }
 
 impl<S: Fingerprints> ChangeTracker<S> {
-    /// Where the interrupted pass of the saved state stands, if it was interrupted.
-    pub fn resume_position(&self) -> Option<&PassPosition> {
-        self.resume.as_ref()
-    }
 
     /// The saved state was of the older version this stream reads as none
     /// ([`Fingerprints::STARTS_AFRESH`]).
@@ -105,34 +124,9 @@ impl<S: Fingerprints> ChangeTracker<S> {
         self.started_afresh
     }
 
-    /// Records the key as seen in this pass; true when it is new or changed (emit it).
-    pub fn observe(&mut self, key: S::Key<'_>, fingerprint: u32) -> bool {
-        self.store.observe(key, fingerprint)
-    }
-
-    /// How many keys the state holds.
-    pub fn key_count(&self) -> usize {
-        self.store.key_count()
-    }
-
     /// See [`Fingerprints::keep_invisible`].
     pub fn keep_invisible(&mut self) {
         self.store.keep_invisible();
-    }
-
-    /// Ends the pass: the keys not seen are returned (deleted) and forgotten.
-    pub fn finish(&mut self) -> Vec<S::Gone> {
-        self.store.finish()
-    }
-
-    /// The state to save mid-pass: the old cursor, what this pass saw, and where to resume.
-    pub fn checkpoint(&mut self, position: &PassPosition) -> Value {
-        self.state(self.cursor, Some(position))
-    }
-
-    /// The state after a complete pass that began at `pass_started`.
-    pub fn final_state(&mut self, pass_started: DateTime<Utc>) -> Value {
-        self.state(Some(pass_started), None)
     }
 
     #[cfg(test)]

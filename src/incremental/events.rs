@@ -1,5 +1,5 @@
-//! `audit_events`: an append-only log read in processing order through the API's cursor
-//! ([`EventsTracker`]). The state keeps the cursor after the last page (the last non-null
+//! An append-only log read in processing order through the API's cursor (the audit log,
+//! [`LogCursorTracker`]). The state keeps the cursor after the last page (the last non-null
 //! `next`: the API returns one on the last page to poll with), the highest `processed_at`
 //! emitted, and the ids emitted in the last [`OVERLAP`] before it.
 //!
@@ -19,7 +19,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{decode_state, saved, Tracker};
-use crate::streams::StreamId;
 use crate::time;
 
 /// Ids emitted this long before the newest are kept, to tell a repeat from a new event.
@@ -53,9 +52,9 @@ struct Boundary {
     ids: HashSet<String>,
 }
 
-/// Where the audit log is read from, and what was emitted.
+/// Where the log is read from, and what was emitted.
 #[derive(Debug, Default)]
-pub struct EventsTracker {
+pub struct LogCursorTracker {
     cursor: Option<String>,
     newest: Option<DateTime<Utc>>,
     /// (processed_at, id) of the events emitted within [`OVERLAP`] of `newest`, oldest first.
@@ -65,33 +64,73 @@ pub struct EventsTracker {
     boundary: Boundary,
 }
 
-fn parse(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
+fn parse(text: &str, stream: &str, field: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("audit_events state: '{field}' is not an RFC 3339 time"))
+        .map_err(|_| format!("{stream} state: '{field}' is not an RFC 3339 time"))
 }
 
-impl Tracker for EventsTracker {
-    const STREAM: StreamId = StreamId::AuditEvents;
+impl Tracker for LogCursorTracker {
+    /// An entry's id and when the API processed it.
+    type Key<'k> = (&'k str, Option<DateTime<Utc>>);
+    /// Nothing leaves a log.
+    type Gone = std::convert::Infallible;
+    /// The cursor is the tracker's own ([`Self::page_read`]).
+    type Position = ();
 
-    fn from_state(state: Option<&Value>) -> Result<Self, String> {
+    fn from_state(state: Option<&Value>, stream: &str) -> Result<Self, String> {
         let Some(value) = saved(state) else { return Ok(Self::default()) };
-        let s: EventsState = decode_state(value, "audit_events", VERSION, |s: &EventsState| s.version)?;
-        let newest = s.newest_processed_at.as_deref().map(|t| parse(t, "newest_processed_at")).transpose()?;
-        let overlap_from = s.overlap_from.as_deref().map(|t| parse(t, "overlap_from")).transpose()?;
+        let s: EventsState = decode_state(value, stream, VERSION, |s: &EventsState| s.version)?;
+        let newest = s.newest_processed_at.as_deref().map(|t| parse(t, stream, "newest_processed_at")).transpose()?;
+        let overlap_from = s.overlap_from.as_deref().map(|t| parse(t, stream, "overlap_from")).transpose()?;
         let recent = s.overlap_ids.iter().map(|id| (overlap_from.or(newest).unwrap_or_default(), id.clone())).collect();
-        let mut t = EventsTracker { cursor: s.cursor.filter(|c| !c.is_empty()), newest, recent, overlap_from, boundary: Boundary::default() };
+        let mut t = LogCursorTracker { cursor: s.cursor.filter(|c| !c.is_empty()), newest, recent, overlap_from, boundary: Boundary::default() };
         t.restart();
         Ok(t)
     }
 
-    /// The newest `processed_at` emitted (one in the future freezes the stream).
-    fn cursor(&self) -> Option<DateTime<Utc>> {
-        self.newest
+    /// Never: the newest time it holds is the API's `processed_at`, and an API clock ahead of
+    /// this machine's must not freeze the log.
+    fn pass_started(&self) -> Option<DateTime<Utc>> {
+        None
+    }
+
+    fn resume(&self) -> Option<()> {
+        None
+    }
+
+    /// An entry is emitted unless this (re)start's boundary says it was before.
+    fn observe(&mut self, (id, processed_at): (&str, Option<DateTime<Utc>>), _: u32) -> bool {
+        if self.is_repeat(id, processed_at) {
+            return false;
+        }
+        self.emitted(id, processed_at);
+        true
+    }
+
+    fn checkpoint(&mut self, _: &()) -> Value {
+        self.state()
+    }
+
+    fn finish(&mut self) -> Vec<std::convert::Infallible> {
+        Vec::new()
+    }
+
+    fn final_state(&mut self, _: DateTime<Utc>) -> Value {
+        self.state()
+    }
+
+    fn key_count(&self) -> usize {
+        self.recent.len()
     }
 }
 
-impl EventsTracker {
+impl LogCursorTracker {
+    /// The newest `processed_at` emitted.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.newest
+    }
+
     /// The API cursor to continue from.
     pub fn api_cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
@@ -182,16 +221,16 @@ mod tests {
 
     #[test]
     fn a_resumed_read_skips_what_it_emitted_and_nothing_else() {
-        let mut a = EventsTracker::from_state(None).unwrap();
+        let mut a = LogCursorTracker::from_state(None, "audit_events").unwrap();
         assert!(!a.is_repeat("e1", Some(t("2026-11-01T00:00:00Z"))));
         for (id, at) in [("e1", "2026-11-01T00:00:00Z"), ("e2", "2026-11-01T00:10:00Z"), ("e3", "2026-11-01T00:12:00Z"), ("e4", "2026-11-01T00:12:00Z")] {
             a.emitted(id, Some(t(at)));
         }
         a.page_read(Some("c1"));
         a.page_read(None); // a null `next` keeps the last cursor
-        let b = EventsTracker::from_state(Some(&a.state())).unwrap();
+        let b = LogCursorTracker::from_state(Some(&a.state()), "audit_events").unwrap();
         assert_eq!(b.api_cursor(), Some("c1"));
-        assert_eq!(b.cursor(), Some(t("2026-11-01T00:12:00Z")));
+        assert_eq!(b.newest(), Some(t("2026-11-01T00:12:00Z")));
         // e1 is older than the overlap; e2..e4 are in it by id; e5 at the same time is new.
         assert!(b.is_repeat("e1", Some(t("2026-11-01T00:00:00Z"))));
         assert!(b.is_repeat("e3", Some(t("2026-11-01T00:12:00Z"))));
@@ -202,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_rejected_cursor_moves_the_boundary_to_what_this_sync_emitted() {
-        let mut a = EventsTracker::from_state(None).unwrap();
+        let mut a = LogCursorTracker::from_state(None, "audit_events").unwrap();
         a.emitted("e1", Some(t("2026-11-01T00:00:00Z")));
         a.page_read(Some("c1"));
         a.cursor_rejected();
@@ -213,14 +252,14 @@ mod tests {
 
     #[test]
     fn the_overlap_is_bounded() {
-        let mut a = EventsTracker::from_state(None).unwrap();
+        let mut a = LogCursorTracker::from_state(None, "audit_events").unwrap();
         let start = t("2026-11-01T00:00:00Z");
         for i in 0..(MAX_RECENT as i64 + 500) {
             a.emitted(&format!("e{i}"), Some(start + Duration::milliseconds(i)));
         }
         let state = a.state();
         assert!(state["overlap_ids"].as_array().unwrap().len() <= MAX_RECENT);
-        let b = EventsTracker::from_state(Some(&state)).unwrap();
+        let b = LogCursorTracker::from_state(Some(&state), "audit_events").unwrap();
         assert!(b.is_repeat("e3", Some(start + Duration::milliseconds(3))), "trimmed, but before the overlap");
         assert!(b.is_repeat(&format!("e{}", MAX_RECENT + 499), Some(start + Duration::milliseconds(MAX_RECENT as i64 + 499))));
     }
@@ -228,7 +267,7 @@ mod tests {
     #[test]
     fn unreadable_states_are_errors() {
         for bad in [json!({"version": 2}), json!({"version": 1, "newest_processed_at": "soon"}), json!({"version": 1, "surprise": 1}), json!([])] {
-            assert!(EventsTracker::from_state(Some(&bad)).is_err(), "{bad}");
+            assert!(LogCursorTracker::from_state(Some(&bad), "audit_events").is_err(), "{bad}");
         }
     }
 }

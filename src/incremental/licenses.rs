@@ -1,4 +1,4 @@
-//! `license_assignments`: change detection per (site, role) search.
+//! Partitioned change detection: one search per partition (`license_assignments`: a site and a billable role).
 //!
 //! Seats are read with one paged, filtered users search per site and billable role
 //! (`resourceIds: [site]`, `roleIds: [role]`). Incremental sync is **change detection**, like
@@ -23,7 +23,6 @@ use serde_json::{json, Value};
 use super::account_key::AccountKey;
 use super::packed;
 use super::{decode_state, parse_time, saved, Tracker, STATE_VERSION};
-use crate::streams::StreamId;
 use crate::time;
 
 #[derive(Debug, Deserialize)]
@@ -73,9 +72,9 @@ impl Holders {
     }
 }
 
-/// Change detection for `license_assignments`.
+/// Change detection per partition (a site and a role: `license_assignments`).
 #[derive(Debug, Default)]
-pub struct LicenseTracker {
+pub struct PartitionTracker {
     cursor: Option<DateTime<Utc>>,
     /// (site, role) → the accounts holding it: as of the last state, replaced as searches
     /// complete. Kept packed: only the search being completed is decoded.
@@ -93,17 +92,22 @@ pub struct Changes {
     pub removed: Vec<String>,
 }
 
-impl Tracker for LicenseTracker {
-    const STREAM: StreamId = StreamId::LicenseAssignments;
+impl Tracker for PartitionTracker {
+    /// Partitions are judged whole ([`PartitionTracker::complete_search`]).
+    type Key<'k> = ();
+    /// (workspace id, role, account id)
+    type Gone = (String, String, String);
+    /// When the pass began: which searches are done, the tracker holds.
+    type Position = DateTime<Utc>;
 
-    fn from_state(state: Option<&Value>) -> Result<Self, String> {
-        let mut t = LicenseTracker::default();
+    fn from_state(state: Option<&Value>, stream: &str) -> Result<Self, String> {
+        let mut t = PartitionTracker::default();
         let Some(value) = saved(state) else { return Ok(t) };
-        let s: LicensesState = decode_state(value, "license_assignments", STATE_VERSION, |s: &LicensesState| s.version)?;
-        t.cursor = parse_time(s.cursor.as_deref(), "license_assignments")?;
+        let s: LicensesState = decode_state(value, stream, STATE_VERSION, |s: &LicensesState| s.version)?;
+        t.cursor = parse_time(s.cursor.as_deref(), stream)?;
         for search in s.searches {
             let ids = packed::decode_ids(&search.accounts).map_err(|e| {
-                format!("license_assignments state: the accounts of {} / {} are corrupt: {e}", search.workspace_id, search.role)
+                format!("{stream} state: the accounts of {} / {} are corrupt: {e}", search.workspace_id, search.role)
             })?;
             let key = (search.workspace_id, search.role);
             if search.done && s.pass.is_some() {
@@ -112,28 +116,58 @@ impl Tracker for LicenseTracker {
             t.sets.insert(key, Holders { packed: search.accounts, count: ids.len() });
         }
         if let Some(pass) = s.pass {
-            t.resumed_from = parse_time(Some(&pass.started_at), "license_assignments")?;
+            t.resumed_from = parse_time(Some(&pass.started_at), stream)?;
         }
         Ok(t)
     }
 
     /// When the last complete sync began.
-    fn cursor(&self) -> Option<DateTime<Utc>> {
+    fn pass_started(&self) -> Option<DateTime<Utc>> {
         self.cursor
     }
-}
 
-impl LicenseTracker {
     /// When the interrupted sync this one resumes began.
-    pub fn resumed_from(&self) -> Option<DateTime<Utc>> {
+    fn resume(&self) -> Option<DateTime<Utc>> {
         self.resumed_from
     }
 
-    /// The seats the state holds (what its size grows with).
-    pub fn key_count(&self) -> usize {
-        self.sets.values().map(|h| h.count).sum()
+    fn observe(&mut self, _: (), _: u32) -> bool {
+        true
     }
 
+    /// The state to save after a search: the old cursor, every set, which searches are done.
+    fn checkpoint(&mut self, started_at: &DateTime<Utc>) -> Value {
+        self.state(self.cursor, Some(*started_at))
+    }
+
+    /// Ends the sync: the seats of every (site, role) not searched in it are gone. Returns
+    /// them as (workspace id, role, account id), sorted, and forgets them.
+    fn finish(&mut self) -> Vec<(String, String, String)> {
+        let stale: Vec<SearchKey> = self.sets.keys().filter(|k| !self.done.contains(*k)).cloned().collect();
+        let mut gone = Vec::new();
+        for key in stale {
+            if let Some(holders) = self.sets.remove(&key) {
+                let mut ids: Vec<String> = holders.decode().iter().map(ToString::to_string).collect();
+                ids.sort_unstable();
+                gone.extend(ids.into_iter().map(|a| (key.0.clone(), key.1.clone(), a)));
+            }
+        }
+        self.done.clear();
+        gone
+    }
+
+    /// The state after a complete sync that began at `started_at`.
+    fn final_state(&mut self, started_at: DateTime<Utc>) -> Value {
+        self.state(Some(started_at), None)
+    }
+
+    /// The seats the state holds (what its size grows with).
+    fn key_count(&self) -> usize {
+        self.sets.values().map(|h| h.count).sum()
+    }
+}
+
+impl PartitionTracker {
     /// True when this search completed before the interruption: it is not run again.
     pub fn is_done(&self, workspace_id: &str, role: &str) -> bool {
         self.done.contains(&(workspace_id.to_string(), role.to_string()))
@@ -167,32 +201,6 @@ impl LicenseTracker {
         self.sets.insert(key.clone(), Holders { packed: packed::encode_ids(&found), count: found.len() });
         self.done.insert(key);
         changes
-    }
-
-    /// Ends the sync: the seats of every (site, role) not searched in it are gone. Returns
-    /// them as (workspace id, role, account id), sorted, and forgets them.
-    pub fn finish(&mut self) -> Vec<(String, String, String)> {
-        let stale: Vec<SearchKey> = self.sets.keys().filter(|k| !self.done.contains(*k)).cloned().collect();
-        let mut gone = Vec::new();
-        for key in stale {
-            if let Some(holders) = self.sets.remove(&key) {
-                let mut ids: Vec<String> = holders.decode().iter().map(ToString::to_string).collect();
-                ids.sort_unstable();
-                gone.extend(ids.into_iter().map(|a| (key.0.clone(), key.1.clone(), a)));
-            }
-        }
-        self.done.clear();
-        gone
-    }
-
-    /// The state to save after a search: the old cursor, every set, which searches are done.
-    pub fn checkpoint(&self, started_at: DateTime<Utc>) -> Value {
-        self.state(self.cursor, Some(started_at))
-    }
-
-    /// The state after a complete sync that began at `started_at`.
-    pub fn final_state(&self, started_at: DateTime<Utc>) -> Value {
-        self.state(Some(started_at), None)
     }
 
     /// Built field by field from strings, so it cannot fail to serialize (the shape of
@@ -236,20 +244,20 @@ mod tests {
     #[test]
     fn new_seats_then_changes_then_removed_sites() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = LicenseTracker::from_state(None).unwrap();
+        let mut a = PartitionTracker::from_state(None, "license_assignments").unwrap();
         let c = a.complete_search("s1", "atlassian/user", set(&["u1", "u2"]));
         assert_eq!(c.added, ["u1", "u2"]);
         a.complete_search("s2", "atlassian/admin", set(&["u9"]));
         assert!(a.finish().is_empty());
         let state = a.final_state(now);
 
-        let mut b = LicenseTracker::from_state(Some(&state)).unwrap();
+        let mut b = PartitionTracker::from_state(Some(&state), "license_assignments").unwrap();
         let c = b.complete_search("s1", "atlassian/user", set(&["u1", "u3"]));
         assert_eq!(c, Changes { added: vec!["u3".into()], removed: vec!["u2".into()] });
         // s2 was not searched this time (gone or offline): its seats are deleted.
         assert_eq!(b.finish(), vec![("s2".to_string(), "atlassian/admin".to_string(), "u9".to_string())]);
         let state = b.final_state(now);
-        let mut c = LicenseTracker::from_state(Some(&state)).unwrap();
+        let mut c = PartitionTracker::from_state(Some(&state), "license_assignments").unwrap();
         assert_eq!(c.complete_search("s1", "atlassian/user", set(&["u1", "u3"])), Changes::default());
         assert!(c.finish().is_empty());
     }
@@ -257,24 +265,24 @@ mod tests {
     #[test]
     fn a_checkpoint_resumes_after_the_done_searches() {
         let now = t("2026-11-28T00:00:00Z");
-        let mut a = LicenseTracker::from_state(None).unwrap();
+        let mut a = PartitionTracker::from_state(None, "license_assignments").unwrap();
         a.complete_search("s1", "atlassian/user", set(&["u1"]));
         a.complete_search("s2", "atlassian/user", set(&["u2"]));
         a.finish();
         let done = a.final_state(now);
-        let mut b = LicenseTracker::from_state(Some(&done)).unwrap();
+        let mut b = PartitionTracker::from_state(Some(&done), "license_assignments").unwrap();
         assert!(!b.is_done("s1", "atlassian/user"), "a complete state has no done searches");
         b.complete_search("s1", "atlassian/user", set(&["u1", "u5"]));
         let started = t("2026-11-28T01:00:00Z");
-        let mid = b.checkpoint(started);
+        let mid = b.checkpoint(&started);
         // killed here: the resumed sync skips s1, searches s2, and deletes nothing it should keep
-        let mut c = LicenseTracker::from_state(Some(&mid)).unwrap();
-        assert_eq!(c.resumed_from(), Some(started));
+        let mut c = PartitionTracker::from_state(Some(&mid), "license_assignments").unwrap();
+        assert_eq!(c.resume(), Some(started));
         assert!(c.is_done("s1", "atlassian/user") && !c.is_done("s2", "atlassian/user"));
         assert_eq!(c.complete_search("s2", "atlassian/user", set(&["u2"])), Changes::default());
         assert!(c.finish().is_empty(), "s1 was done before the kill: its seats stay");
         let end = c.final_state(started);
-        let d = LicenseTracker::from_state(Some(&end)).unwrap();
+        let d = PartitionTracker::from_state(Some(&end), "license_assignments").unwrap();
         let mut want: Vec<AccountKey> = set(&["u1", "u5"]).into_iter().collect();
         want.sort();
         assert_eq!(d.sets[&("s1".to_string(), "atlassian/user".to_string())].decode(), want);
@@ -284,7 +292,7 @@ mod tests {
     #[test]
     fn bad_states_are_errors() {
         let future = serde_json::json!({"version": 1, "cursor": "2099-01-01T00:00:00Z"});
-        assert_eq!(LicenseTracker::from_state(Some(&future)).unwrap().cursor(), Some(t("2099-01-01T00:00:00Z")), "the plan judges it");
+        assert_eq!(PartitionTracker::from_state(Some(&future), "license_assignments").unwrap().pass_started(), Some(t("2099-01-01T00:00:00Z")), "the plan judges it");
         let bad = [
             serde_json::json!({"version": 2}),
             serde_json::json!({"version": 1, "cursor": "soon"}),
@@ -293,8 +301,8 @@ mod tests {
             serde_json::json!([1]),
         ];
         for b in bad {
-            assert!(LicenseTracker::from_state(Some(&b)).is_err(), "{b}");
+            assert!(PartitionTracker::from_state(Some(&b), "license_assignments").is_err(), "{b}");
         }
-        assert!(LicenseTracker::from_state(Some(&serde_json::json!({}))).unwrap().sets.is_empty());
+        assert!(PartitionTracker::from_state(Some(&serde_json::json!({})), "license_assignments").unwrap().sets.is_empty());
     }
 }

@@ -1,26 +1,20 @@
-//! Incremental bookkeeping: one tracker per incremental stream, each reading its saved state
-//! and writing the next one ([`Tracker`]). The plan ([`crate::read::plan`]) loads them once; a
-//! stream whose saved cursor lies in the future is not given a tracker at all (it emits
-//! nothing and keeps its state), so trackers never check for that.
+//! Incremental bookkeeping: a tracker per incremental stream reads its saved state, judges
+//! each record of a pass, and writes the checkpoints and the final state ([`Tracker`], one
+//! contract for every kind). The plan ([`crate::read::plan`]) loads them once; a stream whose
+//! last pass began in the future (a clock set back) is not given a tracker at all (it emits
+//! nothing and keeps its state), so trackers never check for that. The kinds:
+//! - **change detection by key** ([`changes::ChangeTracker`] over a store of fingerprints:
+//!   [`by_id::ById`] per id, [`activity::PairFingerprints`] per (account, product) pair): a
+//!   list with no "changed since" filter, read whole each pass; new or changed records are
+//!   emitted, a key not seen gets a deletion record;
+//! - **partitioned change detection** ([`licenses::PartitionTracker`]): one search per
+//!   partition (a site and a role), each a unit whose set of keys replaces the saved one;
+//! - **an API log cursor** ([`events::LogCursorTracker`]): an append-only log read through the
+//!   API's own cursor, each entry once; never frozen by a clock (its times are the API's).
 //!
-//! The users search has no "changed since" filter and returns users in no cursor order, so:
-//! Change detection is one generic tracker ([`changes::ChangeTracker`]) over a store of
-//! fingerprints per stream:
-//! - `users` is incremental by **change detection** ([`by_id::UsersTracker`]): a 31-bit
-//!   fingerprint per account; new or changed users are emitted, users gone from the directory
-//!   get a deletion record.
-//! - `user_activity` is incremental by **change detection per (user, site) pair**
-//!   ([`activity::ActivityTracker`]): a cursor on `last_active` cannot see records that appear
-//!   with old timestamps (a user added, a site linked, activity reported late), so every pair
-//!   is fingerprinted; new or changed pairs are emitted, vanished ones deleted.
-//! - `license_assignments` is change detection per (site, role) search
-//!   ([`licenses::LicenseTracker`]).
-//! - `audit_events` is an append-only log read through the API's cursor, each event once
-//!   ([`events::EventsTracker`]).
-//!
-//! A pass over the users search is one unit: cursors only advance when it completes. In
-//! between, checkpoints keep the old cursor plus the resume position (`pass.next_page`) and what
-//! this pass has already seen, so a restarted sync neither loses nor repeats records.
+//! A pass is one unit: cursors only advance when it completes. In between, checkpoints keep the
+//! old cursor plus where the pass stands and what it has already seen, so a restarted sync
+//! neither loses nor repeats records.
 
 pub mod account_key;
 pub mod activity;
@@ -35,12 +29,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::streams::StreamId;
-
-pub use activity::ActivityTracker;
-pub use events::EventsTracker;
-pub use licenses::LicenseTracker;
-pub use by_id::{GroupsTracker, UsersTracker};
+pub use events::LogCursorTracker;
+pub use licenses::PartitionTracker;
 
 /// A fingerprint of a record's content (written without `observed_at`), 31 bits: the top bit
 /// of a stored value marks "seen in this pass".
@@ -49,14 +39,34 @@ pub fn record_fingerprint(record_json: &[u8]) -> u32 {
     ((h ^ (h >> 32)) as u32) & !packed::SEEN_BIT
 }
 
-/// What the plan asks of every incremental stream's tracker.
+/// What the read asks of every incremental stream's tracker, whatever its kind.
 pub trait Tracker: Sized {
-    const STREAM: StreamId;
-    /// Loads the tracker from the stream's saved state (`None`, or `{}`, is no state yet); an
+    /// What a record is judged by.
+    type Key<'k>;
+    /// A key gone at the end of a pass: its deletion record's.
+    type Gone;
+    /// Where a pass stands, as a checkpoint saves it.
+    type Position: Clone;
+
+    /// Loads the tracker from `stream`'s saved state (`None`, or `{}`, is no state yet); an
     /// unusable state is an error naming the stream.
-    fn from_state(state: Option<&Value>) -> Result<Self, String>;
-    /// When the last complete pass began (a cursor in the future freezes the stream).
-    fn cursor(&self) -> Option<DateTime<Utc>>;
+    fn from_state(state: Option<&Value>, stream: &str) -> Result<Self, String>;
+    /// When the last complete pass began, by this machine's clock: one in the future freezes
+    /// the stream. `None` for a log read by the API's cursor, which no clock freezes.
+    fn pass_started(&self) -> Option<DateTime<Utc>>;
+    /// Where the interrupted pass of the saved state stands, if it was interrupted.
+    fn resume(&self) -> Option<Self::Position>;
+    /// Takes a record into the pass: true when it is to be emitted (new, changed, or not
+    /// emitted before).
+    fn observe(&mut self, key: Self::Key<'_>, fingerprint: u32) -> bool;
+    /// The state to save mid-pass, at `position`.
+    fn checkpoint(&mut self, position: &Self::Position) -> Value;
+    /// Ends the pass: the keys gone (sorted), forgotten.
+    fn finish(&mut self) -> Vec<Self::Gone>;
+    /// The state after a complete pass that began at `started`.
+    fn final_state(&mut self, started: DateTime<Utc>) -> Value;
+    /// How many keys the state holds (what its size grows with).
+    fn key_count(&self) -> usize;
 }
 
 /// The state version of `users` and `license_assignments`.

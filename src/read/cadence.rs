@@ -4,7 +4,6 @@
 //! doubled since the last checkpoint (a first read: the states written add up to about twice
 //! the final one) or when a minute has passed (the most work a kill can lose).
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -62,9 +61,9 @@ impl Cadence {
 impl Cadence {
     /// After a unit: the checkpoint of `states` if one is due (the tracker holding `entries`
     /// keys), and the LOG line when the large-state cadence begins, named after `stream`.
-    pub(super) fn checkpoint<'c, P, I, W: Write>(
+    pub(super) fn checkpoint<'c, P, I>(
         &mut self,
-        writer: &mut Writer<'_, W>,
+        writer: &mut Writer<'_>,
         stream: Option<StreamId>,
         entries: usize,
         covered: &'c Covered<P>,

@@ -1,45 +1,46 @@
 //! The read: configured streams in, RECORD / STATE / TRACE / LOG messages out.
 //!
-//! [`plan::Plan`] decides once, before any request, what each stream does. Then the workspaces
-//! are read (activity is joined to them, and they are the sites whose seats are read), while
-//! the users pass is already opening; then the users pass serves `users` and `user_activity`
-//! ([`users_pass`]); then `license_assignments` ([`licenses`]); then the paged streams
-//! (`groups`) on one driver (`paged`), then the audit log (`audit_events`); each of these fails
-//! alone on a config error. Pages come
-//! from producer tasks in `client/`, so the next request is in flight while this loop writes. Everything goes out
-//! through the one [`writer::Writer`]; notices from the client (retries, rate-limit waits) are
-//! written while a page is awaited ([`Reader::wait`]).
+//! [`plan::Plan`] decides once, before any request, what each stream does: a list built from
+//! the registry. Then the sites are read when a planned stream joins to them ([`sites`]), while
+//! the users pass is already opening; then the users pass ([`users_pass`]); then every other
+//! planned stream in the registry's order on the one driver ([`driver`]), by its kind
+//! ([`paged`], [`partitioned`], [`log`]), each failing alone on a config error. Pages come from
+//! producer tasks in `client/`, so the next request is in flight while this loop writes.
+//! Everything goes out through the one [`writer::Writer`]; notices from the client (retries,
+//! rate-limit waits) are written while a page is awaited ([`Reader::wait`]).
 
-mod audit_events;
 mod cadence;
+pub mod driver;
 pub mod error;
-mod groups;
-mod paged;
-pub mod licenses;
+pub mod log;
+pub mod paged;
+pub mod partitioned;
 pub mod plan;
 mod records;
+pub mod sites;
 pub mod users_pass;
-pub mod workspaces;
 pub mod writer;
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::catalog::ConfiguredCatalog;
-use crate::client::pagination;
 use crate::client::managed::sites_channel;
+use crate::client::pagination;
 use crate::client::user_pages::UserPages;
 use crate::client::{AtlassianClient, Notice};
 use crate::config::{ActivitySource, Config};
 use crate::protocol::Output;
 use crate::state::StateInput;
 use crate::streams::{self, StreamId};
+use driver::{Context, Driven};
 pub use error::ReadError;
-use plan::Plan;
+use plan::{Plan, Planned};
+use sites::SitesPlan;
+use users_pass::PassPlan;
 use writer::Writer;
 
 /// How a read ended.
@@ -53,7 +54,7 @@ pub enum Outcome {
 }
 
 /// Runs the read of `catalog` from `state`. Every failure is written as an ERROR trace.
-pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: ConfiguredCatalog, state: StateInput) -> std::io::Result<Outcome> {
+pub async fn run(out: &mut Output, config: &Config, catalog: ConfiguredCatalog, state: StateInput) -> std::io::Result<Outcome> {
     let (tx, notices) = mpsc::unbounded_channel();
     let prepared = AtlassianClient::new(config)
         .map_err(ReadError::from)
@@ -72,7 +73,7 @@ pub async fn run<W: Write>(out: &mut Output<W>, config: &Config, catalog: Config
             client: Arc::new(client.with_notices(tx)),
             notices,
             configured: plan.streams.clone(),
-            pass_stream: if plan.pass.users.is_some() { StreamId::Users } else { StreamId::UserActivity },
+            pass_stream: users_pass::reported_against(&plan.streams),
             settings: Settings::from(config),
             only_managed: false,
             failed_alone: false,
@@ -125,8 +126,8 @@ impl From<&Config> for Settings {
 }
 
 /// A read in progress: the writer, the client, and the client's notices to pass on.
-struct Reader<'w, 'o, W: Write> {
-    writer: &'w mut Writer<'o, W>,
+pub struct Reader<'w, 'o> {
+    writer: &'w mut Writer<'o>,
     client: Arc<AtlassianClient>,
     notices: mpsc::UnboundedReceiver<Notice>,
     /// The configured streams, in catalog order.
@@ -140,23 +141,33 @@ struct Reader<'w, 'o, W: Write> {
     failed_alone: bool,
 }
 
-impl<W: Write> Reader<'_, '_, W> {
+impl Reader<'_, '_> {
     async fn read(&mut self, plan: Plan) -> Result<(), ReadError> {
         for warning in &plan.warnings {
             self.writer.warn(warning)?;
         }
         self.writer.started()?;
+        let reads_sites = plan.reads_sites();
+        let (mut sites_plan, mut members, mut alone) = (None::<SitesPlan>, Vec::new(), Vec::<Box<dyn Driven>>::new());
+        for planned in plan.planned {
+            match planned {
+                Planned::Sites(s) => sites_plan = Some(s),
+                Planned::Pass(m) => members.push(m),
+                Planned::Alone(d) => alone.push(d),
+            }
+        }
+        let pass = PassPlan::new(members);
         let client = self.client.clone();
         let found = self.wait(self.pass_stream, client.find_org()).await?;
         if let Some(org) = found.map_err(ReadError::from)? {
             self.writer.info(&format!("org_id is not set: the API key lists one organization, {}, which is read", org.label()))?;
         }
         // The users pass opens (its first page settles its activity source) and counts its
-        // users while the workspaces are read; it joins managed accounts' activity to them
-        // once they are (`sites`).
+        // users while the sites are read; it joins managed accounts' activity to them once
+        // they are (`sites`).
         let (sites_tx, sites_rx) = sites_channel();
-        let pass = plan.pass.runs().then(|| {
-            let start = plan.pass.start();
+        let opened = pass.runs().then(|| {
+            let start = pass.start();
             let client = self.client.clone();
             let Settings { activity_source, max_concurrency, .. } = self.settings;
             let cursor = start.as_ref().map(|p| p.next_page.clone());
@@ -164,20 +175,22 @@ impl<W: Write> Reader<'_, '_, W> {
             let count = tokio::spawn(async move { client.users_count().await });
             (start, opening, count)
         });
-        let mut sites = match plan.reads_workspaces().then(|| pagination::workspaces(self.client.clone())) {
-            Some(pages) => self.read_workspaces(pages, plan.workspaces).await?,
+        let mut sites = match sites_plan.as_ref().filter(|_| reads_sites) {
+            Some(plan) => self.read_sites(pagination::workspaces(self.client.clone()), plan).await?,
             None => Default::default(),
         };
         let _ = sites_tx.send(Arc::new(std::mem::take(&mut sites.join)));
-        match pass {
-            Some((start, opening, count)) => self.users_pass(plan.pass, start, opening, count, &sites.index).await?,
-            None => self.finish_pass(plan.pass, Utc::now())?,
+        match opened {
+            Some((start, opening, count)) => self.users_pass(pass, start, opening, count, &sites.index).await?,
+            None => self.finish_pass(pass, Utc::now())?,
         }
-        self.read_licenses(plan.licenses, sites.list).await?;
         let org_id = self.client.org_id().to_string();
-        self.read_paged_streams(plan.paged, &paged::Context { org_id: &org_id, sites: &sites.index }).await?;
-        let events = self.read_audit_events(plan.events).await;
-        self.alone(events)
+        let ctx = Context { org_id: &org_id, sites: &sites };
+        for stream in alone {
+            let result = stream.read(self, &ctx).await;
+            self.alone(result)?;
+        }
+        Ok(())
     }
 
     /// Awaits `future`, writing the client's notices (retries, rate-limit waits) meanwhile;

@@ -1,53 +1,45 @@
-//! The driver of the streams read page by page from one cursor chain and kept by change
-//! detection per id ([`PagedStream`]; today `groups`). Each page is one unit of the writer:
-//! its records, then the checkpoint at the page after it, so no record can follow the
-//! checkpoint that covers it; at the end, a deletion record per id not seen, the final state,
-//! COMPLETE. They are read after every other stream, and a config error (a key without the
-//! stream's scope, a plan without the feature) fails the stream alone: its ERROR trace is
-//! written, and the read goes on with the next one.
+//! Plain streams ([`PlainStream`]): one list read page by page from one cursor chain, kept by
+//! change detection per id. Each page is one unit of the writer: its records, then the
+//! checkpoint at the page after it (when due), so no record can follow the checkpoint that
+//! covers it; at the end, a deletion record per id not seen, the final state, COMPLETE.
 //!
-//! A new such stream is a [`PagedStream`] implementation (in `read/<stream>.rs`) and one line
-//! of [`paged_streams!`].
+//! A new plain stream is a module under `src/streams/` implementing [`PlainStream`] and one
+//! line of the registry, `Entry::paged::<S>()`.
 
-use std::io::Write;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use futures_util::FutureExt;
+use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 
-use super::cadence::Cadence;
+use super::driver::{Alone, Context, ReadFn};
 use super::error::ReadError;
-use super::plan::Mode;
-use super::users_pass::stamp;
+use super::plan::{Entry, Mode, PlanInput, Planned};
 use super::Reader;
-use crate::catalog::ConfiguredCatalog;
-use crate::client::pagination::PageResult;
-use crate::client::AtlassianClient;
-use crate::incremental::changes::{ChangeTracker, Fingerprints};
-use crate::incremental::{record_fingerprint, PassPosition};
+use crate::client::models::Page;
+use crate::client::pagination::{PageResult, Request};
+use crate::client::{AtlassianClient, Endpoint};
+use crate::incremental::by_id::{ByIdTracker, KeyedById};
+use crate::incremental::{record_fingerprint, PassPosition, Tracker};
 use crate::json::{RawJson, Unstamped, WriteJson};
-use crate::protocol::{now_ms, FailureType};
-use crate::state::StateInput;
-use crate::streams::workspaces::WorkspaceIndex;
-use crate::streams::StreamId;
-use crate::time;
+use crate::protocol::now_ms;
+use crate::streams::Stream;
 
-/// What a record of a paged stream may be joined to.
-pub struct Context<'c> {
-    pub org_id: &'c str,
-    pub sites: &'c WorkspaceIndex,
-}
-
-/// A stream the driver reads: where its pages come from and how an item becomes a record.
-pub trait PagedStream {
-    const ID: StreamId;
+/// What the driver asks of a plain stream: its list, how an item becomes a record, and the
+/// record of an id that is gone. Its state keeps a fingerprint per id in the field
+/// [`KeyedById::FIELD`].
+pub trait PlainStream: Stream + KeyedById {
+    /// The list it reads: its page style, scope and what a 404 means there.
+    const LIST: Endpoint;
+    /// What each request of the list carries besides the cursor (a search's body, say).
+    fn request() -> Request {
+        Request::default()
+    }
     type Item: Send + 'static;
-    /// Its change-detection store, keyed by the item's id.
-    type Store: for<'k> Fingerprints<Key<'k> = &'k str, Gone = String>;
     type Deletion<'a>: WriteJson;
 
-    /// Its pages from the cursor `start` on (from the first page without one).
+    /// Its items from the cursor `start` on (from the first page without one): the list's
+    /// pages, or more than that (a group with its role assignments).
     fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<Self::Item>>;
     fn id(item: &Self::Item) -> &str;
     /// Writes the item's record, unstamped (the driver stamps it).
@@ -55,101 +47,44 @@ pub trait PagedStream {
     fn deletion<'a>(ctx: &Context<'a>, id: &'a str, now: &'a str) -> Self::Deletion<'a>;
 }
 
-/// Declares the paged streams: the plan of each ([`PagedPlan`]), decided in this order, and
-/// which [`PagedStream`] reads it.
-macro_rules! paged_streams {
-    ($($variant:ident => $stream:ty),+ $(,)?) => {
-        /// How one paged stream is read.
-        #[derive(Debug)]
-        pub enum PagedPlan {
-            $($variant(Mode<ChangeTracker<<$stream as PagedStream>::Store>>),)+
-        }
-
-        impl PagedPlan {
-            /// The configured paged streams, each with its mode.
-            pub fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Vec<PagedPlan>, ReadError> {
-                let mut planned = Vec::new();
-                $(if let Some(mode) = Mode::decide(catalog, state, now)? {
-                    planned.push(PagedPlan::$variant(mode));
-                })+
-                Ok(planned)
-            }
-
-            pub fn is_read(&self) -> bool {
-                match self {
-                    $(PagedPlan::$variant(mode) => mode.is_read(),)+
-                }
-            }
-        }
-
-        impl<W: Write> Reader<'_, '_, W> {
-            /// Reads one paged stream with the driver.
-            pub(super) async fn read_planned(&mut self, plan: PagedPlan, ctx: &Context<'_>) -> Result<(), ReadError> {
-                match plan {
-                    $(PagedPlan::$variant(mode) => self.read_paged::<$stream>(mode, ctx).await,)+
-                }
-            }
-        }
-    };
+impl Entry {
+    /// A plain stream, `S`.
+    pub const fn paged<S: PlainStream>() -> Entry {
+        Entry { id: S::ID, plan: plan::<S>, probe: if S::INFO.optional.is_some() { Some(probe::<S>) } else { None } }
+    }
 }
 
-paged_streams! {
-    Groups => super::groups::GroupsStream,
+fn plan<S: PlainStream>(input: &mut PlanInput) -> Result<Option<Planned>, ReadError> {
+    let read: ReadFn<ByIdTracker<S>> = |reader, mode, ctx| Box::pin(reader.read_paged::<S>(mode, ctx));
+    Ok(Mode::decide(S::ID, input)?.map(|mode| Planned::Alone(Box::new(Alone { stream: S::ID, mode, read }))))
 }
 
-impl<W: Write> Reader<'_, '_, W> {
-    /// Reads every paged stream of the plan; one that fails with a config error fails alone.
-    pub(super) async fn read_paged_streams(&mut self, plans: Vec<PagedPlan>, ctx: &Context<'_>) -> Result<(), ReadError> {
-        for plan in plans {
-            let result = self.read_planned(plan, ctx).await;
-            self.alone(result)?;
-        }
-        Ok(())
-    }
+/// One page of the list, its items not even parsed.
+fn probe<S: PlainStream>(client: &AtlassianClient) -> futures_util::future::LocalBoxFuture<'_, Result<Option<String>, crate::client::ApiError>> {
+    async move { client.page::<IgnoredAny>(S::LIST, &S::request(), None).await.map(|_: Page<IgnoredAny>| None) }.boxed_local()
+}
 
-    /// A stream's read that failed with a config error fails it alone: its ERROR trace is
-    /// written and the read goes on (ending failed).
-    pub(super) fn alone(&mut self, result: Result<(), ReadError>) -> Result<(), ReadError> {
-        match result {
-            Err(e) if e.failure_type == FailureType::ConfigError && e.stream.is_some() => {
-                let name = e.stream.map_or("", StreamId::name);
-                let e = ReadError { source: e.source.context(format!("{name} cannot be read (the other streams are read)")), ..e };
-                self.writer.fail_stream(&e)?;
-                self.failed_alone = true;
-                Ok(())
-            }
-            other => other,
-        }
-    }
-
-    async fn read_paged<S: PagedStream>(&mut self, mode: Mode<ChangeTracker<S::Store>>, ctx: &Context<'_>) -> Result<(), ReadError> {
+impl Reader<'_, '_> {
+    async fn read_paged<S: PlainStream>(&mut self, mode: Mode<ByIdTracker<S>>, ctx: &Context<'_>) -> Result<(), ReadError> {
         let stream = S::ID;
-        let mut mode = match mode {
-            Mode::Frozen(saved) => return self.writer.complete(stream, &saved),
-            mode => mode,
-        };
-        let resume = mode.tracker().and_then(ChangeTracker::resume_position).cloned();
-        let pass_started = resume.as_ref().and_then(|p| time::parse_lenient(&p.started_at)).unwrap_or_else(Utc::now);
-        if let Some(p) = &resume {
+        let Some(mut run) = self.open(stream, mode, self.settings.checkpoint_interval)? else { return Ok(()) };
+        if let Some(p) = &run.resume {
             self.writer.info(&format!("{}: resuming the pass begun at {} from its last checkpoint", stream.name(), p.started_at))?;
         }
-        let started_text = time::format(pass_started);
-        let mut pages = S::pages(self.client.clone(), resume.map(|p| p.next_page));
+        let mut pages = S::pages(self.client.clone(), run.resume.as_ref().map(|p| p.next_page.clone()));
         let (mut scratch, mut seen) = (Vec::new(), 0u64);
-        let mut cadence = Cadence::new(self.settings.checkpoint_interval);
         while let Some(page) = self.wait(stream, pages.recv()).await? {
             let page = page.map_err(|e| ReadError::api(stream, e))?;
             let emitted_at = now_ms();
-            let observed_at = stamp(emitted_at, pass_started);
-            let position = page.next.as_ref().map(|next| PassPosition { next_page: next.clone(), started_at: started_text.clone() });
+            let observed_at = run.stamp(emitted_at);
+            let position = page.next.as_ref().map(|next| PassPosition { next_page: next.clone(), started_at: run.started_text.clone() });
             let mut unit = self.writer.unit(position);
             for item in &page.items {
                 seen += 1;
                 scratch.clear();
                 let record = S::write(ctx, item, &mut scratch);
-                if let Mode::Incremental(t) = &mut mode {
-                    let fingerprint = record_fingerprint(record.bytes());
-                    if !t.observe(S::id(item), fingerprint) {
+                if let Some(t) = &mut run.tracker {
+                    if !t.observe(S::id(item), record_fingerprint(record.bytes())) {
                         continue;
                     }
                 }
@@ -157,24 +92,10 @@ impl<W: Write> Reader<'_, '_, W> {
                 unit.record(stream, &RawJson(&scratch), emitted_at)?;
             }
             let covered = unit.done();
-            if let Mode::Incremental(t) = &mut mode {
-                if page.next.is_some() {
-                    let entries = t.key_count();
-                    cadence.checkpoint(self.writer, Some(stream), entries, &covered, |position| position.iter().map(|p| (stream, t.checkpoint(p))))?;
-                }
-            }
+            self.checkpoint_due(&mut run, &covered, Clone::clone)?;
         }
         self.writer.info(&format!("{}: {seen} read", stream.name()))?;
-        let state: Value = match mode {
-            Mode::Incremental(mut tracker) => {
-                let gone = tracker.finish();
-                let now = time::format(Utc::now());
-                let what = format!("{} are no longer in the directory", stream.name());
-                self.emit_deletions(stream, &what, &gone, |id| S::deletion(ctx, id, &now))?;
-                tracker.final_state(pass_started)
-            }
-            _ => json!({}),
-        };
-        self.writer.complete(stream, &state)
+        let what = format!("{} are no longer in the directory", stream.name());
+        self.close(run, |n| format!("{n} {what}: emitting deletion records"), |id, now, out| S::deletion(ctx, id, now).write_json(out))
     }
 }

@@ -1,40 +1,45 @@
 //! The plan of a read, decided once from the configured catalog, the saved state and the
-//! config, before any request: for each stream, whether it is read, and how — in full, or
-//! incrementally with its tracker loaded from the saved state, or not at all because its
-//! saved cursor lies in the future (it emits nothing and keeps its state).
+//! config, before any request: the registry's streams ([`crate::streams::ALL`]) that are
+//! configured, each with how it is read — in full, or incrementally with its tracker loaded
+//! from the saved state, or not at all because its last pass began in the future (it emits
+//! nothing and keeps its state) — and as which kind of read ([`Planned`]).
 
 use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
+use super::driver::Driven;
 use super::error::ReadError;
+use super::sites::SitesPlan;
+use super::users_pass::Member;
 use crate::catalog::{ConfiguredCatalog, SyncMode};
-use super::paged::PagedPlan;
-use crate::incremental::{ActivityTracker, EventsTracker, LicenseTracker, PassPosition, Tracker, UsersTracker};
+use crate::client::{ApiError, AtlassianClient};
+use crate::incremental::Tracker;
 use crate::state::StateInput;
-use crate::streams::StreamId;
+use crate::streams::{self, StreamId};
 
 /// How one stream is read.
 #[derive(Debug)]
 pub enum Mode<T> {
     FullRefresh,
     Incremental(T),
-    /// The saved cursor lies in the future: nothing is emitted and this state is kept.
+    /// The last pass began in the future (this machine's clock was set back): nothing is
+    /// emitted and this state is kept.
     Frozen(Value),
 }
 
 impl<T: Tracker> Mode<T> {
     /// Loads the stream's tracker from its saved state, unless the stream is read in full or
-    /// not configured (`None`); a tracker whose cursor lies after `now` freezes the stream.
-    pub(super) fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Option<Self>, ReadError> {
-        let stream = T::STREAM;
-        let Some(configured) = catalog.get(stream.name()) else { return Ok(None) };
+    /// not configured (`None`); a tracker whose last pass began after now freezes the stream.
+    pub fn decide(stream: StreamId, input: &PlanInput) -> Result<Option<Self>, ReadError> {
+        let Some(configured) = input.catalog.get(stream.name()) else { return Ok(None) };
         if configured.sync_mode == SyncMode::FullRefresh {
             return Ok(Some(Mode::FullRefresh));
         }
-        let saved = state.streams.get(stream.name());
-        let tracker = T::from_state(saved).map_err(|e| ReadError::state(stream, e))?;
-        Ok(Some(match (tracker.cursor(), saved) {
-            (Some(c), Some(saved)) if c > now => Mode::Frozen(saved.clone()),
+        let saved = input.state.streams.get(stream.name());
+        let tracker = T::from_state(saved, stream.name()).map_err(|e| ReadError::state(stream, e))?;
+        Ok(Some(match (tracker.pass_started(), saved) {
+            (Some(began), Some(saved)) if began > input.now => Mode::Frozen(saved.clone()),
             _ => Mode::Incremental(tracker),
         }))
     }
@@ -61,78 +66,81 @@ impl<T> Mode<T> {
     }
 }
 
-/// The streams served by one pass over the users search.
-#[derive(Debug)]
-pub struct PassPlan {
-    pub users: Option<Mode<UsersTracker>>,
-    pub activity: Option<Mode<ActivityTracker>>,
+/// What a stream's plan is decided from.
+pub struct PlanInput<'a> {
+    pub catalog: &'a ConfiguredCatalog,
+    pub state: &'a StateInput,
+    pub now: DateTime<Utc>,
+    /// Adjustments the plan makes, logged when the read starts.
+    pub warnings: Vec<String>,
 }
 
-impl PassPlan {
-    /// The pass runs when a stream of it is configured and not frozen.
-    pub fn runs(&self) -> bool {
-        self.users.as_ref().is_some_and(Mode::is_read) || self.activity.as_ref().is_some_and(Mode::is_read)
+/// `check`'s one request proving an optional stream readable: `Ok(Some(doubt))` when it was
+/// answered in a way that leaves doubt.
+pub type Probe = for<'c> fn(&'c AtlassianClient) -> LocalBoxFuture<'c, Result<Option<String>, ApiError>>;
+
+/// One stream of the registry: its declaration, and how a read plans it.
+pub struct Entry {
+    pub id: StreamId,
+    /// Its plan, or `None` when the catalog does not configure it.
+    pub plan: fn(&mut PlanInput) -> Result<Option<Planned>, ReadError>,
+    /// For an optional stream, `check`'s probe.
+    pub probe: Option<Probe>,
+}
+
+/// A configured stream, as the kind of read it is.
+pub enum Planned {
+    /// The sites: read first, when configured or needed by another planned stream.
+    Sites(SitesPlan),
+    /// A stream of the users pass, one walk over the users search for all of them.
+    Pass(Member),
+    /// A stream read on its own by the driver, after the sites and the pass.
+    Alone(Box<dyn Driven>),
+}
+
+impl Planned {
+    fn stream(&self) -> StreamId {
+        match self {
+            Planned::Sites(s) => s.stream,
+            Planned::Pass(m) => m.stream(),
+            Planned::Alone(d) => d.stream(),
+        }
     }
 
-    /// Where the pass starts: the saved resume position, if every stream read in it is
-    /// incremental and they agree on it (a full refresh stream needs every page).
-    pub fn start(&self) -> Option<PassPosition> {
-        let mut positions = Vec::new();
-        let users = self.users.as_ref().map(|m| (m.is_read(), m.tracker().map(UsersTracker::resume_position)));
-        let activity = self.activity.as_ref().map(|m| (m.is_read(), m.tracker().map(ActivityTracker::resume_position)));
-        for (read, position) in users.into_iter().chain(activity) {
-            if read {
-                positions.push(position?);
-            }
+    fn is_read(&self) -> bool {
+        match self {
+            Planned::Sites(_) => true,
+            Planned::Pass(m) => m.is_read(),
+            Planned::Alone(d) => d.is_read(),
         }
-        let first = positions.first().copied().flatten()?;
-        positions.iter().all(|p| *p == Some(first)).then(|| first.clone())
     }
 }
 
 /// What the read does, stream by stream.
-#[derive(Debug)]
 pub struct Plan {
     /// The configured streams, in catalog order.
     pub streams: Vec<StreamId>,
-    pub pass: PassPlan,
-    pub workspaces: bool,
-    pub licenses: Option<Mode<LicenseTracker>>,
-    /// The streams read by the paged-stream driver, after the others.
-    pub paged: Vec<PagedPlan>,
-    /// The audit log, read last.
-    pub events: Option<Mode<EventsTracker>>,
-    /// Adjustments made to the configured catalog, logged when the read starts.
+    /// The configured streams in the registry's order, as they are read.
+    pub planned: Vec<Planned>,
+    /// Adjustments made to the configured catalog or the plan, logged when the read starts.
     pub warnings: Vec<String>,
 }
 
 impl Plan {
     pub fn decide(catalog: &ConfiguredCatalog, state: &StateInput, now: DateTime<Utc>) -> Result<Plan, ReadError> {
-        let users = Mode::<UsersTracker>::decide(catalog, state, now)?;
-        let activity = Mode::<ActivityTracker>::decide(catalog, state, now)?;
-        let mut warnings = catalog.warnings.clone();
-        if activity.as_ref().and_then(Mode::tracker).is_some_and(ActivityTracker::started_afresh) {
-            warnings.push("The user_activity state was written by an earlier build of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
+        let mut input = PlanInput { catalog, state, now, warnings: catalog.warnings.clone() };
+        let mut planned = Vec::new();
+        for entry in streams::ALL {
+            if let Some(p) = (entry.plan)(&mut input)? {
+                planned.push(p);
+            }
         }
-        let licenses = Mode::<LicenseTracker>::decide(catalog, state, now)?;
-        Ok(Plan {
-            streams: catalog.streams.iter().map(|s| s.info.id).collect(),
-            pass: PassPlan { users, activity },
-            workspaces: catalog.get(StreamId::Workspaces.name()).is_some(),
-            licenses,
-            paged: PagedPlan::decide(catalog, state, now)?,
-            events: Mode::decide(catalog, state, now)?,
-            warnings,
-        })
+        Ok(Plan { streams: catalog.streams.iter().map(|s| s.id).collect(), planned, warnings: input.warnings })
     }
 
-    /// The workspaces list is read when its stream is configured, or to join activity and
-    /// groups' role assignments to sites, or to know the sites whose seats are read.
-    pub fn reads_workspaces(&self) -> bool {
-        self.workspaces
-            || self.pass.activity.as_ref().is_some_and(Mode::is_read)
-            || self.licenses.as_ref().is_some_and(Mode::is_read)
-            || self.paged.iter().any(PagedPlan::is_read)
+    /// The sites are read when their stream is configured, or a stream read joins to them.
+    pub fn reads_sites(&self) -> bool {
+        self.planned.iter().any(|p| matches!(p, Planned::Sites(s) if s.emit) || (p.is_read() && p.stream().info().needs_sites))
     }
 }
 
@@ -155,45 +163,42 @@ mod tests {
         crate::incremental::packed::encode_accounts(&[])
     }
 
+    /// The configured streams planned, and whether each is read.
+    fn names(plan: &Plan) -> Vec<(&'static str, bool)> {
+        plan.planned.iter().filter(|p| plan.streams.contains(&p.stream())).map(|p| (p.stream().name(), p.is_read())).collect()
+    }
+
     #[test]
-    fn a_cursor_in_the_future_freezes_only_its_stream() {
+    fn a_pass_begun_in_the_future_freezes_only_its_stream() {
         let now = Utc::now();
         let future_users = json!({"version": 1, "cursor": "2099-01-01T00:00:00Z", "accounts": no_accounts()});
         let cat = catalog(&[("users", "incremental"), ("user_activity", "incremental"), ("workspaces", "full_refresh")]);
         let plan = Plan::decide(&cat, &state(&[("users", future_users.clone())]), now).unwrap();
-        assert!(matches!(&plan.pass.users, Some(Mode::Frozen(v)) if *v == future_users));
-        assert!(matches!(plan.pass.activity, Some(Mode::Incremental(_))));
-        assert!(plan.pass.runs() && plan.reads_workspaces());
-        assert_eq!(plan.streams, [StreamId::Users, StreamId::UserActivity, StreamId::Workspaces]);
+        assert_eq!(names(&plan), [("users", false), ("user_activity", true), ("workspaces", true)]);
+        assert!(plan.reads_sites());
+        assert_eq!(plan.streams.iter().map(|s| s.name()).collect::<Vec<_>>(), ["users", "user_activity", "workspaces"]);
 
         let future_activity = json!({"version": 2, "cursor": "2099-01-01T00:00:00Z", "pairs": crate::incremental::packed::encode_pairs(&[], &[])});
         let cat = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
         let plan = Plan::decide(&cat, &state(&[("users", future_users), ("user_activity", future_activity)]), now).unwrap();
-        assert!(!plan.pass.runs(), "every stream of the pass is frozen");
-        assert!(!plan.reads_workspaces(), "no join, no seats: no workspaces");
+        assert_eq!(names(&plan), [("users", false), ("user_activity", false)], "every stream of the pass is frozen");
+        assert!(!plan.reads_sites(), "no join, no seats: no workspaces");
     }
 
+    /// The audit log's times are the API's: a newest event processed after this machine's
+    /// now (the API's clock ahead) reads the log as usual.
     #[test]
-    fn the_pass_resumes_only_where_every_stream_read_agrees() {
-        let now = Utc::now();
-        let pass = json!({"next_page": "c5", "started_at": "2026-11-28T00:00:00Z"});
-        let users = json!({"version": 1, "accounts": no_accounts(), "pass": pass});
-        let activity = json!({"version": 2, "pairs": crate::incremental::packed::encode_pairs(&[], &[]), "pass": pass.clone()});
-        let both = catalog(&[("users", "incremental"), ("user_activity", "incremental")]);
-        let plan = Plan::decide(&both, &state(&[("users", users.clone()), ("user_activity", activity)]), now).unwrap();
-        assert_eq!(plan.pass.start().map(|p| p.next_page), Some("c5".into()));
-        let plan = Plan::decide(&both, &state(&[("users", users.clone())]), now).unwrap();
-        assert_eq!(plan.pass.start(), None, "activity starts a new pass: the positions disagree");
-        let mixed = catalog(&[("users", "incremental"), ("user_activity", "full_refresh")]);
-        let plan = Plan::decide(&mixed, &state(&[("users", users)]), now).unwrap();
-        assert_eq!(plan.pass.start(), None, "a full refresh stream needs every page");
+    fn no_clock_freezes_a_log_read_by_the_api_cursor() {
+        let ahead = json!({"version": 1, "cursor": "c9", "newest_processed_at": "2099-01-01T00:00:00Z", "overlap_ids": ["e1"]});
+        let plan = Plan::decide(&catalog(&[("audit_events", "incremental")]), &state(&[("audit_events", ahead)]), Utc::now()).unwrap();
+        assert_eq!(names(&plan), [("audit_events", true)]);
     }
 
     #[test]
     fn an_unusable_state_names_its_stream() {
         let cat = catalog(&[("license_assignments", "incremental")]);
-        let err = Plan::decide(&cat, &state(&[("license_assignments", json!({"version": 9}))]), Utc::now()).unwrap_err();
-        assert_eq!(err.stream, Some(StreamId::LicenseAssignments));
+        let err = Plan::decide(&cat, &state(&[("license_assignments", json!({"version": 9}))]), Utc::now()).err().expect("an error");
+        assert_eq!(err.stream.map(StreamId::name), Some("license_assignments"));
         assert!(err.source.to_string().contains("license_assignments state has version 9"), "{}", err.source);
     }
 }

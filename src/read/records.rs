@@ -2,20 +2,19 @@
 //! `observed_at`, [`Observed::write_unstamped`]) into a scratch buffer, fingerprinted from those bytes, and copied out stamped only when
 //! its tracker says it is new or changed ([`to_write`]).
 
-use crate::incremental::record_fingerprint;
+use crate::incremental::{record_fingerprint, Tracker};
 use crate::json::{Observed, RawJson, WriteJson};
 
 use super::plan::Mode;
 
 /// The record to write, if any: always in full refresh, never when frozen (callers skip a
-/// frozen stream before building its records); in incremental only
-/// when `changed` (the tracker's verdict on the record's fingerprint) says it is new or
-/// changed. The record is then written once, into `scratch`, fingerprinted from those bytes,
-/// and stamped with `observed_at`.
-pub(super) fn to_write<'a, R: Observed<'a>, T>(
+/// frozen stream before building its records); in incremental only when its tracker, given
+/// `key` and the record's fingerprint, says it is new or changed. The record is then written
+/// once, into `scratch`, fingerprinted from those bytes, and stamped with `observed_at`.
+pub(super) fn to_write<'a, R: Observed<'a>, T: Tracker>(
     mut record: R,
     mode: &mut Mode<T>,
-    changed: impl FnOnce(&mut T, u32) -> bool,
+    key: T::Key<'_>,
     observed_at: &'a str,
     scratch: &'a mut Vec<u8>,
 ) -> Option<Out<'a, R>> {
@@ -28,7 +27,7 @@ pub(super) fn to_write<'a, R: Observed<'a>, T>(
         Mode::Incremental(tracker) => {
             scratch.clear();
             let unstamped = record.write_unstamped(scratch);
-            if !changed(tracker, record_fingerprint(unstamped.bytes())) {
+            if !tracker.observe(key, record_fingerprint(unstamped.bytes())) {
                 return None;
             }
             unstamped.stamp(observed_at);

@@ -1,33 +1,127 @@
-//! The users pass: one walk over the users search serves `users` and `user_activity`.
+//! The users pass, the one special pass: one walk over the users search serves `users` and
+//! `user_activity`, on the driver's contract ([`super::driver`]).
 //!
 //! Each page is one unit of the writer: its users' records (and their activity records), then,
 //! every few pages, a checkpoint of each incremental stream at the page after it. When the walk
-//! ends, `users` emits a deletion record for each account it did not see, and both streams
-//! write their final state.
+//! ends, each stream emits a deletion record for each key it did not see, and writes its final
+//! state.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::cadence::Cadence;
+use super::driver::stamp;
 use super::error::ReadError;
-use super::plan::{Mode, PassPlan};
+use super::plan::{Entry, Mode, PlanInput, Planned};
+use super::records::to_write;
 use super::Reader;
 use crate::client::pagination::UserPageResult;
 use crate::client::user_pages::Opened;
 use crate::client::ApiError;
-use super::records::to_write;
-use crate::incremental::{ActivityTracker, PassPosition, UsersTracker};
+use crate::incremental::activity::PairTracker;
+use crate::incremental::by_id::ByIdTracker;
+use crate::incremental::{PassPosition, Tracker};
 use crate::json::WriteJson;
 use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType};
+use crate::streams::user_activity::{self, UserActivity};
+use crate::streams::users::{self, Users};
 use crate::streams::workspaces::WorkspaceIndex;
-use crate::streams::user_activity;
-use crate::streams::{users, StreamId};
+use crate::streams::{Stream, StreamId};
 use crate::time;
+
+/// Change detection for `users`: a fingerprint per account.
+pub type UsersTracker = ByIdTracker<Users>;
+/// Change detection for `user_activity`: a fingerprint per (account, product) pair.
+pub type ActivityTracker = PairTracker;
+
+/// `users` in the registry: read by the pass.
+pub const USERS: Entry = Entry { id: Users::ID, plan: plan_users, probe: None };
+/// `user_activity` in the registry: read by the pass.
+pub const USER_ACTIVITY: Entry = Entry { id: UserActivity::ID, plan: plan_activity, probe: None };
+
+fn plan_users(input: &mut PlanInput) -> Result<Option<Planned>, ReadError> {
+    Ok(Mode::decide(Users::ID, input)?.map(|mode| Planned::Pass(Member::Users(mode))))
+}
+
+fn plan_activity(input: &mut PlanInput) -> Result<Option<Planned>, ReadError> {
+    let mode = Mode::<ActivityTracker>::decide(UserActivity::ID, input)?;
+    if mode.as_ref().and_then(Mode::tracker).is_some_and(|t| t.started_afresh()) {
+        input.warnings.push("The user_activity state was written by an earlier build of this connector (a cursor on last_active): this sync re-reads every (user, site) pair and emits each once more; from the next sync on, only changes and deletions are emitted".into());
+    }
+    Ok(mode.map(|mode| Planned::Pass(Member::Activity(mode))))
+}
+
+/// The stream a users-search failure is reported against, among the configured ones.
+pub fn reported_against(configured: &[StreamId]) -> StreamId {
+    if configured.contains(&Users::ID) { Users::ID } else { UserActivity::ID }
+}
+
+/// A stream of the pass, with its mode.
+#[derive(Debug)]
+pub enum Member {
+    Users(Mode<UsersTracker>),
+    Activity(Mode<ActivityTracker>),
+}
+
+impl Member {
+    pub fn stream(&self) -> StreamId {
+        match self {
+            Member::Users(_) => Users::ID,
+            Member::Activity(_) => UserActivity::ID,
+        }
+    }
+
+    pub fn is_read(&self) -> bool {
+        match self {
+            Member::Users(m) => m.is_read(),
+            Member::Activity(m) => m.is_read(),
+        }
+    }
+}
+
+/// The streams served by one pass over the users search.
+#[derive(Debug, Default)]
+pub struct PassPlan {
+    pub users: Option<Mode<UsersTracker>>,
+    pub activity: Option<Mode<ActivityTracker>>,
+}
+
+impl PassPlan {
+    pub fn new(members: impl IntoIterator<Item = Member>) -> Self {
+        let mut plan = PassPlan::default();
+        for member in members {
+            match member {
+                Member::Users(m) => plan.users = Some(m),
+                Member::Activity(m) => plan.activity = Some(m),
+            }
+        }
+        plan
+    }
+
+    /// The pass runs when a stream of it is configured and not frozen.
+    pub fn runs(&self) -> bool {
+        self.users.as_ref().is_some_and(Mode::is_read) || self.activity.as_ref().is_some_and(Mode::is_read)
+    }
+
+    /// Where the pass starts: the saved resume position, if every stream read in it is
+    /// incremental and they agree on it (a full refresh stream needs every page).
+    pub fn start(&self) -> Option<PassPosition> {
+        let mut positions = Vec::new();
+        let users = self.users.as_ref().map(|m| (m.is_read(), m.tracker().map(Tracker::resume)));
+        let activity = self.activity.as_ref().map(|m| (m.is_read(), m.tracker().map(Tracker::resume)));
+        for (read, position) in users.into_iter().chain(activity) {
+            if read {
+                positions.push(position?);
+            }
+        }
+        let first = positions.first().cloned().flatten()?;
+        positions.iter().all(|p| *p == Some(first.clone())).then_some(first)
+    }
+}
 
 /// How often a progress LOG line is written during a long pass.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -43,7 +137,7 @@ struct Counts {
     without_site: u64,
 }
 
-impl<W: Write> Reader<'_, '_, W> {
+impl Reader<'_, '_> {
     pub(super) async fn users_pass(
         &mut self,
         mut plan: PassPlan,
@@ -95,9 +189,8 @@ impl<W: Write> Reader<'_, '_, W> {
             for u in users {
                 counts.users += 1;
                 if let Some(mode) = plan.users.as_mut().filter(|m| m.is_read()) {
-                    let changed = |t: &mut UsersTracker, fp| t.observe(&u.account_id, fp);
-                    if let Some(record) = to_write(users::record(&org_id, u), mode, changed, &observed_at, &mut scratch) {
-                        unit.record(StreamId::Users, &record, emitted_at)?;
+                    if let Some(record) = to_write(users::record(&org_id, u), mode, &*u.account_id, &observed_at, &mut scratch) {
+                        unit.record(Users::ID, &record, emitted_at)?;
                     }
                 }
                 if let Some(mode) = plan.activity.as_mut().filter(|m| m.is_read()) {
@@ -106,11 +199,10 @@ impl<W: Write> Reader<'_, '_, W> {
                             continue; // older than start_date: never emitted, in any mode
                         }
                         let without_site = entry.record.workspace_id.is_none();
-                        let (account, product): (&str, &str) = (&u.account_id, entry.record.product_id);
-                        let changed = |t: &mut ActivityTracker, fp| t.observe((account, product), fp);
-                        if let Some(record) = to_write(entry.record, mode, changed, &observed_at, &mut scratch) {
+                        let key: (&str, &str) = (&u.account_id, entry.record.product_id);
+                        if let Some(record) = to_write(entry.record, mode, key, &observed_at, &mut scratch) {
                             counts.without_site += u64::from(without_site);
-                            unit.record(StreamId::UserActivity, &record, emitted_at)?;
+                            unit.record(UserActivity::ID, &record, emitted_at)?;
                         }
                     }
                 }
@@ -182,14 +274,14 @@ impl<W: Write> Reader<'_, '_, W> {
             Err(_) => return Ok(None),
         };
         if matches!(plan.users, Some(Mode::FullRefresh)) {
-            self.writer.estimate(StreamId::Users, total)?;
+            self.writer.estimate(Users::ID, total)?;
         }
         if let (Some(Mode::FullRefresh), Some(Ok(page))) = (&plan.activity, first) {
             let users = page.items.users();
             if !users.is_empty() {
                 let entries: usize = users.iter().map(|u| u.product_access.as_ref().map_or(0, Vec::len)).sum();
                 let rows = (entries as f64 / users.len() as f64 * total as f64).round() as u64;
-                self.writer.estimate(StreamId::UserActivity, rows)?;
+                self.writer.estimate(UserActivity::ID, rows)?;
             }
         }
         Ok(Some(total))
@@ -204,72 +296,56 @@ impl<W: Write> Reader<'_, '_, W> {
         }
     }
 
-    /// Ends the pass: deletion records, then each stream's final STATE and COMPLETE.
+    /// Ends the pass: each stream's deletion records, then its final STATE and COMPLETE.
     pub(super) fn finish_pass(&mut self, plan: PassPlan, pass_started: DateTime<Utc>) -> Result<(), ReadError> {
-        let (org_id, now) = (self.client.org_id().to_string(), time::format(Utc::now()));
+        let org_id = self.client.org_id().to_string();
         if let Some(mode) = plan.users {
-            let state = match mode {
-                Mode::FullRefresh => json!({}),
-                Mode::Frozen(saved) => saved,
-                Mode::Incremental(mut tracker) => {
-                    if self.only_managed {
-                        tracker.keep_invisible(); // unmanaged users are invisible, not gone
-                    }
-                    let deleted = tracker.finish();
-                    let what = "users are no longer in the directory";
-                    self.emit_deletions(StreamId::Users, what, &deleted, |id| users::deletion(&org_id, id, &now))?;
-                    tracker.final_state(pass_started)
-                }
-            };
-            self.writer.complete(StreamId::Users, &state)?;
+            self.finish_member(Users::ID, mode, pass_started, "users are no longer in the directory", |id, now, out| {
+                users::deletion(&org_id, id, now).write_json(out)
+            })?;
         }
         if let Some(mode) = plan.activity {
-            let state = match mode {
-                Mode::FullRefresh => json!({}),
-                Mode::Frozen(saved) => saved,
-                Mode::Incremental(mut tracker) => {
-                    if self.only_managed {
-                        tracker.keep_invisible(); // unmanaged users are invisible, not gone
-                    }
-                    let gone = tracker.finish();
-                    let what = "(user, site) activity pairs are gone";
-                    self.emit_deletions(StreamId::UserActivity, what, &gone, |(account, product)| {
-                        user_activity::deletion(&org_id, account, product, &now)
-                    })?;
-                    tracker.final_state(pass_started)
-                }
-            };
-            self.writer.complete(StreamId::UserActivity, &state)?;
+            self.finish_member(UserActivity::ID, mode, pass_started, "(user, site) activity pairs are gone", |(account, product), now, out| {
+                user_activity::deletion(&org_id, account, product, now).write_json(out)
+            })?;
         }
         Ok(())
     }
 
-    /// One deletion record per key of `gone`, announced in an INFO line.
-    pub(super) fn emit_deletions<'g, K, D: WriteJson>(
+    /// Closes one stream of the pass. With only the managed accounts visible, unmanaged users
+    /// are invisible, not gone.
+    fn finish_member<T: Tracker<Position = PassPosition> + KeepInvisible>(
         &mut self,
         stream: StreamId,
+        mode: Mode<T>,
+        pass_started: DateTime<Utc>,
         what: &str,
-        gone: &'g [K],
-        record: impl Fn(&'g K) -> D,
+        deletion: impl Fn(&T::Gone, &str, &mut Vec<u8>),
     ) -> Result<(), ReadError> {
-        if gone.is_empty() {
-            return Ok(());
+        let Some(mut run) = self.open(stream, mode, 1)? else { return Ok(()) };
+        run.started = pass_started;
+        if let Some(t) = run.tracker.as_mut().filter(|_| self.only_managed) {
+            t.keep_invisible();
         }
-        self.writer.info(&format!("{} {what}: emitting deletion records", gone.len()))?;
-        let emitted_at = now_ms();
-        let mut unit = self.writer.unit(());
-        for key in gone {
-            unit.record(stream, &record(key), emitted_at)?;
-        }
-        unit.done();
-        Ok(())
+        self.close(run, |n| format!("{n} {what}: emitting deletion records"), deletion)
+    }
+}
+
+/// A pass's tracker that can keep what a partial pass (the managed accounts alone) did not see.
+trait KeepInvisible {
+    fn keep_invisible(&mut self);
+}
+
+impl<S: crate::incremental::changes::Fingerprints> KeepInvisible for crate::incremental::changes::ChangeTracker<S> {
+    fn keep_invisible(&mut self) {
+        crate::incremental::changes::ChangeTracker::keep_invisible(self);
     }
 }
 
 /// The configured streams of the pass.
 fn pass_streams(plan: &PassPlan) -> impl Iterator<Item = StreamId> {
-    let users = plan.users.as_ref().map(|_| StreamId::Users);
-    let activity = plan.activity.as_ref().map(|_| StreamId::UserActivity);
+    let users = plan.users.as_ref().map(|_| Users::ID);
+    let activity = plan.activity.as_ref().map(|_| UserActivity::ID);
     users.into_iter().chain(activity)
 }
 
@@ -284,11 +360,40 @@ fn pass_checkpoint<'p>(plan: &'p mut PassPlan, position: Option<&'p PassPosition
     let users = plan.users.as_mut().and_then(Mode::tracker_mut).filter(|_| position.is_some());
     let activity = plan.activity.as_mut().and_then(Mode::tracker_mut).filter(|_| position.is_some());
     let position = move || position.expect("checked");
-    let users = users.into_iter().map(move |t| (StreamId::Users, t.checkpoint(position())));
-    users.chain(activity.into_iter().map(move |t| (StreamId::UserActivity, t.checkpoint(position()))))
+    let users = users.into_iter().map(move |t| (Users::ID, t.checkpoint(position())));
+    users.chain(activity.into_iter().map(move |t| (UserActivity::ID, t.checkpoint(position()))))
 }
 
-/// The `observed_at` of records emitted at `emitted_at` (ms), as RFC 3339 text.
-pub(super) fn stamp(emitted_at: i64, fallback: DateTime<Utc>) -> String {
-    time::format(DateTime::from_timestamp_millis(emitted_at).unwrap_or(fallback))
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::ConfiguredCatalog;
+    use crate::read::plan::Plan;
+    use crate::state::StateInput;
+
+    fn pass_of(modes: &[(&str, &str)], saved: &[(&str, Value)]) -> PassPlan {
+        let streams: Vec<Value> = modes.iter().map(|(name, mode)| json!({"stream": {"name": name}, "sync_mode": mode})).collect();
+        let catalog = ConfiguredCatalog::from_json(&json!({"streams": streams}).to_string()).unwrap();
+        let state = StateInput { streams: saved.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() };
+        let plan = Plan::decide(&catalog, &state, Utc::now()).unwrap();
+        PassPlan::new(plan.planned.into_iter().filter_map(|p| match p {
+            Planned::Pass(m) => Some(m),
+            _ => None,
+        }))
+    }
+
+    #[test]
+    fn the_pass_resumes_only_where_every_stream_read_agrees() {
+        let pass = json!({"next_page": "c5", "started_at": "2026-11-28T00:00:00Z"});
+        let users = json!({"version": 1, "accounts": crate::incremental::packed::encode_accounts(&[]), "pass": pass});
+        let activity = json!({"version": 2, "pairs": crate::incremental::packed::encode_pairs(&[], &[]), "pass": pass.clone()});
+        let both = [("users", "incremental"), ("user_activity", "incremental")];
+        let plan = pass_of(&both, &[("users", users.clone()), ("user_activity", activity)]);
+        assert_eq!(plan.start().map(|p| p.next_page), Some("c5".into()));
+        assert_eq!(pass_of(&both, &[("users", users.clone())]).start(), None, "activity starts a new pass: the positions disagree");
+        let mixed = [("users", "incremental"), ("user_activity", "full_refresh")];
+        assert_eq!(pass_of(&mixed, &[("users", users)]).start(), None, "a full refresh stream needs every page");
+    }
 }

@@ -7,8 +7,6 @@
 //! first record, COMPLETE after its final STATE, INCOMPLETE for the unfinished ones when the
 //! read fails.
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use super::error::ReadError;
@@ -27,8 +25,8 @@ struct Progress {
     total: u64,
 }
 
-pub struct Writer<'o, W: Write> {
-    out: &'o mut Output<W>,
+pub struct Writer<'o> {
+    out: &'o mut Output,
     /// The configured streams, in catalog order.
     streams: Vec<Progress>,
 }
@@ -40,13 +38,20 @@ pub struct Covered<P> {
     position: P,
 }
 
+impl<P> Covered<P> {
+    /// Where a resumed read would go on.
+    pub fn position(&self) -> &P {
+        &self.position
+    }
+}
+
 /// Records of one unit, written as they come; [`Unit::done`] closes it.
-pub struct Unit<'w, 'o, W: Write, P> {
-    writer: &'w mut Writer<'o, W>,
+pub struct Unit<'w, 'o, P> {
+    writer: &'w mut Writer<'o>,
     position: P,
 }
 
-impl<W: Write, P> Unit<'_, '_, W, P> {
+impl<P> Unit<'_, '_, P> {
     /// Writes one record of `stream`, counted for `recordCount`; the first announces RUNNING.
     pub fn record<D: WriteJson>(&mut self, stream: StreamId, data: &D, emitted_at: i64) -> Result<(), ReadError> {
         let p = self.writer.progress(stream);
@@ -67,8 +72,8 @@ impl<W: Write, P> Unit<'_, '_, W, P> {
     }
 }
 
-impl<'o, W: Write> Writer<'o, W> {
-    pub fn new(out: &'o mut Output<W>, configured: &[StreamId]) -> Self {
+impl<'o> Writer<'o> {
+    pub fn new(out: &'o mut Output, configured: &[StreamId]) -> Self {
         let streams = configured.iter().map(|&stream| Progress { stream, running: false, complete: false, since_state: 0, total: 0 }).collect();
         Writer { out, streams }
     }
@@ -86,7 +91,7 @@ impl<'o, W: Write> Writer<'o, W> {
     }
 
     /// Opens a unit of records that ends at `position`.
-    pub fn unit<P>(&mut self, position: P) -> Unit<'_, 'o, W, P> {
+    pub fn unit<P>(&mut self, position: P) -> Unit<'_, 'o, P> {
         Unit { writer: self, position }
     }
 

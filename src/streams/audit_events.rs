@@ -10,19 +10,87 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{StreamId, StreamInfo};
-use crate::client::Endpoint;
-use crate::json::json_record;
+use super::{Stream, StreamInfo};
+use crate::client::endpoint::{EndpointSpec, PageStyle};
+use crate::client::http::json_body;
+use crate::client::models::{ApiEventAction, EventsPage, PageMeta};
+use crate::client::pagination::Request;
+use crate::client::{ApiError, AtlassianClient, Endpoint};
+use crate::json::{json_record, WriteJson};
+use crate::read::log::LogStream;
 
-pub const INFO: StreamInfo = StreamInfo {
-    id: StreamId::AuditEvents,
-    name: "audit_events",
-    schema: include_str!("../../schemas/audit_events.json"),
-    primary_key: &["id"],
-    cursor_field: Some("processed_at"),
-    summary: "the organization's audit log (needs Atlassian Guard Standard or above): who did what, when, from where",
-    reads: &[Endpoint::EventActions, Endpoint::EventsStream],
-};
+pub struct AuditEvents;
+
+impl Stream for AuditEvents {
+    const INFO: StreamInfo = StreamInfo {
+        name: "audit_events",
+        schema: include_str!("../../schemas/audit_events.json"),
+        primary_key: &["id"],
+        cursor_field: Some("processed_at"),
+        summary: "the organization's audit log (needs Atlassian Guard Standard or above): who did what, when, from where",
+        reads: &[EVENT_ACTIONS, EVENTS_STREAM],
+        optional: Some("it needs Atlassian Guard Standard or above and the scope read:events:admin"),
+        ..StreamInfo::DEFAULT
+    };
+}
+
+/// The audit log in processing order: limited on its own path (about 50 requests a minute).
+pub const EVENTS_STREAM: Endpoint =
+    Endpoint::new(&EndpointSpec::get("/admin/v1/orgs/{orgId}/events-stream", "read:events:admin").pages(PageStyle::MetaNext).own_rate_limit());
+/// The audit log's action names.
+pub const EVENT_ACTIONS: Endpoint = Endpoint::new(&EndpointSpec::get("/admin/v1/orgs/{orgId}/event-actions", "read:events:admin").pages(PageStyle::QueryCursor));
+
+/// Why the log cannot be read with this key or organization.
+const NOT_ENTITLED: &str = "audit_events cannot be read: the organization's audit log needs Atlassian Guard Standard or above (admin.atlassian.com → Billing), and a key created with scopes needs the scope 'read:events:admin' (create one under admin.atlassian.com → Settings → API keys). The other streams are read";
+
+impl LogStream for AuditEvents {
+    const LOG: Endpoint = EVENTS_STREAM;
+    const RETENTION_DAYS: i64 = 180;
+    const EMPTY_ANSWER: &'static str = "audit_events answered with no event and no cursor (the organization may lack Atlassian Guard Standard, which its audit log needs)";
+    const NO_LOG: &'static str = "events-stream answered with no event and no cursor: the organization has no audit log this key can read";
+    /// Action ids to display names.
+    type Names = HashMap<String, String>;
+    type Entry<'e> = Event<'e>;
+
+    /// Every action id of the audit log with its display name (`event-actions`), once a read.
+    async fn names(client: &AtlassianClient) -> Result<HashMap<String, String>, ApiError> {
+        let actions: Vec<ApiEventAction> = client.every_page(EVENT_ACTIONS, &Request::default()).await?;
+        Ok(actions.into_iter().filter_map(|a| Some((a.id, a.attributes?.display_name?))).collect())
+    }
+
+    /// One page of the audit log, in processing order, from `cursor` (or from `from_ms`, epoch
+    /// milliseconds, without one).
+    async fn page<'c>(client: &'c AtlassianClient, cursor: Option<&'c str>, from_ms: Option<i64>, limit: u32) -> Result<EventsPage, ApiError> {
+        let mut query = vec![("limit", limit.to_string()), ("sortOrder", "asc".to_string())];
+        if let (None, Some(from)) = (cursor, from_ms) {
+            query.push(("from", from.to_string()));
+        }
+        let mut page: EventsPage = client.fetch(EVENTS_STREAM, &Request::query(query), cursor, json_body).await?;
+        let next = client.next_cursor(EVENTS_STREAM, page.links.next.as_deref(), page.meta.take().and_then(|m| m.next))?;
+        page.meta = Some(PageMeta { next, ..PageMeta::default() });
+        Ok(page)
+    }
+
+    fn not_entitled(detail: &str) -> String {
+        format!("{NOT_ENTITLED}. ({detail})")
+    }
+
+    fn parse(raw: &Map<String, Value>) -> Option<Event<'_>> {
+        Event::parse(raw)
+    }
+
+    fn id<'a>(event: &'a Event<'_>) -> &'a str {
+        event.id
+    }
+
+    fn processed_at(event: &Event<'_>) -> Option<DateTime<Utc>> {
+        event.processed_at
+    }
+
+    fn write(org_id: &str, event: &Event<'_>, actions: &HashMap<String, String>, out: &mut Vec<u8>) {
+        event.record(org_id, actions).write_json(out);
+    }
+}
 
 json_record! {
     /// An event as the `audit_events` stream writes it.

@@ -3,22 +3,47 @@
 //! member holds a seat. Incremental by change detection per group id
 //! ([`crate::incremental::GroupsTracker`]).
 
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
 use super::license_assignments::BILLABLE_ROLES;
 use super::workspaces::WorkspaceIndex;
-use super::{StreamId, StreamInfo};
-use crate::client::models::{ApiRoleAssignment, GroupEntry};
-use crate::client::Endpoint;
-use crate::json::json_record;
+use super::{Stream, StreamInfo};
+use crate::client::endpoint::{EndpointSpec, PageStyle};
+use crate::client::endpoints::WORKSPACES;
+use crate::client::models::{ApiDirectoryGroup, ApiRoleAssignment, GroupEntry, Page};
+use crate::client::pagination::{spawn_chain, PageResult, Request};
+use crate::client::{AtlassianClient, Endpoint};
+use crate::incremental::by_id::KeyedById;
+use crate::json::{json_record, Observed, Unstamped};
+use crate::read::driver::Context;
+use crate::read::paged::PlainStream;
 
-pub const INFO: StreamInfo = StreamInfo {
-    id: StreamId::Groups,
-    name: "groups",
-    schema: include_str!("../../schemas/groups.json"),
-    primary_key: &["id"],
-    cursor_field: Some("observed_at"),
-    summary: "the directory's groups and the roles each grants its members per site",
-    reads: &[Endpoint::GroupsSearch, Endpoint::GroupRoleAssignments, Endpoint::Workspaces],
-};
+pub const GROUPS_SEARCH: Endpoint =
+    Endpoint::new(&EndpointSpec::post("/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search", "read:groups:admin").pages(PageStyle::BodyCursor));
+/// The roles one group grants, per site.
+pub const ROLE_ASSIGNMENTS: Endpoint = Endpoint::new(
+    &EndpointSpec::get("/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments", "read:groups:admin").pages(PageStyle::QueryCursor),
+);
+/// Groups asked for a page: the API's default, which the search's maximum may not exceed.
+const PAGE_LIMIT: u32 = 20;
+
+pub struct Groups;
+
+impl Stream for Groups {
+    const INFO: StreamInfo = StreamInfo {
+        name: "groups",
+        schema: include_str!("../../schemas/groups.json"),
+        primary_key: &["id"],
+        cursor_field: Some("observed_at"),
+        summary: "the directory's groups and the roles each grants its members per site",
+        reads: &[GROUPS_SEARCH, ROLE_ASSIGNMENTS, WORKSPACES],
+        optional: Some("it needs the scope read:groups:admin"),
+        needs_sites: true,
+    };
+}
 
 json_record! {
     /// A group as the `groups` stream writes it, or (with `deleted_at` set) its removal.
@@ -52,6 +77,61 @@ json_record! {
         pub default_role: Option<&'a str>,
         pub billable: bool,
     }
+}
+
+/// Change detection keeps a fingerprint per group in the state's `groups`.
+impl KeyedById for Groups {
+    const FIELD: &'static str = "groups";
+}
+
+impl PlainStream for Groups {
+    const LIST: Endpoint = GROUPS_SEARCH;
+    type Item = GroupEntry;
+    type Deletion<'a> = GroupRecord<'a>;
+
+    /// The groups with their user and resource counts.
+    fn request() -> Request {
+        Request::body(json!({"limit": PAGE_LIMIT, "expand": ["counts.users", "counts.resources"]}))
+    }
+
+    fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<GroupEntry>> {
+        pages(client, start)
+    }
+
+    fn id(item: &GroupEntry) -> &str {
+        &item.group.id
+    }
+
+    fn write<'b>(ctx: &Context, item: &GroupEntry, out: &'b mut Vec<u8>) -> Unstamped<'b> {
+        let roles = role_records(&item.roles, &ctx.sites.index);
+        let billable = billable_workspaces(&roles);
+        record(ctx.org_id, item, &roles, &billable).write_unstamped(out)
+    }
+
+    fn deletion<'a>(ctx: &Context<'a>, id: &'a str, now: &'a str) -> GroupRecord<'a> {
+        deletion(ctx.org_id, id, now)
+    }
+}
+
+/// Every group of the directory from `start` on, each with its role assignments (asked for
+/// only for the groups that grant roles on some site, one group after another).
+fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<GroupEntry>> {
+    let search = Arc::new(Groups::request());
+    spawn_chain(GROUPS_SEARCH, start, move |cursor| {
+        let (client, search) = (client.clone(), search.clone());
+        async move {
+            let page: Page<ApiDirectoryGroup> = client.page(GROUPS_SEARCH, &search, cursor.as_deref()).await?;
+            let mut data = Vec::with_capacity(page.data.len());
+            for group in page.data {
+                let roles = match group.may_grant_roles() {
+                    true => client.every_page(ROLE_ASSIGNMENTS, &Request::path(vec![group.id.clone()])).await?,
+                    false => Vec::new(),
+                };
+                data.push(GroupEntry { group, roles });
+            }
+            Ok(Page { data, links: page.links, meta: page.meta })
+        }
+    })
 }
 
 /// A group's role assignments as records, joined to the workspaces by the site's id.

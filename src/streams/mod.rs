@@ -1,7 +1,9 @@
-//! The streams: the registry ([`ALL`], one [`StreamInfo`] each: name, schema, keys, sync
-//! modes, the endpoints it reads and so the scopes it needs), and how each stream's records
-//! are built from API objects (one module per stream). Streams know records, not HTTP.
-//! Discover, catalog validation, `--help` and the notices' attribution derive from the registry.
+//! The streams: each one's declaration in its own module — its [`StreamInfo`] (name,
+//! schema, keys, sync modes, the endpoints it reads, whether a key or plan may not reach it,
+//! what it needs of the sites), the API model it decodes and the records it builds — and the
+//! registry, [`ALL`], one line a stream, naming the kind of read it is planned as. Discover,
+//! catalog validation, `--help`, `check`'s probes, the read's plan and the notices'
+//! attribution derive from the registry; nothing else names a stream.
 
 pub mod audit_events;
 pub mod groups;
@@ -10,44 +12,61 @@ pub mod user_activity;
 pub mod users;
 pub mod workspaces;
 
+use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
 use crate::client::Endpoint;
+pub use crate::read::plan::Entry;
 
-/// The streams, by name in code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StreamId {
-    Users,
-    UserActivity,
-    Workspaces,
-    LicenseAssignments,
-    Groups,
-    AuditEvents,
+/// Every stream, in catalog order, each with the kind of read it is.
+pub const ALL: &[Entry] = &[
+    crate::read::users_pass::USERS,
+    crate::read::users_pass::USER_ACTIVITY,
+    Entry::sites::<workspaces::Workspaces>(),
+    Entry::partitioned::<license_assignments::LicenseAssignments>(),
+    Entry::paged::<groups::Groups>(),
+    Entry::log::<audit_events::AuditEvents>(),
+];
+
+/// A stream's declaration: what the catalog says of it and what the read needs to know.
+pub trait Stream: 'static {
+    const INFO: StreamInfo;
+    const ID: StreamId = StreamId(&Self::INFO);
 }
+
+/// A stream, named in code: its [`StreamInfo`].
+#[derive(Clone, Copy)]
+pub struct StreamId(&'static StreamInfo);
 
 impl StreamId {
     pub fn info(self) -> &'static StreamInfo {
-        match self {
-            StreamId::Users => &users::INFO,
-            StreamId::UserActivity => &user_activity::INFO,
-            StreamId::Workspaces => &workspaces::INFO,
-            StreamId::LicenseAssignments => &license_assignments::INFO,
-            StreamId::Groups => &groups::INFO,
-            StreamId::AuditEvents => &audit_events::INFO,
-        }
+        self.0
     }
 
     pub fn name(self) -> &'static str {
-        self.info().name
+        self.0.name
+    }
+}
+
+impl PartialEq for StreamId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for StreamId {}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
     }
 }
 
 /// What the catalog says about a stream.
 #[derive(Debug)]
 pub struct StreamInfo {
-    pub id: StreamId,
     pub name: &'static str,
     pub schema: &'static str,
     pub primary_key: &'static [&'static str],
@@ -57,9 +76,26 @@ pub struct StreamInfo {
     pub summary: &'static str,
     /// The endpoints a read of it calls, beyond finding the organization.
     pub reads: &'static [Endpoint],
+    /// A key or the organization's plan may not reach it: `check` says whether it can be
+    /// read, and a refusal fails this stream alone. What it needs, as `check` words it.
+    pub optional: Option<&'static str>,
+    /// Its records are joined to the sites (the workspaces), which are read first.
+    pub needs_sites: bool,
 }
 
 impl StreamInfo {
+    /// A stream every key reads, that needs nothing of the sites: what the fields not given default to.
+    pub const DEFAULT: StreamInfo = StreamInfo {
+        name: "",
+        schema: "",
+        primary_key: &[],
+        cursor_field: None,
+        summary: "",
+        reads: &[],
+        optional: None,
+        needs_sites: false,
+    };
+
     pub fn json_schema(&self) -> Value {
         serde_json::from_str(self.schema).expect("stream schemas are valid JSON")
     }
@@ -105,22 +141,19 @@ impl StreamInfo {
     }
 }
 
-/// Every stream, in catalog order.
-pub const ALL: [&StreamInfo; 6] = [&users::INFO, &user_activity::INFO, &workspaces::INFO, &license_assignments::INFO, &groups::INFO, &audit_events::INFO];
-
-pub fn find(name: &str) -> Option<&'static StreamInfo> {
-    ALL.into_iter().find(|s| s.name == name)
+pub fn find(name: &str) -> Option<StreamId> {
+    ALL.iter().map(|e| e.id).find(|s| s.name() == name)
 }
 
 /// The streams' names, comma separated, in catalog order.
 pub fn names() -> String {
-    ALL.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    ALL.iter().map(|e| e.id.name()).collect::<Vec<_>>().join(", ")
 }
 
 /// The stream list of `--help`: each stream, what it holds, its sync modes and scopes.
 pub fn help() -> String {
     let mut text = String::from("Streams:\n");
-    for s in ALL {
+    for s in ALL.iter().map(|e| e.id.info()) {
         text.push_str(&format!("  {}: {}.\n    Sync modes: {}. Scopes it uses: {}.\n", s.name, s.summary, s.sync_modes().join(", "), s.scopes().join(", ")));
     }
     text
@@ -133,13 +166,13 @@ pub fn reading_endpoint(reading: StreamId, endpoint: Endpoint, configured: &[Str
     if reading.info().reads.contains(&endpoint) {
         return reading;
     }
-    ALL.iter().find(|s| configured.contains(&s.id) && s.reads.contains(&endpoint)).map_or(reading, |s| s.id)
+    ALL.iter().map(|e| e.id).find(|s| configured.contains(s) && s.info().reads.contains(&endpoint)).unwrap_or(reading)
 }
 
 /// The CATALOG's stream list, built once.
 pub fn catalog() -> &'static [Value] {
     static CATALOG: OnceLock<Vec<Value>> = OnceLock::new();
-    CATALOG.get_or_init(|| ALL.iter().map(|s| s.airbyte_stream()).collect())
+    CATALOG.get_or_init(|| ALL.iter().map(|e| e.id.info().airbyte_stream()).collect())
 }
 
 #[cfg(test)]
@@ -192,10 +225,10 @@ mod tests {
         let mut activity = 0;
         for u in page.users() {
             let (user, keys) = written(&users::record("org", u));
-            assert_eq!(keys, schema_fields(&users::INFO));
+            assert_eq!(keys, schema_fields(&users::Users::INFO));
             assert_eq!(user["account_id"], json!(&*u.account_id));
             for record in user_activity::records("org", u, &index, &mut skipped) {
-                assert_eq!(written(&record.record).1, schema_fields(&user_activity::INFO));
+                assert_eq!(written(&record.record).1, schema_fields(&user_activity::UserActivity::INFO));
                 activity += 1;
             }
         }
@@ -203,19 +236,19 @@ mod tests {
         let (full, _) = written(&users::record("org", &page.users()[0]));
         assert_eq!(full["name"], json!("Zoë \"Z\""));
         assert_eq!(full["groups"], json!([{"id": "g", "name": "n", "description": "d\t"}]));
-        assert_eq!(written(&workspaces::record("org", &workspace)).1, schema_fields(&workspaces::INFO));
+        assert_eq!(written(&workspaces::record("org", &workspace)).1, schema_fields(&workspaces::Workspaces::INFO));
         let (seat, keys) = written(&license_assignments::record("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z"));
-        assert_eq!(keys, schema_fields(&license_assignments::INFO));
+        assert_eq!(keys, schema_fields(&license_assignments::LicenseAssignments::INFO));
         assert_eq!(seat["_ab_cdc_deleted_at"], Value::Null);
         let event = json!({"id": "e", "attributes": {"time": "t", "processedAt": "2026-11-01T00:00:00Z", "action": "a",
             "actor": {"id": "x", "auth": {"authType": "api-token"}}, "context": [], "location": {"ip": "1.2.3.4"}}, "message": {"content": "m"}});
         let event = event.as_object().unwrap();
         let parsed = audit_events::Event::parse(event).unwrap();
-        assert_eq!(written(&parsed.record("org", &Default::default())).1, schema_fields(&audit_events::INFO));
+        assert_eq!(written(&parsed.record("org", &Default::default())).1, schema_fields(&audit_events::AuditEvents::INFO));
         let deletions = [
-            (written(&users::deletion("org", "gone", "2026-11-28T00:00:00Z")), &users::INFO),
-            (written(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z")), &license_assignments::INFO),
-            (written(&user_activity::deletion("org", "a", "ari:site", "2026-11-28T00:00:00Z")), &user_activity::INFO),
+            (written(&users::deletion("org", "gone", "2026-11-28T00:00:00Z")), &users::Users::INFO),
+            (written(&license_assignments::deletion("org", "w", "a", "atlassian/user", "2026-11-28T00:00:00Z")), &license_assignments::LicenseAssignments::INFO),
+            (written(&user_activity::deletion("org", "a", "ari:site", "2026-11-28T00:00:00Z")), &user_activity::UserActivity::INFO),
         ];
         for ((value, keys), info) in deletions {
             let declared = schema_fields(info);
@@ -229,24 +262,28 @@ mod tests {
     /// A notice goes to the stream whose request it is about, among the configured ones.
     #[test]
     fn notices_belong_to_the_configured_stream_that_calls_the_endpoint() {
-        use StreamId::*;
-        let every = [Users, UserActivity, Workspaces, LicenseAssignments];
-        assert_eq!(reading_endpoint(Workspaces, Endpoint::Workspaces, &[Users]), Workspaces, "the stream being read");
-        assert_eq!(reading_endpoint(Workspaces, Endpoint::UsersSearch, &every), Users, "the pass opens during the workspaces");
-        assert_eq!(reading_endpoint(Workspaces, Endpoint::UsersSearch, &[UserActivity, LicenseAssignments]), UserActivity);
-        assert_eq!(reading_endpoint(Users, Endpoint::LastActiveDates, &every), UserActivity, "per-user activity is user_activity's");
-        assert_eq!(reading_endpoint(LicenseAssignments, Endpoint::UsersSearch, &every), LicenseAssignments);
-        assert_eq!(reading_endpoint(Users, Endpoint::Org, &every), Users, "no stream reads it: the stream being read");
+        use crate::client::endpoints;
+        let (users, activity, sites, seats) = (users::Users::ID, user_activity::UserActivity::ID, workspaces::Workspaces::ID, license_assignments::LicenseAssignments::ID);
+        let every = [users, activity, sites, seats];
+        assert_eq!(reading_endpoint(sites, endpoints::WORKSPACES, &[users]), sites, "the stream being read");
+        assert_eq!(reading_endpoint(sites, endpoints::USERS_SEARCH, &every), users, "the pass opens during the workspaces");
+        assert_eq!(reading_endpoint(sites, endpoints::USERS_SEARCH, &[activity, seats]), activity);
+        assert_eq!(reading_endpoint(users, endpoints::LAST_ACTIVE_DATES, &every), activity, "per-user activity is user_activity's");
+        assert_eq!(reading_endpoint(seats, endpoints::USERS_SEARCH, &every), seats);
+        assert_eq!(reading_endpoint(users, endpoints::ORG, &every), users, "no stream reads it: the stream being read");
     }
 
     #[test]
     fn the_registry_names_each_stream_once_with_its_scopes() {
-        let listed: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        let listed: Vec<&str> = ALL.iter().map(|e| e.id.name()).collect();
         assert_eq!(names().split(", ").collect::<Vec<_>>(), listed);
-        for s in ALL {
-            assert_eq!(s.id.info().name, s.name);
+        for (i, e) in ALL.iter().enumerate() {
+            let s = e.id.info();
+            assert!(!listed[..i].contains(&s.name), "{} is registered twice", s.name);
+            assert_eq!(find(s.name), Some(e.id));
             assert!(!s.scopes().is_empty() && s.scopes().iter().all(|scope| scope.starts_with("read:") && !scope.contains(' ')), "{}", s.name);
             assert!(help().contains(&format!("  {}: {}.", s.name, s.summary)));
+            assert_eq!(e.probe.is_some(), s.optional.is_some(), "{}: an optional stream has check's probe, and only it", s.name);
         }
     }
 }

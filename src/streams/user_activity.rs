@@ -5,21 +5,26 @@
 use chrono::{DateTime, Utc};
 
 use super::workspaces::WorkspaceIndex;
-use super::{StreamId, StreamInfo};
-use crate::client::Endpoint;
+use super::{Stream, StreamInfo};
+use crate::client::endpoints;
 use crate::client::models::{ApiUser, Text};
 use crate::json::json_record;
 use crate::time;
 
-pub const INFO: StreamInfo = StreamInfo {
-    id: StreamId::UserActivity,
-    name: "user_activity",
-    schema: include_str!("../../schemas/user_activity.json"),
-    primary_key: &["account_id", "product_id"],
-    cursor_field: Some("observed_at"),
-    summary: "each user's last activity per product site, joined to the workspaces",
-    reads: &[Endpoint::UsersSearch, Endpoint::UsersCount, Endpoint::ManagedUsers, Endpoint::LastActiveDates, Endpoint::Workspaces],
-};
+pub struct UserActivity;
+
+impl Stream for UserActivity {
+    const INFO: StreamInfo = StreamInfo {
+        name: "user_activity",
+        schema: include_str!("../../schemas/user_activity.json"),
+        primary_key: &["account_id", "product_id"],
+        cursor_field: Some("observed_at"),
+        summary: "each user's last activity per product site, joined to the workspaces",
+        reads: &[endpoints::USERS_SEARCH, endpoints::USERS_COUNT, endpoints::MANAGED_USERS, endpoints::LAST_ACTIVE_DATES, endpoints::WORKSPACES],
+        needs_sites: true,
+        ..StreamInfo::DEFAULT
+    };
+}
 
 json_record! {
     /// A user's last activity on one product instance (site).

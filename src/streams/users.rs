@@ -1,21 +1,31 @@
 //! `users`: one record per user of the directory, from the v2 users search (or, when the key
 //! may not search the directory, the managed accounts: the fields they lack are null).
 
-use super::{StreamId, StreamInfo};
-use crate::client::Endpoint;
+use super::{Stream, StreamInfo};
+use crate::client::endpoints;
 use crate::client::models::{ApiGroup, ApiUser, Text};
+use crate::incremental::by_id::KeyedById;
 use crate::json::json_record;
 use crate::time;
 
-pub const INFO: StreamInfo = StreamInfo {
-    id: StreamId::Users,
-    name: "users",
-    schema: include_str!("../../schemas/users.json"),
-    primary_key: &["account_id"],
-    cursor_field: Some("observed_at"),
-    summary: "the directory's users: groups, platform roles, product access, status, last activity",
-    reads: &[Endpoint::UsersSearch, Endpoint::UsersCount, Endpoint::ManagedUsers],
-};
+pub struct Users;
+
+impl Stream for Users {
+    const INFO: StreamInfo = StreamInfo {
+        name: "users",
+        schema: include_str!("../../schemas/users.json"),
+        primary_key: &["account_id"],
+        cursor_field: Some("observed_at"),
+        summary: "the directory's users: groups, platform roles, product access, status, last activity",
+        reads: &[endpoints::USERS_SEARCH, endpoints::USERS_COUNT, endpoints::MANAGED_USERS],
+        ..StreamInfo::DEFAULT
+    };
+}
+
+/// Change detection keeps a fingerprint per account in the state's `accounts`.
+impl KeyedById for Users {
+    const FIELD: &'static str = "accounts";
+}
 
 json_record! {
     /// A user of the directory as the `users` stream writes it.

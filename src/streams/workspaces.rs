@@ -3,21 +3,26 @@
 
 use std::collections::HashMap;
 
-use super::{StreamId, StreamInfo};
-use crate::client::Endpoint;
+use super::{Stream, StreamInfo};
+use crate::client::endpoints;
 use crate::client::models::ApiWorkspace;
-use crate::json::json_record;
+use crate::json::{json_record, WriteJson};
+use crate::read::sites::SitesStream;
 use crate::time;
 
-pub const INFO: StreamInfo = StreamInfo {
-    id: StreamId::Workspaces,
-    name: "workspaces",
-    schema: include_str!("../../schemas/workspaces.json"),
-    primary_key: &["id"],
-    cursor_field: None,
-    summary: "the product sites the organization pays for, with plan and seat capacity",
-    reads: &[Endpoint::Workspaces],
-};
+pub struct Workspaces;
+
+impl Stream for Workspaces {
+    const INFO: StreamInfo = StreamInfo {
+        name: "workspaces",
+        schema: include_str!("../../schemas/workspaces.json"),
+        primary_key: &["id"],
+        cursor_field: None,
+        summary: "the product sites the organization pays for, with plan and seat capacity",
+        reads: &[endpoints::WORKSPACES],
+        ..StreamInfo::DEFAULT
+    };
+}
 
 json_record! {
     /// A product instance (site), with its plan and seat capacity.
@@ -40,6 +45,12 @@ json_record! {
         pub realm: Option<&'a str>,
         pub regions: Option<&'a serde_json::Value>,
         pub labels: Option<&'a serde_json::Value>,
+    }
+}
+
+impl SitesStream for Workspaces {
+    fn write(org_id: &str, w: &ApiWorkspace, out: &mut Vec<u8>) {
+        record(org_id, w).write_json(out);
     }
 }
 

@@ -5,23 +5,20 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::non_empty;
+use super::{Links, PageMeta};
 
-/// One page of the audit log: `{data, meta: {next, page_size}, links}`.
+/// One page of the audit log: `{data, meta: {next, page_size}, links}`. `data` may be
+/// missing (read as empty), as on third parties' mocks.
 #[derive(Debug, Deserialize)]
 pub struct EventsPage {
     #[serde(default)]
     pub data: Vec<Map<String, Value>>,
+    /// The cursor after this page is `meta.next`; on the last page, Atlassian returns one to
+    /// poll with later (other implementations answer null).
     #[serde(default)]
-    pub meta: Option<EventsMeta>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct EventsMeta {
-    /// The cursor after this page; on the last page, Atlassian returns one to poll with later
-    /// (other implementations answer null).
-    #[serde(default, deserialize_with = "non_empty")]
-    pub next: Option<String>,
+    pub meta: Option<PageMeta>,
+    #[serde(default)]
+    pub links: Links,
 }
 
 impl EventsPage {
