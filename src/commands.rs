@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::catalog::ConfiguredCatalog;
-use crate::client::{endpoints, AtlassianClient, RetryPolicy, MANAGED_ONLY};
+use crate::client::{AtlassianClient, RetryPolicy, MANAGED_ONLY};
 use crate::config::{self, Config};
 use crate::protocol::{ConnectionStatus, FailureType, Output};
 use crate::state::StateInput;
 use crate::streams;
+use crate::read::users_pass::sees_every_user;
 use crate::read::{self, Outcome};
 
 /// Exit code of a command that did its job (including a `check` that reports FAILED).
@@ -59,16 +60,9 @@ pub async fn check<W: Write>(out: &mut Output<W>, config_path: &Path) -> anyhow:
             }
         };
         // A key whose scopes do not reach the directory may still read the managed accounts.
-        let every_user = match client.search_users(None, 1, &[]).await {
-            Ok(_) => true,
-            Err(e) if e.is_forbidden_at(endpoints::USERS_SEARCH) => {
-                client.managed_users_page(None).await.map_err(|_| e)?;
-                false
-            }
-            Err(e) => return Err(e),
-        };
+        let every_user = sees_every_user(&client).await?;
         client.workspaces_page(None, 1).await?;
-        Ok((org, every_user, optional_streams(&client).await))
+        Ok::<_, crate::client::ApiError>((org, every_user, optional_streams(&client).await))
     }
     .await;
     match outcome {

@@ -8,9 +8,11 @@
 //! - [`pacing`]: slowing down before the quota runs out ([`Pacer`]), and reading the server's
 //!   `Retry-After` / `X-RateLimit-*` hints;
 //! - [`endpoints`]: the typed calls, each named by its path template ([`Endpoint`]);
-//! - [`pagination`]: cursor chains as producer tasks; [`user_pages`]: the users pass's pages,
-//!   with activity from the source the plan or the API settles ([`managed`] for the managed
-//!   accounts in bulk, [`per_user`] for one request per user);
+//! - [`endpoint`]: an endpoint as data (its page style, scope, 404 rule, rate limit);
+//! - [`pagination`]: the request of a page and its next cursor, per page style, and cursor
+//!   chains as producer tasks;
+//! - the activity sources the users pass chooses among ([`managed`] for the managed accounts
+//!   in bulk, [`per_user`] for one request per user);
 //! - [`orgs`]: the organization found from the key, when the config names none.
 
 pub mod endpoint;
@@ -24,7 +26,6 @@ pub mod pacing;
 pub mod pagination;
 pub mod per_user;
 pub mod retry;
-pub mod user_pages;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

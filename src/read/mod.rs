@@ -30,7 +30,6 @@ use tokio::sync::mpsc;
 use crate::catalog::ConfiguredCatalog;
 use crate::client::managed::sites_channel;
 use crate::client::pagination;
-use crate::client::user_pages::UserPages;
 use crate::client::{AtlassianClient, Notice};
 use crate::config::{ActivitySource, Config};
 use crate::protocol::Output;
@@ -40,7 +39,7 @@ use driver::{Context, Driven};
 pub use error::ReadError;
 use plan::{Plan, Planned};
 use sites::SitesPlan;
-use users_pass::PassPlan;
+use users_pass::{PassPlan, UserPages};
 use writer::Writer;
 
 /// How a read ended.

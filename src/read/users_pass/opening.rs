@@ -23,12 +23,11 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::endpoints;
-use super::error::ApiError;
-use super::managed::{ManagedActivity, SitesFuture};
-use super::pagination::{self, UserPageResult};
-use super::per_user::with_activity;
-use super::{AtlassianClient, MANAGED_ONLY};
+use crate::client::endpoints;
+use crate::client::managed::{ManagedActivity, SitesFuture};
+use crate::client::pagination::{self, UserPageResult};
+use crate::client::per_user::with_activity;
+use crate::client::{ApiError, AtlassianClient, MANAGED_ONLY};
 use crate::config::ActivitySource;
 use crate::protocol::FailureType;
 
@@ -136,9 +135,7 @@ impl UserPages {
             let client = o.client.clone();
             let sites = o.sites.clone();
             let (managed, managed_restarted) = open_chain(start, move |c| pagination::managed_users(client.clone(), c, Some(sites.clone()))).await;
-            // Refused too: the search's 403 says what the key lacks. Any other failure is the
-            // managed accounts' own.
-            if matches!(&managed.0, Some(Err(ApiError::Forbidden { .. }))) {
+            if matches!(&managed.0, Some(Err(e)) if !stands_in(e)) {
                 return Opened { pages: UserPages { first, rest }, restarted, activity: ActivityFrom::Bulk };
             }
             if matches!(&managed.0, Some(Ok(_))) {
@@ -194,6 +191,28 @@ impl UserPages {
             Some(page) => Some(page),
             None => self.rest.recv().await,
         }
+    }
+}
+
+/// Whether the managed accounts stand in for a users search refused with 403, given how
+/// their own request failed: not when they are refused too (the search's 403 says what the
+/// key lacks); any other failure is their own.
+fn stands_in(managed: &ApiError) -> bool {
+    !matches!(managed, ApiError::Forbidden { .. })
+}
+
+/// Whether the users search is readable, with one request (`check`): when it is refused, one
+/// request of the managed accounts tells whether they stand in for it (`Ok(false)`: only
+/// they are visible).
+pub async fn sees_every_user(client: &AtlassianClient) -> Result<bool, ApiError> {
+    match client.search_users(None, 1, &[]).await {
+        Ok(_) => Ok(true),
+        Err(search) if search.is_forbidden_at(endpoints::USERS_SEARCH) => match client.managed_users_page(None).await {
+            Ok(_) => Ok(false),
+            Err(e) if stands_in(&e) => Err(e),
+            Err(_) => Err(search),
+        },
+        Err(e) => Err(e),
     }
 }
 

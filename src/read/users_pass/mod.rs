@@ -4,7 +4,9 @@
 //! Each page is one unit of the writer: its users' records (and their activity records), then,
 //! every few pages, a checkpoint of each incremental stream at the page after it. When the walk
 //! ends, each stream emits a deletion record for each key it did not see, and writes its final
-//! state.
+//! state. Opening the pass settles where activity comes from ([`opening`]).
+
+mod opening;
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,8 @@ use super::plan::{Entry, Mode, PlanInput, Planned};
 use super::records::to_write;
 use super::Reader;
 use crate::client::pagination::UserPageResult;
-use crate::client::user_pages::Opened;
+use opening::Opened;
+pub use opening::{sees_every_user, UserPages};
 use crate::client::ApiError;
 use crate::incremental::activity::PairTracker;
 use crate::incremental::by_id::ByIdTracker;
