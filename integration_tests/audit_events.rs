@@ -117,6 +117,28 @@ fn incremental_syncs_emit_each_new_event_once_including_late_ones() {
     }
 }
 
+/// Atlassian's clock an hour ahead of the connector's: the newest event a state holds was
+/// processed "in the future", which must not freeze the log (only a pass this machine began
+/// in the future does).
+#[test]
+fn an_api_clock_ahead_of_the_connectors_does_not_freeze_the_log() {
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(1);
+    let sb = Sandbox::start(SandboxOptions { users: 40, events: 300, now: ahead, api_key: SANDBOX_KEY.into(), ..SandboxOptions::default() })
+        .expect("start sandbox");
+    sb.logins(2).unwrap(); // processed at the sandbox's now, an hour ahead
+    let (cfg, cat) = (config(&sb), catalog(&[STREAM], true));
+    let first = read_ok(&cfg, &cat, &json!([]));
+    let state = state_after(&first.messages);
+    let newest = state[0]["stream"]["stream_state"]["newest_processed_at"].as_str().expect("newest_processed_at").to_string();
+    assert!(newest > chrono::Utc::now().to_rfc3339(), "the sandbox's events are processed ahead of this clock: {newest}");
+    sb.logins(3).unwrap();
+    let second = read_ok(&cfg, &cat, &state);
+    assert_eq!(ids(&second).len(), 3, "the three logins, read although the saved newest time is in this machine's future");
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    assert_exactly_once(&all, &sb, "clock ahead");
+}
+
 #[test]
 fn a_sync_killed_at_any_checkpoint_resumes_with_no_gap_and_no_repeat() {
     let sb = events_sandbox(2600, false); // 6 pages of 500
