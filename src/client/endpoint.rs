@@ -41,8 +41,11 @@ pub enum PageStyle {
     /// `links.next` (bare, or a URL whose cursor is taken).
     MetaNext,
     /// GET with `pageSize` and `cursor` and no other parameter (the api-access lists answer
-    /// 500 to any other); `links.next` a bare cursor. The list may be under `data` or `items`.
+    /// 500 to any other); `links.next` a bare cursor.
     PageSize(u32),
+    /// GET `?cursor=`; the list under `items` (the service accounts); `links.next` a bare
+    /// cursor or a URL whose cursor is taken.
+    Items,
 }
 
 /// What a 404 (other than the API's "no such organization") means on an endpoint.

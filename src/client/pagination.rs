@@ -49,6 +49,16 @@ impl AtlassianClient {
     /// One call of `endpoint` at `cursor` (the first page without one), the cursor placed as
     /// its page style wants, its body read by `decode`.
     pub(crate) async fn fetch<T>(&self, endpoint: Endpoint, request: &Request, cursor: Option<&str>, decode: fn(String) -> Result<T, String>) -> Result<T, ApiError> {
+        let (url, body) = self.request_of(endpoint, request, cursor);
+        let method = match endpoint.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        self.call(Call { endpoint, method, url, body: body.as_ref(), decode }).await
+    }
+
+    /// The URL and body of `endpoint`'s request at `cursor`.
+    fn request_of(&self, endpoint: Endpoint, request: &Request, cursor: Option<&str>) -> (url::Url, Option<Value>) {
         let mut args = request.path.iter();
         let segments: Vec<&str> = endpoint
             .path()
@@ -77,7 +87,7 @@ impl AtlassianClient {
                     body.get_or_insert_with(|| json!({}))["cursor"] = json!(c);
                 }
                 (PageStyle::BodyCursorAlone, Some(c)) => body = Some(json!({"cursor": c})),
-                (PageStyle::QueryCursor | PageStyle::NextUrl | PageStyle::MetaNext | PageStyle::PageSize(_), Some(c)) => {
+                (PageStyle::QueryCursor | PageStyle::NextUrl | PageStyle::MetaNext | PageStyle::PageSize(_) | PageStyle::Items, Some(c)) => {
                     query.append_pair("cursor", c);
                 }
             }
@@ -85,11 +95,7 @@ impl AtlassianClient {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        let method = match endpoint.method() {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-        };
-        self.call(Call { endpoint, method, url, body: body.as_ref(), decode }).await
+        (url, body)
     }
 
     /// One page of a list, its next cursor found as its page style says (in `links.next`).
@@ -101,15 +107,16 @@ impl AtlassianClient {
     }
 
     /// The cursor of the page after this one: `links.next` as it is, or the `cursor` of the
-    /// URL it is ([`PageStyle::NextUrl`]), or `meta.next` first ([`PageStyle::MetaNext`]).
+    /// URL it is ([`PageStyle::NextUrl`]; either, as it looks, [`PageStyle::Items`]), or
+    /// `meta.next` first ([`PageStyle::MetaNext`]).
     pub(crate) fn next_cursor(&self, endpoint: Endpoint, links_next: Option<&str>, meta_next: Option<String>) -> Result<Option<String>, ApiError> {
         match endpoint.pages() {
             PageStyle::Single => Ok(None),
             PageStyle::NextUrl => links_next.map(|link| self.cursor_of_link(endpoint, link)).transpose(),
-            PageStyle::MetaNext => match meta_next {
-                Some(next) => Ok(Some(next)),
-                None => links_next.map(|link| if looks_like_link(link) { self.cursor_of_link(endpoint, link) } else { Ok(link.to_string()) }).transpose(),
-            },
+            PageStyle::MetaNext if meta_next.is_some() => Ok(meta_next),
+            PageStyle::MetaNext | PageStyle::Items => {
+                links_next.map(|link| if looks_like_link(link) { self.cursor_of_link(endpoint, link) } else { Ok(link.to_string()) }).transpose()
+            }
             PageStyle::BodyCursor | PageStyle::BodyCursorAlone | PageStyle::QueryCursor | PageStyle::PageSize(_) => Ok(links_next.map(str::to_string)),
         }
     }
@@ -336,6 +343,66 @@ pub fn workspaces(client: Arc<AtlassianClient>) -> mpsc::Receiver<PageResult<Api
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn client() -> AtlassianClient {
+        let config = crate::config::Config::from_value(&json!({"api_key": "k-12345678", "org_id": "o1", "base_url": "https://api.example.com"})).unwrap();
+        AtlassianClient::new(&config).unwrap()
+    }
+
+    fn spec(method: Method, path: &'static str, pages: PageStyle) -> Endpoint {
+        let spec = match method {
+            Method::Get => super::super::endpoint::EndpointSpec::get(path, "read:x:admin"),
+            Method::Post => super::super::endpoint::EndpointSpec::post(path, "read:x:admin"),
+        };
+        Endpoint::new(Box::leak(Box::new(spec.pages(pages))))
+    }
+
+    /// Where each page style puts the cursor, and what else it sends.
+    #[test]
+    fn each_page_style_asks_for_the_next_page_its_own_way() {
+        let c = client();
+        let search = Request::body(json!({"limit": 20}));
+        let none = Request::default();
+        let cases: Vec<(Endpoint, &Request, &str, Option<Value>)> = vec![
+            (spec(Method::Post, "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search", PageStyle::BodyCursor), &search,
+                "https://api.example.com/admin/v2/orgs/o1/directories/-/groups/search", Some(json!({"limit": 20, "cursor": "c2"}))),
+            (spec(Method::Post, "/admin/v2/orgs/{orgId}/workspaces", PageStyle::BodyCursorAlone), &search,
+                "https://api.example.com/admin/v2/orgs/o1/workspaces", Some(json!({"cursor": "c2"}))),
+            (spec(Method::Get, "/admin/v1/orgs/{orgId}/domains", PageStyle::NextUrl), &none,
+                "https://api.example.com/admin/v1/orgs/o1/domains?cursor=c2", None),
+            (spec(Method::Get, "/admin/api-access/v1/orgs/{orgId}/api-tokens", PageStyle::PageSize(50)), &none,
+                "https://api.example.com/admin/api-access/v1/orgs/o1/api-tokens?pageSize=50&cursor=c2", None),
+            (spec(Method::Get, "/admin/api-access/v1/orgs/{orgId}/service-accounts", PageStyle::Items), &none,
+                "https://api.example.com/admin/api-access/v1/orgs/o1/service-accounts?cursor=c2", None),
+        ];
+        for (endpoint, request, url, body) in cases {
+            let (u, b) = c.request_of(endpoint, request, Some("c2"));
+            assert_eq!((u.as_str(), b), (url, body), "{endpoint}");
+        }
+        let first = c.request_of(spec(Method::Get, "/admin/api-access/v1/orgs/{orgId}/api-tokens", PageStyle::PageSize(50)), &Request::default(), None);
+        assert_eq!(first.0.as_str(), "https://api.example.com/admin/api-access/v1/orgs/o1/api-tokens?pageSize=50", "pageSize alone, nothing else");
+        let path = Request::path(vec!["g/1 x".into()]);
+        let (u, _) = c.request_of(spec(Method::Get, "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments", PageStyle::QueryCursor), &path, None);
+        assert_eq!(u.as_str(), "https://api.example.com/admin/v2/orgs/o1/directories/-/groups/g%2F1%20x/role-assignments", "a path parameter is one segment");
+    }
+
+    /// Where each page style finds the next cursor.
+    #[test]
+    fn each_page_style_finds_the_next_cursor_where_it_is() {
+        let c = client();
+        let next = |style, links: Option<&str>, meta: Option<&str>| c.next_cursor(spec(Method::Get, "/admin/v1/x", style), links, meta.map(String::from)).unwrap();
+        let url = "https://api.atlassian.com/admin/v1/x?cursor=u1";
+        assert_eq!(next(PageStyle::QueryCursor, Some("b1"), None), Some("b1".into()));
+        assert_eq!(next(PageStyle::PageSize(50), Some("b1"), Some("m1")), Some("b1".into()));
+        assert_eq!(next(PageStyle::NextUrl, Some(url), None), Some("u1".into()));
+        assert_eq!(next(PageStyle::MetaNext, Some(url), Some("m1")), Some("m1".into()), "meta.next first");
+        assert_eq!(next(PageStyle::MetaNext, Some(url), None), Some("u1".into()));
+        assert_eq!(next(PageStyle::Items, Some("b1"), None), Some("b1".into()));
+        assert_eq!(next(PageStyle::Items, Some(url), None), Some("u1".into()));
+        assert_eq!(next(PageStyle::Single, Some("b1"), Some("m1")), None);
+        assert_eq!(next(PageStyle::NextUrl, None, None), None);
+        assert!(c.next_cursor(spec(Method::Get, "/admin/v1/x", PageStyle::NextUrl), Some("https://api.atlassian.com/admin/v1/x"), None).is_err(), "a link without a cursor");
+    }
 
     #[test]
     fn guard_refuses_a_repeated_cursor() {
