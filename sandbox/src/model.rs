@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
 
-/// A whole synthetic organization.
-#[derive(Debug, Clone, Serialize)]
+/// A whole synthetic organization. A resource with data of its own keeps it in a field here,
+/// filled by its generator ([`crate::generate_org_at`] runs them all).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Org {
     /// Organization id (UUID-like, not guaranteed hex).
     pub id: String,
