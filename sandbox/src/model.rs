@@ -32,6 +32,9 @@ pub struct Org {
     pub users: Vec<User>,
     /// The audit log, in processing order ([`crate::events`]); empty unless asked for.
     pub events: Vec<Event>,
+    /// The test-only resource's data.
+    #[cfg(test)]
+    pub badges: Vec<crate::resources::badges::Badge>,
 }
 
 impl Org {

@@ -5,6 +5,8 @@
 //! typed extractors of [`crate::server::extract`] and write every list with the one paging
 //! helper, [`crate::server::paging`]. See docs/development.md, "Adding a sandbox route".
 
+#[cfg(test)]
+pub(crate) mod badges;
 pub(crate) mod directory;
 pub(crate) mod events;
 mod filter;
@@ -30,6 +32,8 @@ pub(crate) const REGISTRY: &[Resource] = &[
     groups::ROLE_ASSIGNMENTS,
     events::STREAM,
     events::ACTIONS,
+    #[cfg(test)]
+    badges::RESOURCE,
 ];
 
 #[cfg(test)]
