@@ -125,7 +125,11 @@ async fn set_scope(State(s): State<AppState>, Path(name): Path<String>, body: By
         let names: Vec<&str> = Scope::all().iter().map(|s| s.name).collect();
         return refuse(StatusCode::NOT_FOUND, format!("no route needs a scope '{name}' ({})", names.join("|")));
     };
-    match serde_json::from_slice::<ScopeSwitch>(&body) {
+    let switch = serde_json::from_slice::<Value>(&body).and_then(|v| match v {
+        Value::Object(_) => serde_json::from_value::<ScopeSwitch>(v),
+        _ => Err(serde::de::Error::custom("not an object")),
+    });
+    match switch {
         Ok(switch) => {
             s.set_forbidden(&scope, switch.forbidden);
             ok_json(&scopes_json(&s))
