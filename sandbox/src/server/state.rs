@@ -346,3 +346,29 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::OrgState;
+    use crate::{generate_org, OrgSpec};
+
+    /// A page looks at O(page) users, not O(org): counted, whatever the org's size.
+    #[test]
+    fn a_page_looks_at_the_users_around_it_only() {
+        let st = OrgState::new(generate_org(&OrgSpec { seed: 42, users: 50_000 }), 7, 42);
+        for keep_every in [1u64, 2, 3] {
+            let looked = Cell::new(0usize);
+            let keep = |u: &crate::User| {
+                looked.set(looked.get() + 1);
+                crate::rng::hash_str(1, &u.account_id) % keep_every == 0
+            };
+            let page = st.page(25_000, 100, keep);
+            assert_eq!(page.items.len(), 100);
+            assert!(page.next.is_some() && page.prev.is_some());
+            // 100 kept and the next one ahead, 100 kept behind: about that many times `keep_every`.
+            assert!(looked.get() < 300 * keep_every as usize, "{} users looked at to keep 1 in {keep_every}", looked.get());
+        }
+    }
+}
