@@ -5,7 +5,8 @@
 //! with the route's kind tag first (`{"t":"u",...}`). Clients cannot forge or edit
 //! cursors, nor give one route another's, and cursors issued by another sandbox
 //! instance (different salt) are rejected with `400 ADMIN-400-1`, like stale
-//! cursors in the real API. Routes use them through [`crate::server`]'s paging helper.
+//! cursors in the real API. Routes use them through the paging helper
+//! (`server/paging.rs`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -20,22 +20,10 @@
 //! All `/admin/...` routes need `Authorization: Bearer <api_key>` (else the gateway's
 //! `401 {"code":401,"message":"Unauthorized"}`); each is counted as an [`Endpoint`]
 //! (the name in `/__sandbox/stats` and in `--fault`) and may need a [`Scope`]. They come
-//! from one registry (a line per resource module); [`ROUTES`] lists them, in this order:
-//!
-//! | route | endpoint | scope | notes |
-//! |---|---|---|---|
-//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search` | `users_search` | `read:directories:admin` | `directoryId` may be `-`; bare cursors; `expand` |
-//! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | `read:workspaces:admin` | query/sort/limit, or `{"cursor"}` alone |
-//! | `GET /admin/v1/orgs/{orgId}` | `org` | `read:orgs:admin` | `404 ADMIN-404-2` for any other id |
-//! | `GET /admin/v1/orgs` | `orgs` | `read:orgs:admin` | `?cursor`; the org alone, none (`orgs_list_empty`), or among `extra_orgs` others, 20 a page, `links.next` a URL |
-//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | `read:directories:admin` | the search's filters as query parameters |
-//! | `GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates` | `last_active_dates` | none | `?cursor`, bare cursors, `last_active_page_size` a page |
-//! | `GET /admin/v1/orgs/{orgId}/users` | `managed_users` | `read:accounts:admin` | managed accounts only, 50 a page, `links` URLs with `?cursor` ([`render::ManagedUserView`]) |
-//! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | `read:directories:admin` | the org's one directory |
-//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search` | `groups_search` | `read:groups:admin` | bare cursors, `expand` counts |
-//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments` | `group_role_assignments` | `read:groups:admin` | `?cursor`, `?limit` |
-//! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | `read:events:admin` | the audit log, see below |
-//! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`EVENT_ACTIONS`]) |
+//! from one registry, a line per resource module: `src/resources/mod.rs`, whose doc is the
+//! table of routes (path, endpoint, scope, paging); [`ROUTES`] lists them in code, `--help`
+//! and `GET /__sandbox/scopes` at run time. A resource may also bring data of its own (a
+//! field of [`Org`], generated from the seed), named mutations and a part of the truth.
 //!
 //! A key lacks no scope by default; [`Sandbox::forbid_scope`] (`--forbid-scope`, `POST
 //! /__sandbox/scopes/{scope}`) takes one away: every route needing it answers `403

@@ -4,7 +4,7 @@
 //! [`Scope`] a key needs for it. The router, the gate, the stats, fault parsing, `--help` and
 //! the conformance tests all read [`ROUTES`]; nothing else names a route.
 //!
-//! A resource ([`Resource`]) is what one module adds: its routes, and optionally how its data
+//! A resource (`Resource`) is what one module adds: its routes, and optionally how its data
 //! is generated from the org, its named mutations and its part of `/__sandbox/truth`.
 
 use axum::routing::{MethodFilter, MethodRouter};

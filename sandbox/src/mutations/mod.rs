@@ -21,8 +21,8 @@
 //! it, users joining or leaving it. [`Mutation::Logins`], [`Mutation::ApiTokenCreated`] and
 //! [`Mutation::LateEvents`] only add events. Activity and the clock are not logged.
 //!
-//! A resource module adds mutations of its own ([`NamedMutation`], listed in its
-//! [`crate::routes::Resource`]): the same routes and [`Sandbox::mutate`] reach them, and
+//! A resource module adds mutations of its own (`named::NamedMutation`, listed in its
+//! registry entry): the same routes and [`Sandbox::mutate`] reach them, and
 //! [`mutation_catalog`] lists them after the [`Mutation`]s.
 
 mod apply;

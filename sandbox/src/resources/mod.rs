@@ -4,6 +4,26 @@
 //! its named mutations and its part of `/__sandbox/truth`. Handlers read requests with the
 //! typed extractors of [`crate::server::extract`] and write every list with the one paging
 //! helper, [`crate::server::paging`]. See docs/development.md, "Adding a sandbox route".
+//!
+//! The routes, in registry order (a new resource adds its line below and its rows here):
+//!
+//! | route | endpoint | scope | notes |
+//! |---|---|---|---|
+//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search` | `users_search` | `read:directories:admin` | `directoryId` may be `-`; bare cursors; `expand` |
+//! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | `read:workspaces:admin` | query/sort/limit, or `{"cursor"}` alone |
+//! | `GET /admin/v1/orgs/{orgId}` | `org` | `read:orgs:admin` | `404 ADMIN-404-2` for any other id |
+//! | `GET /admin/v1/orgs` | `orgs` | `read:orgs:admin` | `?cursor`; the org alone, none (`orgs_list_empty`), or among `extra_orgs` others, 20 a page, `links.next` a URL |
+//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | `read:directories:admin` | the search's filters as query parameters |
+//! | `GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates` | `last_active_dates` | none | `?cursor`, bare cursors, `last_active_page_size` a page |
+//! | `GET /admin/v1/orgs/{orgId}/users` | `managed_users` | `read:accounts:admin` | managed accounts only, 50 a page, `links` URLs with `?cursor` ([`crate::render::ManagedUserView`]) |
+//! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | `read:directories:admin` | the org's one directory |
+//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search` | `groups_search` | `read:groups:admin` | bare cursors, `expand` counts |
+//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments` | `group_role_assignments` | `read:groups:admin` | `?cursor`, `?limit` |
+//! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | `read:events:admin` | the audit log (the crate doc's "Audit log") |
+//! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
+//!
+//! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
+//! (`resources/badges.rs`, the recipe's worked example).
 
 #[cfg(test)]
 pub(crate) mod badges;
