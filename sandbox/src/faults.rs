@@ -307,12 +307,7 @@ impl FromStr for FaultRule {
         };
         let endpoint = match ep {
             "*" | "all" => None,
-            name => Some(
-                Endpoint::ALL
-                    .into_iter()
-                    .find(|e| e.as_str() == name)
-                    .ok_or_else(|| format!("unknown endpoint '{name}' ({}|*)", Endpoint::names().join("|")))?,
-            ),
+            name => Some(Endpoint::find(name).ok_or_else(|| format!("unknown endpoint '{name}' ({}|*)", Endpoint::names().join("|")))?),
         };
         Ok(FaultRule { endpoint, when, action: action.parse()? })
     }

@@ -19,22 +19,16 @@
 //! # Routes
 //! All `/admin/...` routes need `Authorization: Bearer <api_key>` (else the gateway's
 //! `401 {"code":401,"message":"Unauthorized"}`); each is counted as an [`Endpoint`]
-//! (the name in `/__sandbox/stats` and in `--fault`). The table is [`ROUTES`].
+//! (the name in `/__sandbox/stats` and in `--fault`) and may need a [`Scope`]. They come
+//! from one registry, a line per resource module: `src/resources/mod.rs`, whose doc is the
+//! table of routes (path, endpoint, scope, paging); [`ROUTES`] lists them in code, `--help`
+//! and `GET /__sandbox/scopes` at run time. A resource may also bring data of its own (a
+//! field of [`Org`], generated from the seed), named mutations and a part of the truth.
 //!
-//! | route | endpoint | notes |
-//! |---|---|---|
-//! | `GET /admin/v1/orgs` | `orgs` | `?cursor`; the org alone, none (`orgs_list_empty`), or among `extra_orgs` others, 20 a page, `links.next` a URL |
-//! | `GET /admin/v1/orgs/{orgId}` | `org` | `404 ADMIN-404-2` for any other id |
-//! | `GET /admin/v1/orgs/{orgId}/users` | `managed_users` | managed accounts only, 50 a page, `links` URLs with `?cursor` ([`render::ManagedUserView`]) |
-//! | `GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates` | `last_active_dates` | `?cursor`, bare cursors, `last_active_page_size` a page |
-//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search` | `users_search` | `directoryId` may be `-`; bare cursors; `expand` |
-//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/users/count` | `users_count` | the search's filters as query parameters |
-//! | `GET /admin/v2/orgs/{orgId}/directories` | `directories` | the org's one directory |
-//! | `POST /admin/v2/orgs/{orgId}/workspaces` | `workspaces` | query/sort/limit, or `{"cursor"}` alone |
-//! | `POST /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search` | `groups_search` | bare cursors, `expand` counts |
-//! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments` | `group_role_assignments` | `?cursor`, `?limit` |
-//! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | the audit log, see below |
-//! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | every action the log can hold ([`EVENT_ACTIONS`]) |
+//! A key lacks no scope by default; [`Sandbox::forbid_scope`] (`--forbid-scope`, `POST
+//! /__sandbox/scopes/{scope}`) takes one away: every route needing it answers `403
+//! ADMIN-403-3`, naming the scope. `directory_forbidden`, `groups_forbidden` and
+//! [`EventsAccess::Forbidden`] are such scopes by their older names.
 //!
 //! Requests are decoded by typed extractors; whatever does not fit is answered with the
 //! API's `{"errors":[{id,status,code,title,detail}]}` body, never a panic. The v1 routes,
@@ -53,7 +47,8 @@
 //! endpoint), `POST /__sandbox/stats/reset`, `GET /__sandbox/truth` (the whole org, with
 //! `siteRoles`, `managed`, `accessBillable` and rendering quirks per user, and the whole
 //! audit log as `events` with `eventsRetainedSince`), `GET /__sandbox/mutations`,
-//! `POST /__sandbox/mutations/{name}`, `POST /__sandbox/events/expire-cursors`.
+//! `POST /__sandbox/mutations/{name}`, `GET /__sandbox/scopes`, `POST
+//! /__sandbox/scopes/{scope}` (`{"forbidden": bool}`), `POST /__sandbox/events/expire-cursors`.
 //!
 //! # Audit log
 //! [`Org::events`] (see [`events`]), served by `events-stream` in processing order
@@ -68,15 +63,17 @@
 //! `events_null_next`, where the last page says `null`. A bad, foreign or expired
 //! ([`Sandbox::expire_event_cursors`]) cursor is `400 ADMIN-400-1`. [`EventsAccess`] says
 //! whether the key reads it (a 403, or an empty 200, otherwise); `events_rate_limit` is a
-//! limit of that path alone, beside the org's `rate_limit`.
+//! limit of that path alone, beside the org's `rate_limit` (any route can have one:
+//! [`Sandbox::set_route_rate_limit`]).
 //!
 //! # Options
 //! [`SandboxOptions`] (the binary's flag in brackets): `seed` (`--seed`), `users`
 //! (`--users`), `api_key` (`--api-key`), `port` (`--port`), `product_access_mode`
 //! (`--product-access supported|rejected|omitted`), `search_max_limit`
 //! (`--search-max-limit`), `orgs_list_empty` (`--orgs-list-empty`), `extra_orgs`
-//! (`--extra-orgs N`), `directory_forbidden` (`--v2-directory-forbidden`: the v2 directory
-//! endpoints answer `403 ADMIN-403-3`, the rest works), `negative_estimates`
+//! (`--extra-orgs N`), `forbidden_scopes` (`--forbid-scope SCOPE`), `directory_forbidden`
+//! (`--v2-directory-forbidden`: the v2 directory endpoints answer `403 ADMIN-403-3`, the rest
+//! works), `groups_forbidden` (`--groups-forbidden`), `negative_estimates`
 //! (`--negative-estimates`: `meta.total` of v1 users and workspaces and `counts.resources`
 //! answer `-1`), `last_active_page_size` (`--last-active-page-size`), `latency`
 //! (`--latency-ms`), `now`, `cursor_salt` (`--cursor-salt`), `faults` (`--fault`),
@@ -87,9 +84,10 @@
 //! # Misbehaviour on demand
 //! Faults (see [`faults`]): [`Sandbox::set_faults`] / [`Sandbox::with_faults_mut`] (429
 //! bursts, 5xx, resets, slow and truncated responses, repeated cursors, a key revoked
-//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::set_directory_forbidden`],
-//! [`Sandbox::set_groups_forbidden`], [`Sandbox::set_events_access`],
-//! [`Sandbox::expire_event_cursors`], [`Sandbox::set_events_rate_limit`];
+//! mid-sync, redirects), [`Sandbox::revoke_key`], [`Sandbox::forbid_scope`] (and its older
+//! forms [`Sandbox::set_directory_forbidden`], [`Sandbox::set_groups_forbidden`],
+//! [`Sandbox::set_events_access`]), [`Sandbox::expire_event_cursors`],
+//! [`Sandbox::set_route_rate_limit`] ([`Sandbox::set_events_rate_limit`]);
 //! the binary's `--fault ENDPOINT:ACTION[:WHEN]` takes the same rules as text.
 //!
 //! Rate limits (see [`ratelimit`]): [`Sandbox::set_rate_limit`] / `--rate-limit`
@@ -116,7 +114,8 @@
 //! `revoke_group_role`, `join_group {count}`, `leave_group {count}`), and three that only
 //! write the audit log: `logins {count}`, `api_token_created {account_id, label}`,
 //! `late_events {count, days}`. Every change Atlassian logs appends its events, processed at
-//! the org's now (`events_added` in the report).
+//! the org's now (`events_added` in the report). A resource module may add mutations of its
+//! own; [`mutation_catalog`] lists them all and [`Sandbox::mutate`] applies any by name.
 //! [`Sandbox::with_org_mut`] remains for any other change (the log is kept in order after it).
 
 #![allow(clippy::manual_is_multiple_of, clippy::result_large_err)]
@@ -132,6 +131,7 @@ pub mod render;
 pub mod rng;
 pub mod routes;
 mod options;
+mod resources;
 mod sandbox;
 mod server;
 
@@ -147,12 +147,12 @@ pub use model::{
     ProductAccess, SiteRole, User, UserQuirks, UserStatus, Workspace, WorkspaceStatus,
     BILLABLE_ROLES,
 };
-pub use mutations::{ActivityChange, Mutation, MutationError, MutationReport, MUTATIONS};
+pub use mutations::{mutation_catalog, ActivityChange, Mutation, MutationError, MutationInfo, MutationReport, MUTATIONS};
 pub use options::SandboxOptions;
 pub use ratelimit::{Decision, RateLimitWindow, RateLimiter, WindowStart};
 pub use org::{default_now, generate_org, generate_org_at, OrgSpec};
-pub use routes::{Route, ROUTES};
-pub use sandbox::Sandbox;
+pub use routes::{Endpoint, Route, Scope, ROUTES};
+pub use sandbox::{Sandbox, UnknownScope};
 
 /// How `expand: ["productAccess"]` behaves on the users search (unconfirmed upstream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -176,85 +176,5 @@ impl std::str::FromStr for ProductAccessMode {
             "omitted" => Ok(ProductAccessMode::Omitted),
             o => Err(format!("unknown product access mode '{o}' (supported|rejected|omitted)")),
         }
-    }
-}
-
-/// The `/admin` endpoints, for request counting and fault rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    UsersSearch = 0,
-    Workspaces = 1,
-    Org = 2,
-    Orgs = 3,
-    UsersCount = 4,
-    LastActiveDates = 5,
-    /// `GET /v1/orgs/{orgId}/users` (managed accounts).
-    ManagedUsers = 6,
-    /// `GET /v2/orgs/{orgId}/directories`.
-    Directories = 7,
-    /// `POST /v2/orgs/{orgId}/directories/{directoryId}/groups/search`.
-    GroupsSearch = 8,
-    /// `GET /v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments`.
-    GroupRoleAssignments = 9,
-    /// `GET /v1/orgs/{orgId}/events-stream` (the audit log).
-    EventsStream = 10,
-    /// `GET /v1/orgs/{orgId}/event-actions`.
-    EventActions = 11,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 12] = [
-        Endpoint::UsersSearch,
-        Endpoint::Workspaces,
-        Endpoint::Org,
-        Endpoint::Orgs,
-        Endpoint::UsersCount,
-        Endpoint::LastActiveDates,
-        Endpoint::ManagedUsers,
-        Endpoint::Directories,
-        Endpoint::GroupsSearch,
-        Endpoint::GroupRoleAssignments,
-        Endpoint::EventsStream,
-        Endpoint::EventActions,
-    ];
-    /// Every endpoint's name, in [`Endpoint::ALL`] order.
-    pub fn names() -> Vec<&'static str> {
-        Endpoint::ALL.iter().map(|e| e.as_str()).collect()
-    }
-
-    /// Name used in `/__sandbox/stats`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::UsersSearch => "users_search",
-            Endpoint::Workspaces => "workspaces",
-            Endpoint::Org => "org",
-            Endpoint::Orgs => "orgs",
-            Endpoint::UsersCount => "users_count",
-            Endpoint::LastActiveDates => "last_active_dates",
-            Endpoint::ManagedUsers => "managed_users",
-            Endpoint::Directories => "directories",
-            Endpoint::GroupsSearch => "groups_search",
-            Endpoint::GroupRoleAssignments => "group_role_assignments",
-            Endpoint::EventsStream => "events_stream",
-            Endpoint::EventActions => "event_actions",
-        }
-    }
-
-    /// One of the v2 directory endpoints (users search, users count, directories): the
-    /// ones a key without directory scopes is refused.
-    pub fn is_v2_directory(self) -> bool {
-        matches!(self, Endpoint::UsersSearch | Endpoint::UsersCount | Endpoint::Directories)
-    }
-
-    /// One of the groups endpoints: the ones a key without `read:groups:admin` is refused.
-    pub fn is_groups(self) -> bool {
-        matches!(self, Endpoint::GroupsSearch | Endpoint::GroupRoleAssignments)
-    }
-
-    /// One of the audit-log endpoints: the ones a key without `read:events:admin`, or an org
-    /// without Atlassian Guard, is refused ([`EventsAccess`]).
-    pub fn is_events(self) -> bool {
-        matches!(self, Endpoint::EventsStream | Endpoint::EventActions)
     }
 }

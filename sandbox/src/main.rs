@@ -9,7 +9,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use atlassian_sandbox::routes::routes_help;
-use atlassian_sandbox::{Endpoint, EventsAccess, FaultRule, MUTATIONS, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions};
+use atlassian_sandbox::{
+    mutation_catalog, Endpoint, EventsAccess, FaultRule, Faults, ProductAccessMode, RateLimit, Sandbox, SandboxOptions, Scope,
+};
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// A fake Atlassian Organizations (Admin) REST API with a deterministic synthetic org.
@@ -48,11 +50,15 @@ struct Cli {
     /// GET /v1/orgs also lists N other organizations the key cannot read (pages of 20, links.next URLs).
     #[arg(long = "extra-orgs", default_value_t = 0, value_name = "N")]
     extra_orgs: usize,
-    /// The v2 directory endpoints (users search, users count, directories) answer 403 ADMIN-403-3, like a
-    /// key whose scopes do not reach the directory; v1 users, orgs, workspaces, last-active-dates still work.
+    /// The key lacks SCOPE: every route needing it answers 403 ADMIN-403-3 (repeatable; the scopes
+    /// are listed with the routes below).
+    #[arg(long = "forbid-scope", value_name = "SCOPE", value_parser = known_scope)]
+    forbid_scopes: Vec<String>,
+    /// --forbid-scope read:directories:admin: the v2 directory endpoints (users search, users count,
+    /// directories) answer 403 ADMIN-403-3; v1 users, orgs, workspaces, last-active-dates still work.
     #[arg(long = "v2-directory-forbidden")]
     v2_directory_forbidden: bool,
-    /// The groups search and role assignments answer 403 ADMIN-403-3, like a key without read:groups:admin.
+    /// --forbid-scope read:groups:admin: the groups search and role assignments answer 403 ADMIN-403-3.
     #[arg(long = "groups-forbidden")]
     groups_forbidden: bool,
     /// meta.total (v1 users, workspaces) and counts.resources (users search) answer -1.
@@ -78,7 +84,8 @@ struct Cli {
     #[arg(long = "events-null-next")]
     events_null_next: bool,
     /// What events-stream and event-actions answer: guard (served) | forbidden (403 ADMIN-403-3, a key without
-    /// read:events:admin or an org without Atlassian Guard) | empty (200, no data, next null).
+    /// read:events:admin or an org without Atlassian Guard: --forbid-scope read:events:admin) | empty (200, no
+    /// data, next null).
     #[arg(long = "events-access", default_value = "guard", value_name = "ACCESS")]
     events_access: EventsAccess,
     /// A per-path rate limit of events-stream alone, apart from --rate-limit (same SPEC, e.g. 50/min).
@@ -89,12 +96,20 @@ struct Cli {
     exit_on_stdin_eof: bool,
 }
 
+/// `--forbid-scope`'s value: a scope some route needs.
+fn known_scope(name: &str) -> Result<String, String> {
+    Scope::named(name).map(|s| s.name.to_string()).ok_or_else(|| {
+        let known: Vec<&str> = Scope::all().iter().map(|s| s.name).collect();
+        format!("no route needs this scope ({})", known.join("|"))
+    })
+}
+
 /// The text after the options in `--help`: output, routes, faults, rate limits.
 fn after_help() -> String {
     let mut h = String::from(
         "Once listening, prints ONE JSON line to stdout:\n  \
 {\"base_url\":\"http://127.0.0.1:PORT\",\"org_id\":\"...\",\"directory_id\":\"...\",\"api_key\":\"...\",\"users\":N}\n\n\
-Routes (Authorization: Bearer <api_key>; directoryId may be '-'):\n",
+Routes (Authorization: Bearer <api_key>; directoryId may be '-'; [the scope a key needs]):\n",
     );
     h.push_str(&routes_help());
     h.push_str(
@@ -107,15 +122,16 @@ order; ?cursor, ?from and ?to (epoch ms, on processedAt), ?limit (default 200, a
 400 ADMIN-400-1. GET /v1/orgs/{orgId}/event-actions lists every action the log holds.\n\
 Control (no auth): GET /__sandbox/stats, POST /__sandbox/stats/reset, GET /__sandbox/truth (with\n  \
 the whole audit log), POST /__sandbox/events/expire-cursors (every events cursor issued so far\n  \
-answers 400 ADMIN-400-1)\n\n\
+answers 400 ADMIN-400-1), GET /__sandbox/scopes, POST /__sandbox/scopes/{scope} with\n  \
+{\"forbidden\": true|false} (the key loses or gets back a scope)\n\n\
 Mutations (no auth): POST /__sandbox/mutations/{name} with a JSON object of fields (absent = the\n  \
 default shown), answers what changed (users_added, users_removed, users_changed, workspaces_added,\n  \
 workspaces_changed, groups_changed, activity, events_added, now); GET /__sandbox/mutations lists\n  \
 them. Targets are drawn from the seed, times are relative to the org's now; every endpoint and the\n  \
 truth see the change, and the audit log gets an event for each change Atlassian logs:\n",
     );
-    for (name, fields, what) in MUTATIONS {
-        h.push_str(&format!("  {name:<14} {fields}\n  {:<14} {what}\n", ""));
+    for m in mutation_catalog() {
+        h.push_str(&format!("  {:<14} {}\n  {:<14} {}\n", m.name, m.defaults, "", m.description));
     }
     h.push('\n');
     h.push_str(&format!(
@@ -182,6 +198,7 @@ fn main() {
         faults: Faults { rules: cli.faults },
         rate_limit: cli.rate_limit,
         extra_orgs: cli.extra_orgs,
+        forbidden_scopes: cli.forbid_scopes,
         directory_forbidden: cli.v2_directory_forbidden,
         groups_forbidden: cli.groups_forbidden,
         negative_estimates: cli.negative_estimates,

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
 
-/// A whole synthetic organization.
-#[derive(Debug, Clone, Serialize)]
+/// A whole synthetic organization. A resource with data of its own keeps it in a field here,
+/// filled by its generator ([`crate::generate_org_at`] runs them all).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Org {
     /// Organization id (UUID-like, not guaranteed hex).
     pub id: String,
@@ -31,6 +32,9 @@ pub struct Org {
     pub users: Vec<User>,
     /// The audit log, in processing order ([`crate::events`]); empty unless asked for.
     pub events: Vec<Event>,
+    /// The test-only resource's data.
+    #[cfg(test)]
+    pub badges: Vec<crate::resources::badges::Badge>,
 }
 
 impl Org {

@@ -34,12 +34,17 @@ pub struct SandboxOptions {
     pub faults: Faults,
     /// A real per-organization rate limit over all `/admin` endpoints (none by default).
     pub rate_limit: Option<RateLimit>,
-    /// A key whose scopes do not reach the directory: the v2 directory endpoints (users
-    /// search, users count, directories) answer `403 ADMIN-403-3`; v1 users, orgs,
-    /// workspaces and last-active-dates keep working. Switchable later with
+    /// Scopes the key lacks (`read:groups:admin`, ...; [`crate::Scope::all`] lists them): every
+    /// route needing one answers `403 ADMIN-403-3`, the others keep working. A scope no route
+    /// needs fails [`crate::Sandbox::start`]. Switchable later with
+    /// [`crate::Sandbox::forbid_scope`] / [`crate::Sandbox::allow_scope`].
+    pub forbidden_scopes: Vec<String>,
+    /// `read:directories:admin` forbidden: the v2 directory endpoints (users search, users
+    /// count, directories) answer `403 ADMIN-403-3`; v1 users, orgs, workspaces and
+    /// last-active-dates keep working. Switchable later with
     /// [`crate::Sandbox::set_directory_forbidden`].
     pub directory_forbidden: bool,
-    /// A key without `read:groups:admin`: the groups search and role assignments answer
+    /// `read:groups:admin` forbidden: the groups search and role assignments answer
     /// `403 ADMIN-403-3`. Switchable later with [`crate::Sandbox::set_groups_forbidden`].
     pub groups_forbidden: bool,
     /// `GET /v1/orgs` also lists this many other organizations, which the key cannot read
@@ -58,11 +63,12 @@ pub struct SandboxOptions {
     /// The last page of `events-stream` answers `meta.next: null` (what third-party mocks
     /// show) instead of a cursor to poll with (what Atlassian documents).
     pub events_null_next: bool,
-    /// Whether the key may read the audit log (default: served). Switchable later with
-    /// [`crate::Sandbox::set_events_access`].
+    /// Whether the key may read the audit log (default: served; [`EventsAccess::Forbidden`] is
+    /// `read:events:admin` forbidden). Switchable later with [`crate::Sandbox::set_events_access`].
     pub events_access: EventsAccess,
     /// A rate limit of `events-stream` alone (Atlassian's is per path), counted apart from
-    /// `rate_limit` (none by default). Switchable with [`crate::Sandbox::set_events_rate_limit`].
+    /// `rate_limit` (none by default). Switchable with [`crate::Sandbox::set_events_rate_limit`]
+    /// ([`crate::Sandbox::set_route_rate_limit`] for any route).
     pub events_rate_limit: Option<RateLimit>,
 }
 
@@ -82,6 +88,7 @@ impl Default for SandboxOptions {
             cursor_salt: None,
             faults: Faults::none(),
             rate_limit: None,
+            forbidden_scopes: Vec::new(),
             directory_forbidden: false,
             groups_forbidden: false,
             extra_orgs: 0,

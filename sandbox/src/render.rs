@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::events::Event;
 use crate::model::*;
+use crate::resources::REGISTRY;
 use crate::rng::hash_str;
 use crate::ProductAccessMode;
 
@@ -298,7 +299,7 @@ pub fn event_json(e: &Event, base_url: &str, org_id: &str) -> Value {
     v
 }
 
-/// The whole org for `/__sandbox/truth`.
+/// The whole org for `/__sandbox/truth`, each resource's section last.
 pub struct TruthView<'a> {
     pub org: &'a Org,
     pub base_url: &'a str,
@@ -362,6 +363,9 @@ impl Serialize for TruthView<'_> {
         m.serialize_entry("eventsRetainedSince", &ts_millis(&org.event_retention_start()))?;
         let events: Vec<Value> = org.events.iter().map(|e| event_json(e, self.base_url, &org.id)).collect();
         m.serialize_entry("events", &events)?;
+        for section in REGISTRY.iter().filter_map(|r| r.truth) {
+            m.serialize_entry(section.key, &(section.render)(org, self.base_url))?;
+        }
         m.end()
     }
 }

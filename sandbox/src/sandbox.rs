@@ -1,5 +1,6 @@
 //! [`Sandbox`]: a running server on its own thread and tokio runtime, and the
-//! handle tests use to read and change its org, counters, faults and limits.
+//! handle tests use to read and change its org, counters, faults, limits and the
+//! scopes its key lacks.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
@@ -12,7 +13,26 @@ use crate::faults::{Faults, RateLimit};
 use crate::ratelimit::RateLimitWindow;
 use crate::model::Org;
 use crate::org::{generate_org_at, OrgSpec};
+use crate::resources::{directory, events, groups};
+use crate::routes::Scope;
 use crate::{rng, server, Endpoint, SandboxOptions};
+
+/// A scope no route needs (so it cannot be forbidden).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownScope(pub String);
+
+impl std::fmt::Display for UnknownScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<&str> = Scope::all().iter().map(|s| s.name).collect();
+        write!(f, "no route needs a scope '{}' ({})", self.0, known.join("|"))
+    }
+}
+
+impl std::error::Error for UnknownScope {}
+
+fn scope_named(name: &str) -> Result<Scope, UnknownScope> {
+    Scope::named(name).ok_or_else(|| UnknownScope(name.to_string()))
+}
 
 /// A running sandbox server. Dropping it shuts the server down.
 pub struct Sandbox {
@@ -46,6 +66,21 @@ impl Sandbox {
     /// except `seed`, which still salts the user order and draws the audit log's history
     /// when `opts.events > 0` and the org's log is empty).
     pub fn start_with_org(opts: SandboxOptions, mut org: Org) -> std::io::Result<Sandbox> {
+        let mut forbidden: Vec<Scope> = opts
+            .forbidden_scopes
+            .iter()
+            .map(|name| scope_named(name))
+            .collect::<Result<_, _>>()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        for (shorthand, scope) in [
+            (opts.directory_forbidden, directory::SCOPE),
+            (opts.groups_forbidden, groups::SCOPE),
+            (opts.events_access == EventsAccess::Forbidden, events::SCOPE),
+        ] {
+            if shorthand {
+                forbidden.push(scope);
+            }
+        }
         if opts.events > 0 && org.events.is_empty() {
             org.events = generate_events(&org, opts.seed, opts.events);
         }
@@ -65,7 +100,6 @@ impl Sandbox {
             seed: opts.seed,
             events_null_next: opts.events_null_next,
         };
-        let (directory_forbidden, groups_forbidden) = (opts.directory_forbidden, opts.groups_forbidden);
         let shared = Arc::new(server::Shared::new(
             cfg,
             org,
@@ -73,11 +107,12 @@ impl Sandbox {
             opts.cursor_salt.unwrap_or_else(random_salt),
             opts.faults.clone(),
             opts.rate_limit.clone(),
-            opts.events_rate_limit.clone(),
         ));
-        shared.set_events_access(opts.events_access);
-        shared.directory_forbidden.store(directory_forbidden, Ordering::SeqCst);
-        shared.groups_forbidden.store(groups_forbidden, Ordering::SeqCst);
+        shared.route(Endpoint::EventsStream).limiter().set(opts.events_rate_limit.clone(), chrono::Utc::now());
+        shared.events_empty.store(opts.events_access == EventsAccess::Empty, Ordering::SeqCst);
+        for scope in &forbidden {
+            shared.set_forbidden(scope, true);
+        }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let app = server::router(shared.clone());
@@ -177,7 +212,7 @@ impl Sandbox {
 
     /// Requests that reached `endpoint` (including errors) since the last reset.
     pub fn request_count(&self, endpoint: Endpoint) -> u64 {
-        self.shared.counters[endpoint as usize].load(Ordering::SeqCst)
+        self.shared.route(endpoint).requests.load(Ordering::SeqCst)
     }
 
     pub fn total_requests(&self) -> u64 {
@@ -185,9 +220,7 @@ impl Sandbox {
     }
 
     pub fn reset_counts(&self) {
-        for c in &self.shared.counters {
-            c.store(0, Ordering::SeqCst);
-        }
+        self.shared.reset_counts();
     }
 
     /// Replace the fault rules.
@@ -222,36 +255,71 @@ impl Sandbox {
         self.shared.revoked.store(false, Ordering::SeqCst);
     }
 
-    /// Switch the 403 of the v2 directory endpoints on or off (see
-    /// [`SandboxOptions::directory_forbidden`]), as if the key's scopes changed.
-    pub fn set_directory_forbidden(&self, forbidden: bool) {
-        self.shared.directory_forbidden.store(forbidden, Ordering::SeqCst);
+    /// The key loses `scope` (e.g. `read:groups:admin`), as if an admin changed its scopes:
+    /// every route needing it answers `403 ADMIN-403-3` until [`Sandbox::allow_scope`].
+    /// `--forbid-scope` and `POST /__sandbox/scopes/{scope}` do the same.
+    pub fn forbid_scope(&self, scope: &str) -> Result<(), UnknownScope> {
+        self.shared.set_forbidden(&scope_named(scope)?, true);
+        Ok(())
     }
 
-    /// Refuses (or serves again) the groups endpoints ([`SandboxOptions::groups_forbidden`]),
-    /// as if the key's scopes changed.
+    /// The key gets `scope` back.
+    pub fn allow_scope(&self, scope: &str) -> Result<(), UnknownScope> {
+        self.shared.set_forbidden(&scope_named(scope)?, false);
+        Ok(())
+    }
+
+    /// Whether the key lacks `scope` (a scope no route needs is never forbidden).
+    pub fn scope_forbidden(&self, scope: &str) -> bool {
+        Scope::named(scope).is_some_and(|s| self.shared.forbids(&s))
+    }
+
+    /// `read:directories:admin` forbidden or allowed (see [`SandboxOptions::directory_forbidden`]).
+    pub fn set_directory_forbidden(&self, forbidden: bool) {
+        self.shared.set_forbidden(&directory::SCOPE, forbidden);
+    }
+
+    /// `read:groups:admin` forbidden or allowed ([`SandboxOptions::groups_forbidden`]).
     pub fn set_groups_forbidden(&self, forbidden: bool) {
-        self.shared.groups_forbidden.store(forbidden, Ordering::SeqCst);
+        self.shared.set_forbidden(&groups::SCOPE, forbidden);
     }
 
     /// Switches what the audit-log endpoints answer ([`SandboxOptions::events_access`]), as
     /// if the key's scopes or the org's Atlassian Guard subscription changed.
     pub fn set_events_access(&self, access: EventsAccess) {
-        self.shared.set_events_access(access);
+        self.shared.set_forbidden(&events::SCOPE, access == EventsAccess::Forbidden);
+        self.shared.events_empty.store(access == EventsAccess::Empty, Ordering::SeqCst);
     }
 
     pub fn events_access(&self) -> EventsAccess {
-        self.shared.events_access()
+        if self.shared.forbids(&events::SCOPE) {
+            EventsAccess::Forbidden
+        } else if self.shared.events_empty.load(Ordering::SeqCst) {
+            EventsAccess::Empty
+        } else {
+            EventsAccess::Guard
+        }
+    }
+
+    /// Replace `endpoint`'s own rate limit, counted after the org's (`None` = none); its
+    /// window starts afresh. Its responses then carry its `X-RateLimit-*` headers.
+    pub fn set_route_rate_limit(&self, endpoint: Endpoint, rate_limit: Option<RateLimit>) {
+        self.shared.route(endpoint).limiter().set(rate_limit, chrono::Utc::now());
+    }
+
+    /// The window `endpoint`'s own limit is counting, like [`Sandbox::rate_limit_window`].
+    pub fn route_rate_limit_window(&self, endpoint: Endpoint) -> Option<RateLimitWindow> {
+        self.shared.route(endpoint).limiter().window()
     }
 
     /// Replace the per-path limit of `events-stream` (`None` = none); its window starts afresh.
     pub fn set_events_rate_limit(&self, rate_limit: Option<RateLimit>) {
-        self.shared.events_limiter().set(rate_limit, chrono::Utc::now());
+        self.set_route_rate_limit(Endpoint::EventsStream, rate_limit);
     }
 
     /// The window the `events-stream` limit is counting, like [`Sandbox::rate_limit_window`].
     pub fn events_rate_limit_window(&self) -> Option<RateLimitWindow> {
-        self.shared.events_limiter().window()
+        self.route_rate_limit_window(Endpoint::EventsStream)
     }
 
     /// Every `events-stream` cursor issued so far is refused from now on (`400 ADMIN-400-1`),
@@ -277,7 +345,7 @@ impl Sandbox {
 
     /// 429 responses served so far to `endpoint`, by the rate limit or a fault rule.
     pub fn throttled_count_for(&self, endpoint: Endpoint) -> u64 {
-        self.shared.throttled_by[endpoint as usize].load(Ordering::Relaxed)
+        self.shared.route(endpoint).throttled.load(Ordering::Relaxed)
     }
 
     /// The same JSON as `GET /__sandbox/stats`.

@@ -1,7 +1,6 @@
 //! Tests of the synthetic organization generator (no HTTP).
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use atlassian_sandbox::org::{WS_BITBUCKET, WS_JIRA, WS_JIRA_SANDBOX, WS_TRELLO};
 use atlassian_sandbox::*;
@@ -21,14 +20,11 @@ fn same_seed_same_org_and_different_seed_differs() {
     assert_eq!(small.users[50].product_access, a.users[50].product_access);
 }
 
+/// What 200k users cost to generate is counted in `tests/cost.rs`.
 #[test]
-fn two_hundred_thousand_users_generate_fast() {
-    let t = Instant::now();
+fn two_hundred_thousand_users_have_distinct_ids_and_emails() {
     let org = generate_org(&OrgSpec { seed: 42, users: 200_000 });
-    let took = t.elapsed();
     assert_eq!(org.users.len(), 200_000);
-    let limit = if cfg!(debug_assertions) { 30.0 } else { 2.0 };
-    assert!(took.as_secs_f64() < limit, "took {took:?}");
     let ids: HashSet<&str> = org.users.iter().map(|u| u.account_id.as_str()).collect();
     assert_eq!(ids.len(), 200_000, "account ids must be unique");
     let emails: HashSet<&str> = org.users.iter().filter_map(|u| u.email.as_deref()).collect();

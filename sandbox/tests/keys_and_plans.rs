@@ -142,3 +142,62 @@ fn command_line_switches_for_keys_and_plans() {
         assert!(help.contains(word), "--help mentions {word}");
     }
 }
+
+#[test]
+fn any_scope_a_route_needs_can_be_taken_from_the_key() {
+    let sb = start(SandboxOptions { users: 30, forbidden_scopes: vec!["read:workspaces:admin".into()], ..Default::default() });
+    let api = Api::new(&sb);
+    let r = api.workspaces(&json!({}));
+    assert_app_error(&r, 403, "ADMIN-403-3");
+    assert!(r.json()["errors"][0]["detail"].as_str().unwrap().contains("(scope read:workspaces:admin)"));
+    assert_eq!(api.get(&format!("/admin/v1/orgs/{}", api.org)).status, 200, "the rest works");
+    // The control routes: every scope with the endpoints needing it; one switched.
+    let scopes = request(&api.base, "GET", "/__sandbox/scopes", None, None).json();
+    let listed: Vec<&str> = scopes["scopes"].as_array().unwrap().iter().map(|s| s["scope"].as_str().unwrap()).collect();
+    assert_eq!(listed, Scope::all().iter().map(|s| s.name).collect::<Vec<_>>());
+    let workspaces = scopes["scopes"].as_array().unwrap().iter().find(|s| s["scope"] == "read:workspaces:admin").unwrap();
+    assert_eq!((workspaces["forbidden"].clone(), workspaces["endpoints"].clone()), (json!(true), json!(["workspaces"])));
+    let switch = |scope: &str, body: &str| request(&api.base, "POST", &format!("/__sandbox/scopes/{scope}"), None, Some(body));
+    assert_eq!(switch("read:orgs:admin", r#"{"forbidden": true}"#).status, 200);
+    assert_app_error(&api.get(&format!("/admin/v1/orgs/{}", api.org)), 403, "ADMIN-403-3");
+    assert!(sb.scope_forbidden("read:orgs:admin"));
+    assert_eq!(switch("read:orgs:admin", r#"{"forbidden": false}"#).status, 200);
+    assert_eq!(api.get("/admin/v1/orgs").status, 200);
+    assert_eq!(switch("read:nothing:admin", r#"{"forbidden": true}"#).status, 404);
+    for bad in ["", "{}", r#"{"forbidden": "yes"}"#, "[true]"] {
+        let r = switch("read:orgs:admin", bad);
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.json()["error"].is_string());
+    }
+    // The library: the older switches are scopes too.
+    sb.allow_scope("read:workspaces:admin").unwrap();
+    assert_eq!(api.workspaces(&json!({})).status, 200);
+    assert_eq!(sb.forbid_scope("read:nothing:admin"), Err(UnknownScope("read:nothing:admin".into())));
+    sb.set_groups_forbidden(true);
+    assert!(sb.scope_forbidden("read:groups:admin"));
+    sb.forbid_scope("read:events:admin").unwrap();
+    assert_eq!(sb.events_access(), EventsAccess::Forbidden);
+    sb.set_events_access(EventsAccess::Empty);
+    assert!(!sb.scope_forbidden("read:events:admin"));
+    let err = Sandbox::start(SandboxOptions { users: 5, forbidden_scopes: vec!["read:nothing:admin".into()], ..Default::default() }).err().unwrap();
+    assert!(err.to_string().contains("read:nothing:admin"), "{err}");
+}
+
+#[test]
+fn the_command_line_forbids_a_scope_by_name() {
+    let (mut child, info) = spawn_cli(&["--users", "20", "--forbid-scope", "read:groups:admin", "--forbid-scope", "read:accounts:admin"]);
+    let (base, key, org) = (info["base_url"].as_str().unwrap(), info["api_key"].as_str().unwrap(), info["org_id"].as_str().unwrap());
+    let groups = request(base, "POST", &format!("/admin/v2/orgs/{org}/directories/-/groups/search"), Some(key), Some("{}"));
+    assert_app_error(&groups, 403, "ADMIN-403-3");
+    assert_app_error(&request(base, "GET", &format!("/admin/v1/orgs/{org}/users"), Some(key), None), 403, "ADMIN-403-3");
+    assert_eq!(request(base, "POST", &format!("/admin/v2/orgs/{org}/directories/-/users/search"), Some(key), Some("{}")).status, 200);
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_atlassian-sandbox")).args(["--forbid-scope", "read:nothing:admin"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("read:groups:admin"), "the error lists the scopes");
+    let help = help_text();
+    for word in ["--forbid-scope", "[read:directories:admin]", "/__sandbox/scopes"] {
+        assert!(help.contains(word), "--help mentions {word}");
+    }
+}

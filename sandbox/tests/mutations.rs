@@ -481,7 +481,8 @@ fn mutations_over_http() {
     let post = |path: &str, body: Option<&str>| request(&api.base, "POST", path, None, body);
     let list = request(&api.base, "GET", "/__sandbox/mutations", None, None).json();
     let names: Vec<&str> = list["mutations"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, MUTATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    assert_eq!(names, mutation_catalog().iter().map(|m| m.name).collect::<Vec<_>>());
+    assert_eq!(names[..MUTATIONS.len()], MUTATIONS.iter().map(|m| m.0).collect::<Vec<_>>(), "the Mutations first, then the resources' own");
     let r = post("/__sandbox/mutations/add_users", Some(r#"{"count": 2, "last_active_days_ago": 100}"#));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let report = r.json();
@@ -491,7 +492,7 @@ fn mutations_over_http() {
     let seen = Seen::read(&api);
     assert!(added.iter().all(|id| seen.v2.contains_key(id)));
     // Defaults, an empty body, every name.
-    for (name, _, _) in MUTATIONS {
+    for MutationInfo { name, .. } in mutation_catalog() {
         let r = post(&format!("/__sandbox/mutations/{name}"), None);
         assert_eq!(r.status, 200, "{name}: {}", String::from_utf8_lossy(&r.body));
         assert_eq!(r.json()["mutation"], name);
@@ -515,7 +516,7 @@ fn mutations_over_http() {
     let first = sb.truth().users[0].account_id.clone();
     assert_eq!(Seen::read(&api).v2[&first]["name"], "Renamed By Hand");
     let help = help_text();
-    for (name, _, _) in MUTATIONS {
+    for MutationInfo { name, .. } in mutation_catalog() {
         assert!(help.contains(name), "--help documents {name}");
     }
     assert!(help.contains("/__sandbox/mutations/{name}"));

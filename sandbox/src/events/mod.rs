@@ -230,25 +230,12 @@ pub enum EventsAccess {
     /// The org has Atlassian Guard and the key the scope: the log is served (default).
     #[default]
     Guard,
-    /// Both routes answer `403 ADMIN-403-3`.
+    /// Both routes answer `403 ADMIN-403-3`: the key lacks `read:events:admin`
+    /// ([`crate::Sandbox::forbid_scope`] says the same).
     Forbidden,
     /// `events-stream` answers 200 with empty `data` and `meta.next: null`; `event-actions`
     /// still lists the actions.
     Empty,
-}
-
-impl EventsAccess {
-    pub(crate) fn to_u8(self) -> u8 {
-        self as u8
-    }
-
-    pub(crate) fn from_u8(v: u8) -> Self {
-        match v {
-            1 => EventsAccess::Forbidden,
-            2 => EventsAccess::Empty,
-            _ => EventsAccess::Guard,
-        }
-    }
 }
 
 impl std::str::FromStr for EventsAccess {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+use super::named::{MutationContext, NamedMutation};
 use super::{ActivityChange, Mutation, MutationError, MutationReport};
 use crate::events::actions::*;
 use crate::events::{site_object, stamp, user_object, Draft};
@@ -73,9 +74,9 @@ fn grant_seat(u: &mut User, ws: usize) {
 }
 
 impl MutationReport {
-    fn new(m: &Mutation, now: DateTime<Utc>) -> Self {
+    fn new(name: &str, now: DateTime<Utc>) -> Self {
         MutationReport {
-            mutation: m.name().to_string(),
+            mutation: name.to_string(),
             now,
             users_added: vec![],
             users_removed: vec![],
@@ -85,6 +86,7 @@ impl MutationReport {
             groups_changed: vec![],
             activity: vec![],
             events_added: vec![],
+            changes: Default::default(),
             drafts: vec![],
         }
     }
@@ -110,10 +112,31 @@ impl MutationState {
         MutationState { seed, applied: 0, next_user: org.users.len() }
     }
 
+    /// The stream the next mutation draws its targets from, and its report.
+    fn begin(&self, org: &Org, name: &str) -> (Rng, MutationReport) {
+        (Rng::stream(self.seed ^ 0x6d75_7461_7465, self.applied), MutationReport::new(name, org.now))
+    }
+
+    /// Stamps the events an applied mutation asked for into the log, and counts it.
+    fn finish(&mut self, org: &mut Org, mut r: MutationReport) -> MutationReport {
+        // From a stream of their own: the targets draw as they did before the log existed.
+        let mut events_rng = Rng::stream(self.seed ^ 0x0e7e_4e75_6d75, self.applied);
+        r.events_added = stamp(org, &mut events_rng, std::mem::take(&mut r.drafts));
+        self.applied += 1;
+        r.now = org.now;
+        r
+    }
+
+    /// Apply a resource's mutation `m` with `fields` to `org` and say what changed.
+    pub fn apply_named(&mut self, org: &mut Org, m: &NamedMutation, fields: serde_json::Value) -> Result<MutationReport, MutationError> {
+        let (mut rng, mut r) = self.begin(org, m.name);
+        m.run(fields, &mut MutationContext { org, rng: &mut rng, number: self.applied + 1, report: &mut r })?;
+        Ok(self.finish(org, r))
+    }
+
     /// Apply `m` to `org` and say what changed.
     pub fn apply(&mut self, org: &mut Org, m: &Mutation) -> Result<MutationReport, MutationError> {
-        let mut rng = Rng::stream(self.seed ^ 0x6d75_7461_7465, self.applied);
-        let mut r = MutationReport::new(m, org.now);
+        let (mut rng, mut r) = self.begin(org, m.name());
         match m {
             Mutation::AddUsers { count, last_active_days_ago } => {
                 let t = days_before(org.now, *last_active_days_ago);
@@ -166,12 +189,7 @@ impl MutationState {
             }
             Mutation::LateEvents { count, days } => super::events::late_events(org, &mut rng, *count, *days, &mut r)?,
         }
-        // The mutation's events, from a stream of their own (the targets above draw as they always did).
-        let mut events_rng = Rng::stream(self.seed ^ 0x0e7e_4e75_6d75, self.applied);
-        r.events_added = stamp(org, &mut events_rng, std::mem::take(&mut r.drafts));
-        self.applied += 1;
-        r.now = org.now;
-        Ok(r)
+        Ok(self.finish(org, r))
     }
 
     /// [`Mutation::AddUsers`] and [`Mutation::HireUsers`]: `count` new active users, each

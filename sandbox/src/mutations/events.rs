@@ -17,7 +17,7 @@ use crate::rng::Rng;
 
 impl MutationReport {
     /// Asks for one event in the audit log.
-    pub(super) fn log(&mut self, draft: Draft) {
+    pub(crate) fn log(&mut self, draft: Draft) {
         self.drafts.push(draft);
     }
 }

@@ -20,17 +20,26 @@
 //! linked or renamed; a group created, deleted or renamed, a role granted or revoked through
 //! it, users joining or leaving it. [`Mutation::Logins`], [`Mutation::ApiTokenCreated`] and
 //! [`Mutation::LateEvents`] only add events. Activity and the clock are not logged.
+//!
+//! A resource module adds mutations of its own (`named::NamedMutation`, listed in its
+//! registry entry): the same routes and [`Sandbox::mutate`] reach them, and
+//! [`mutation_catalog`] lists them after the [`Mutation`]s.
 
 mod apply;
 mod events;
 mod groups;
+pub(crate) mod named;
 
 pub(crate) use apply::MutationState;
+use named::NamedMutation;
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::resources::REGISTRY;
 use crate::Sandbox;
 
 const fn one() -> usize {
@@ -256,6 +265,10 @@ pub struct MutationReport {
     pub activity: Vec<ActivityChange>,
     /// Ids of the events appended to the audit log, in log order.
     pub events_added: Vec<String>,
+    /// What a resource's mutation changed, by what happened (`domains_added`: ids); each
+    /// key is a field of the report's JSON.
+    #[serde(flatten)]
+    pub changes: BTreeMap<&'static str, Vec<String>>,
     /// The events the mutation asked for, stamped into the log once it applied.
     #[serde(skip)]
     pub(crate) drafts: Vec<crate::events::Draft>,
@@ -272,6 +285,43 @@ impl std::fmt::Display for MutationError {
 }
 
 impl std::error::Error for MutationError {}
+
+/// The resources' named mutation called `name`.
+pub(crate) fn named_mutation(name: &str) -> Option<&'static NamedMutation> {
+    REGISTRY.iter().flat_map(|r| r.mutations).find(|m| m.name == name)
+}
+
+/// One mutation as `GET /__sandbox/mutations` and `--help` describe it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MutationInfo {
+    pub name: &'static str,
+    /// Its fields with their defaults.
+    pub defaults: Value,
+    pub description: &'static str,
+}
+
+/// Every mutation: the [`Mutation`]s ([`MUTATIONS`]), then the resources' own.
+pub fn mutation_catalog() -> Vec<MutationInfo> {
+    let enumerated = MUTATIONS.iter().map(|(name, fields, what)| MutationInfo {
+        name,
+        defaults: serde_json::from_str(fields).unwrap_or(Value::Null),
+        description: what,
+    });
+    let named = REGISTRY.iter().flat_map(|r| r.mutations).map(|m| MutationInfo { name: m.name, defaults: m.defaults(), description: m.description });
+    enumerated.chain(named).collect()
+}
+
+/// A mutation's fields from a request body: a JSON object, or nothing (every default).
+pub fn mutation_fields(body: &[u8]) -> Result<Map<String, Value>, MutationError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(MutationError("the body must be a JSON object of the mutation's fields".into())),
+        Err(e) => Err(MutationError(format!("the body is not JSON: {e}"))),
+    }
+}
 
 impl Mutation {
     /// The snake_case name (`add_users`, ...).
@@ -306,94 +356,114 @@ impl Mutation {
         if !MUTATIONS.iter().any(|m| m.0 == name) {
             return Ok(None);
         }
-        let mut fields = if body.iter().all(u8::is_ascii_whitespace) {
-            Map::new()
-        } else {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => return Err(MutationError("the body must be a JSON object of the mutation's fields".into())),
-                Err(e) => return Err(MutationError(format!("the body is not JSON: {e}"))),
-            }
-        };
+        Mutation::from_fields(name, mutation_fields(body)?)
+    }
+
+    /// The mutation `name` with these fields; `Ok(None)` = no [`Mutation`] has that name.
+    pub fn from_fields(name: &str, mut fields: Map<String, Value>) -> Result<Option<Mutation>, MutationError> {
+        if !MUTATIONS.iter().any(|m| m.0 == name) {
+            return Ok(None);
+        }
         fields.insert("mutation".into(), Value::String(name.into()));
         serde_json::from_value(Value::Object(fields)).map(Some).map_err(|e| MutationError(format!("{name}: {e}")))
     }
 }
 
 impl Sandbox {
-    /// Apply one mutation (see [`Mutation`]); every endpoint sees it from the next request.
-    pub fn mutate(&self, mutation: &Mutation) -> Result<MutationReport, MutationError> {
+    /// Apply one [`Mutation`]; every endpoint sees it from the next request.
+    pub fn apply_mutation(&self, mutation: &Mutation) -> Result<MutationReport, MutationError> {
         self.shared.mutate(mutation)
+    }
+
+    /// Apply the mutation called `name` — a [`Mutation`] or a resource's own — with `fields`
+    /// (a JSON object; absent fields take their defaults), as `POST /__sandbox/mutations/{name}`
+    /// does.
+    pub fn mutate(&self, name: &str, fields: Value) -> Result<MutationReport, MutationError> {
+        let fields = match fields {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            _ => return Err(MutationError("the fields must be a JSON object".into())),
+        };
+        if let Some(m) = Mutation::from_fields(name, fields.clone())? {
+            return self.shared.mutate(&m);
+        }
+        match named_mutation(name) {
+            Some(m) => self.shared.mutate_named(m, Value::Object(fields)),
+            None => {
+                let names: Vec<&str> = mutation_catalog().iter().map(|m| m.name).collect();
+                Err(MutationError(format!("no mutation '{name}' ({})", names.join("|"))))
+            }
+        }
     }
 
     /// [`Mutation::AddUsers`].
     pub fn add_users(&self, count: usize, last_active_days_ago: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::AddUsers { count, last_active_days_ago })
+        self.apply_mutation(&Mutation::AddUsers { count, last_active_days_ago })
     }
 
     /// [`Mutation::HireUsers`].
     pub fn hire_users(&self, count: usize, days_ago: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::HireUsers { count, days_ago })
+        self.apply_mutation(&Mutation::HireUsers { count, days_ago })
     }
 
     /// [`Mutation::LinkSite`].
     pub fn link_site(&self, product: &str, users: usize, last_active_days_ago: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::LinkSite { product: product.into(), users, last_active_days_ago })
+        self.apply_mutation(&Mutation::LinkSite { product: product.into(), users, last_active_days_ago })
     }
 
     /// [`Mutation::RevokeAccess`] of `count` users on a site drawn by the sandbox.
     pub fn revoke_access(&self, count: usize) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::RevokeAccess { count, account_ids: None, workspace: None })
+        self.apply_mutation(&Mutation::RevokeAccess { count, account_ids: None, workspace: None })
     }
 
     /// [`Mutation::RevokeAccess`] of these users on this site (an ARI).
     pub fn revoke_access_of(&self, account_ids: &[&str], workspace: &str) -> Result<MutationReport, MutationError> {
         let account_ids = Some(account_ids.iter().map(|a| a.to_string()).collect());
-        self.mutate(&Mutation::RevokeAccess { count: 0, account_ids, workspace: Some(workspace.into()) })
+        self.apply_mutation(&Mutation::RevokeAccess { count: 0, account_ids, workspace: Some(workspace.into()) })
     }
 
     /// [`Mutation::RemoveUsers`].
     pub fn remove_users(&self, count: usize) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::RemoveUsers { count })
+        self.apply_mutation(&Mutation::RemoveUsers { count })
     }
 
     /// [`Mutation::SuspendUsers`].
     pub fn suspend_users(&self, count: usize) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::SuspendUsers { count })
+        self.apply_mutation(&Mutation::SuspendUsers { count })
     }
 
     /// [`Mutation::LateActivity`].
     pub fn late_activity(&self, count: usize, days_ago: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::LateActivity { count, days_ago })
+        self.apply_mutation(&Mutation::LateActivity { count, days_ago })
     }
 
     /// [`Mutation::NewActivity`].
     pub fn new_activity(&self, count: usize) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::NewActivity { count })
+        self.apply_mutation(&Mutation::NewActivity { count })
     }
 
     /// [`Mutation::RenameSite`] (`None`s: a drawn site, a derived name).
     pub fn rename_site(&self, workspace: Option<&str>, name: Option<&str>) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::RenameSite { workspace: workspace.map(str::to_string), name: name.map(str::to_string) })
+        self.apply_mutation(&Mutation::RenameSite { workspace: workspace.map(str::to_string), name: name.map(str::to_string) })
     }
 
     /// [`Mutation::AdvanceClock`].
     pub fn advance_clock(&self, days: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::AdvanceClock { days })
+        self.apply_mutation(&Mutation::AdvanceClock { days })
     }
 
     /// [`Mutation::Logins`].
     pub fn logins(&self, count: usize) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::Logins { count })
+        self.apply_mutation(&Mutation::Logins { count })
     }
 
     /// [`Mutation::ApiTokenCreated`] (`None`s: a user drawn, a label drawn).
     pub fn api_token_created(&self, account_id: Option<&str>, label: Option<&str>) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::ApiTokenCreated { account_id: account_id.map(str::to_string), label: label.map(str::to_string) })
+        self.apply_mutation(&Mutation::ApiTokenCreated { account_id: account_id.map(str::to_string), label: label.map(str::to_string) })
     }
 
     /// [`Mutation::LateEvents`].
     pub fn late_events(&self, count: usize, days: u32) -> Result<MutationReport, MutationError> {
-        self.mutate(&Mutation::LateEvents { count, days })
+        self.apply_mutation(&Mutation::LateEvents { count, days })
     }
 }

@@ -7,7 +7,8 @@
 //! every status present, managed and unmanaged users, service accounts without
 //! optional fields, never-active users, multi-site activity spread over ~400
 //! days, group membership 0..3, a few platform admins, and per-site roles with
-//! both "role but no activity" and "activity but no role" cases.
+//! both "role but no activity" and "activity but no role" cases. A resource with data of
+//! its own generates it last, from the org and its seed (its entry in the registry).
 
 mod sites;
 mod user;
@@ -17,6 +18,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::model::*;
+use crate::resources::REGISTRY;
 use crate::rng::{mix64, uuid_from};
 
 pub use sites::capacity_tier;
@@ -180,7 +182,9 @@ pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
     ws[WS_JIRA_SANDBOX].capacity = ws[WS_JIRA].capacity;
     ws[WS_BITBUCKET].usage = Some(any_role[WS_BITBUCKET] as u64);
 
-    Org {
+    // The fields of resources with data of their own start empty: their generators fill them.
+    #[allow(clippy::needless_update)]
+    let mut org = Org {
         id,
         name: format!("{company} Corporation"),
         directory_id: uuid_from(mix64(seed ^ 0xd1), mix64(seed ^ 0xd2)),
@@ -190,5 +194,10 @@ pub fn generate_org_at(spec: &OrgSpec, now: DateTime<Utc>) -> Org {
         groups,
         users,
         events: Vec::new(),
+        ..Org::default()
+    };
+    for generate in REGISTRY.iter().filter_map(|r| r.generate) {
+        generate(&mut org, seed);
     }
+    org
 }

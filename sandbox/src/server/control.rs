@@ -1,6 +1,6 @@
 //! The unauthenticated `/__sandbox` control routes: request statistics, the whole
-//! truth (the audit log included), the named org mutations, and the expiry of every
-//! `events-stream` cursor issued so far.
+//! truth (the audit log and every resource's section included), the named org mutations,
+//! the scopes the key lacks, and the expiry of every `events-stream` cursor issued so far.
 
 use std::sync::atomic::Ordering;
 
@@ -9,14 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::directory::SEARCH_CURSOR;
 use super::{json_response, ok_json, AppState, Reply, Shared};
 use crate::model::User;
-use crate::mutations::{Mutation, MUTATIONS};
+use crate::mutations::{mutation_catalog, mutation_fields, named_mutation, Mutation};
 use crate::render::TruthView;
-use crate::Endpoint;
+use crate::resources::directory::SEARCH_CURSORS;
+use crate::routes::{Scope, ROUTES};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -25,19 +26,21 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/__sandbox/truth", get(truth))
         .route("/__sandbox/mutations", get(mutations_list))
         .route("/__sandbox/mutations/{name}", post(mutate))
+        .route("/__sandbox/scopes", get(scopes_list))
+        .route("/__sandbox/scopes/{scope}", post(set_scope))
         .route("/__sandbox/events/expire-cursors", post(expire_event_cursors))
 }
 
 pub(crate) fn stats_json(s: &Shared) -> Value {
-    let by = |counters: &[std::sync::atomic::AtomicU64]| -> Map<String, Value> {
-        Endpoint::ALL.iter().map(|ep| (ep.as_str().to_string(), json!(counters[*ep as usize].load(Ordering::SeqCst)))).collect()
+    let by = |count: fn(&super::state::RouteState) -> u64| -> Map<String, Value> {
+        s.routes().map(|(ep, r)| (ep.as_str().to_string(), json!(count(r)))).collect()
     };
-    let total: u64 = s.counters.iter().map(|c| c.load(Ordering::SeqCst)).sum();
+    let total: u64 = s.routes().map(|(_, r)| r.requests.load(Ordering::SeqCst)).sum();
     json!({
         "total": total,
-        "by_endpoint": by(&s.counters),
+        "by_endpoint": by(|r| r.requests.load(Ordering::SeqCst)),
         "throttled": s.throttled(),
-        "throttled_by_endpoint": by(&s.throttled_by),
+        "throttled_by_endpoint": by(|r| r.throttled.load(Ordering::Relaxed)),
     })
 }
 
@@ -46,15 +49,13 @@ async fn stats(State(s): State<AppState>) -> Reply {
 }
 
 async fn stats_reset(State(s): State<AppState>) -> Reply {
-    for c in &s.counters {
-        c.store(0, Ordering::SeqCst);
-    }
+    s.reset_counts();
     ok_json(&stats_json(&s))
 }
 
 async fn truth(State(s): State<AppState>) -> Reply {
     let st = s.read();
-    let link = |u: &User| st.cursor_at(&s.codec, SEARCH_CURSOR, u);
+    let link = |u: &User| st.cursor_at(&s, &SEARCH_CURSORS, u);
     ok_json(&TruthView { org: &st.org, base_url: &s.cfg.base_url, self_link: &link })
 }
 
@@ -66,29 +67,73 @@ async fn expire_event_cursors(State(s): State<AppState>) -> Reply {
 }
 
 async fn mutations_list() -> Reply {
-    let list: Vec<Value> = MUTATIONS
-        .iter()
-        .map(|(name, fields, what)| {
-            json!({"name": name, "defaults": serde_json::from_str::<Value>(fields).unwrap_or(Value::Null), "description": what})
-        })
-        .collect();
-    ok_json(&json!({"mutations": list}))
+    ok_json(&json!({"mutations": mutation_catalog()}))
+}
+
+/// A control route's refusal: `{"error"}` with this status.
+fn refuse(status: StatusCode, msg: String) -> Reply {
+    Err(json_response(status, &json!({"error": msg})))
 }
 
 /// `POST /__sandbox/mutations/{name}`: 200 with the report, 400 `{"error"}` for fields
 /// that do not fit or a mutation that cannot apply, 404 for an unknown name.
 async fn mutate(State(s): State<AppState>, Path(name): Path<String>, body: Bytes) -> Reply {
-    let bad = |status: StatusCode, msg: String| Err(json_response(status, &json!({"error": msg})));
-    let m = match Mutation::from_request(&name, &body) {
-        Ok(Some(m)) => m,
-        Ok(None) => {
-            let names: Vec<&str> = MUTATIONS.iter().map(|m| m.0).collect();
-            return bad(StatusCode::NOT_FOUND, format!("no mutation '{name}' ({})", names.join("|")));
-        }
-        Err(e) => return bad(StatusCode::BAD_REQUEST, e.0),
+    let applied = match Mutation::from_request(&name, &body) {
+        Ok(Some(m)) => s.mutate(&m),
+        Ok(None) => match named_mutation(&name) {
+            Some(m) => mutation_fields(&body).and_then(|fields| s.mutate_named(m, Value::Object(fields))),
+            None => {
+                let names: Vec<&str> = mutation_catalog().iter().map(|m| m.name).collect();
+                return refuse(StatusCode::NOT_FOUND, format!("no mutation '{name}' ({})", names.join("|")));
+            }
+        },
+        Err(e) => Err(e),
     };
-    match s.mutate(&m) {
+    match applied {
         Ok(report) => ok_json(&report),
-        Err(e) => bad(StatusCode::BAD_REQUEST, e.0),
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+/// Every scope a route needs: whether the key lacks it, and the endpoints that need it.
+fn scopes_json(s: &Shared) -> Value {
+    let list: Vec<Value> = Scope::all()
+        .iter()
+        .map(|scope| {
+            let endpoints: Vec<&str> = ROUTES.iter().filter(|r| r.scope.is_some_and(|x| x.name == scope.name)).map(|r| r.name).collect();
+            json!({"scope": scope.name, "forbidden": s.forbids(scope), "endpoints": endpoints})
+        })
+        .collect();
+    json!({"scopes": list})
+}
+
+async fn scopes_list(State(s): State<AppState>) -> Reply {
+    ok_json(&scopes_json(&s))
+}
+
+/// `{"forbidden": true|false}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeSwitch {
+    forbidden: bool,
+}
+
+/// `POST /__sandbox/scopes/{scope}` with `{"forbidden": bool}`: the key loses or gets back
+/// the scope; answers every scope. 404 for a scope no route needs, 400 for another body.
+async fn set_scope(State(s): State<AppState>, Path(name): Path<String>, body: Bytes) -> Reply {
+    let Some(scope) = Scope::named(&name) else {
+        let names: Vec<&str> = Scope::all().iter().map(|s| s.name).collect();
+        return refuse(StatusCode::NOT_FOUND, format!("no route needs a scope '{name}' ({})", names.join("|")));
+    };
+    let switch = serde_json::from_slice::<Value>(&body).and_then(|v| match v {
+        Value::Object(_) => serde_json::from_value::<ScopeSwitch>(v),
+        _ => Err(serde::de::Error::custom("not an object")),
+    });
+    match switch {
+        Ok(switch) => {
+            s.set_forbidden(&scope, switch.forbidden);
+            ok_json(&scopes_json(&s))
+        }
+        Err(e) => refuse(StatusCode::BAD_REQUEST, format!("the body must be {{\"forbidden\": true|false}}: {e}")),
     }
 }

@@ -17,12 +17,12 @@ use serde::{Deserialize, Deserializer};
 use super::AppState;
 
 /// The error code a request type answers when the request does not fit it.
-pub(super) trait Rejects {
+pub(crate) trait Rejects {
     const CODE: &'static str;
 }
 
 /// Query string decoded into `T`.
-pub(super) struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned + Rejects + Send> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = Response;
@@ -36,7 +36,7 @@ impl<T: DeserializeOwned + Rejects + Send> FromRequestParts<AppState> for ApiQue
 }
 
 /// Path parameters decoded into `T` (e.g. a `String` or a tuple of them).
-pub(super) struct ApiPath<T>(pub T);
+pub(crate) struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
     type Rejection = Response;
@@ -50,7 +50,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
 }
 
 /// A JSON body decoded into `T`; an empty body is `T::default()`.
-pub(super) struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned + Default + Rejects> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Response;
@@ -84,7 +84,7 @@ impl<T: DeserializeOwned + Default + Rejects> FromRequest<AppState> for ApiJson<
 /// A field given as one value or as an array of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub(super) enum OneOrMany<T> {
+pub(crate) enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
@@ -102,14 +102,14 @@ impl<T> OneOrMany<T> {
 /// `ADMIN-400-1`, rather than an invalid body).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub(super) enum CursorArg {
+pub(crate) enum CursorArg {
     Text(String),
     NotText(IgnoredAny),
 }
 
 /// `?cursor=` of the v1 list endpoints (any other parameter is ignored, as the API does).
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct CursorQuery {
+pub(crate) struct CursorQuery {
     pub cursor: Option<String>,
 }
 
@@ -122,23 +122,10 @@ impl CursorQuery {
     pub fn given(&self) -> Option<&str> {
         self.cursor.as_deref().filter(|c| !c.is_empty())
     }
-
-    /// The URL of the page this query asked for (`links.self` of the v1 lists).
-    pub fn page_url(&self, base: &str) -> String {
-        cursor_url(base, self.given())
-    }
-}
-
-/// A v1 list URL: `base`, with `?cursor=` when there is one (cursors are URL-safe base64).
-pub(super) fn cursor_url(base: &str, cursor: Option<&str>) -> String {
-    match cursor {
-        Some(c) => format!("{base}?cursor={c}"),
-        None => base.to_string(),
-    }
 }
 
 /// For `#[serde(default, deserialize_with = "present")]` on an `Option<T>` whose `T` may
 /// itself be null: `None` = the field is absent, `Some(..)` = present (even as null).
-pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }

@@ -1,7 +1,8 @@
 //! The gate in front of every `/admin` route: request counting, latency, fault
-//! rules, the bearer key, the rate limits (the org's, and `events-stream`'s own), the
-//! 403s of keys whose scopes do not reach an endpoint, and the faults that rewrite a
-//! real response afterwards.
+//! rules, the bearer key, the rate limits (the org's, and a route's own), the 403 of a
+//! route whose scope the key lacks, the 500 of a route refusing a query parameter it does
+//! not read, and the faults that rewrite a real response afterwards. It knows routes only
+//! through the registry ([`crate::routes::ROUTES`]).
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -16,20 +17,19 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::{add_header, json_bytes, json_response, AppState, Shared};
-use crate::routes::ROUTES;
-use crate::{Endpoint, EventsAccess};
 use crate::faults::{format_retry_after, FaultAction, Throttle};
+use crate::routes::Route;
+use crate::Endpoint;
 
 /// Everything an `/admin` request meets before and after its handler (see the module doc).
 pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let Some(ep) =
-        ROUTES.iter().find(|r| Some(r.path) == route.as_deref() && r.method == req.method().as_str()).map(|r| r.endpoint)
-    else {
+    let matched = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let Some(ep) = matched.and_then(|path| Endpoint::serving(req.method().as_str(), &path)) else {
         // A wrong method on a known path: the handler's 405, uncounted.
         return next.run(req).await;
     };
-    let n = s.counters[ep as usize].fetch_add(1, Ordering::SeqCst) + 1;
+    let route = Route::of(ep);
+    let n = s.route(ep).requests.fetch_add(1, Ordering::SeqCst) + 1;
     if !s.cfg.latency.is_zero() {
         tokio::time::sleep(s.cfg.latency).await;
     }
@@ -70,22 +70,10 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         Ok(h) => h,
         Err(resp) => return resp,
     };
-    let mut resp = if ep.is_v2_directory() && s.directory_forbidden.load(Ordering::SeqCst) {
-        s.error(
-            StatusCode::FORBIDDEN,
-            "ADMIN-403-3",
-            "Forbidden",
-            "The API key does not grant access to the directory (scope read:directories:admin)",
-        )
-    } else if ep.is_groups() && s.groups_forbidden.load(Ordering::SeqCst) {
-        s.error(StatusCode::FORBIDDEN, "ADMIN-403-3", "Forbidden", "The API key does not grant access to groups (scope read:groups:admin)")
-    } else if ep.is_events() && s.events_access() == EventsAccess::Forbidden {
-        s.error(
-            StatusCode::FORBIDDEN,
-            "ADMIN-403-3",
-            "Forbidden",
-            "The API key does not grant access to the organization's events (scope read:events:admin), or the organization has no Atlassian Guard subscription",
-        )
+    let mut resp = if let Some(scope) = route.scope.filter(|scope| s.forbids(scope)) {
+        s.error(StatusCode::FORBIDDEN, "ADMIN-403-3", "Forbidden", &scope.refusal())
+    } else if let Some(param) = route.refused_param(req.uri().query()) {
+        s.error(StatusCode::INTERNAL_SERVER_ERROR, "ADMIN-500-1", "Internal Server Error", &format!("Unexpected query parameter '{param}'"))
     } else {
         next.run(req).await
     };
@@ -103,7 +91,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             let next = match action {
                 FaultAction::NextLink(link) => Some(Replace::With(link.clone())),
                 FaultAction::NextLinkOrigin(origin) => Some(Replace::Origin(origin.trim_end_matches('/').to_string())),
-                _ => s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize].clone().map(Replace::With),
+                _ => s.route(ep).last_next().clone().map(Replace::With),
             };
             if let Some(next) = next {
                 resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
@@ -133,7 +121,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
                 b
             })
             .await;
-            s.last_next.lock().unwrap_or_else(|e| e.into_inner())[ep as usize] = seen;
+            *s.route(ep).last_next() = seen;
         }
         _ => {}
     }
@@ -155,8 +143,8 @@ fn status_or_500(status: u16) -> StatusCode {
 }
 
 /// Counts one request against the rate limits: `Ok` with the headers to add, or the 429.
-/// `events-stream` also counts against its own per-path limit, once the org's let it
-/// through; its headers come last, so they are the ones that path reports.
+/// A route with a limit of its own counts against it too, once the org's let the request
+/// through; its headers come last, so they are the ones that route reports.
 fn take_quota(s: &Shared, ep: Endpoint) -> Result<Vec<(&'static str, String)>, Response> {
     let now = Utc::now();
     let mut headers = Vec::new();
@@ -172,9 +160,7 @@ fn take_quota(s: &Shared, ep: Endpoint) -> Result<Vec<(&'static str, String)>, R
         None => Ok(()),
     };
     decide(s.limiter().take(now), &mut headers)?;
-    if ep == Endpoint::EventsStream {
-        decide(s.events_limiter().take(now), &mut headers)?;
-    }
+    decide(s.route(ep).limiter().take(now), &mut headers)?;
     Ok(headers)
 }
 

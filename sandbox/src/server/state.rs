@@ -1,8 +1,9 @@
 //! What every handler shares: the configuration, the org with its user order
-//! index, request counters, fault rules, the rate-limit window and the helpers
-//! that write the API's error bodies.
+//! index, what the gate keeps per endpoint (requests, 429s, its own rate limit, the
+//! last `links.next`), fault rules, the org's rate-limit window, the scopes the key
+//! lacks, and the helpers that write the API's error bodies.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -12,13 +13,16 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::json_response;
+use super::paging::Cursors;
 use crate::cursor::{CursorCodec, UsersCursor};
-use crate::events::{sort_log, EventsAccess};
+use crate::events::sort_log;
 use crate::faults::Faults;
 use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::model::{Org, User};
+use crate::mutations::named::NamedMutation;
 use crate::mutations::{Mutation, MutationError, MutationReport, MutationState};
 use crate::rng::{hash_str, mix64, uuid_from};
+use crate::routes::{Scope, ROUTES};
 use crate::{Endpoint, ProductAccessMode};
 
 /// Settings the handlers read (immutable after start).
@@ -144,13 +148,37 @@ impl OrgState {
     }
 
     /// The cursor that starts a page at this user (also the v2 `links.self` of a user).
-    pub fn cursor_at(&self, codec: &CursorCodec, kind: &str, u: &User) -> String {
-        codec.encode(&UsersCursor { t: kind.into(), h: self.key_of(&u.account_id), a: u.account_id.clone() })
+    pub fn cursor_at(&self, s: &Shared, cursors: &Cursors<UsersCursor>, u: &User) -> String {
+        cursors.write(s, &UsersCursor { h: self.key_of(&u.account_id), a: u.account_id.clone() })
     }
 
-    /// The order position a users cursor of this `kind` points at; `None` = not such a cursor.
-    pub fn cursor_position(&self, codec: &CursorCodec, kind: &str, cursor: &str) -> Option<usize> {
-        codec.decode::<UsersCursor>(cursor, kind).map(|p| self.lower_bound(p.h, &p.a))
+    /// The order position a request's users cursor points at: 0 without one, the API's `400
+    /// ADMIN-400-1` for one that is not of `cursors`.
+    pub fn cursor_position(&self, s: &Shared, cursors: &Cursors<UsersCursor>, given: Option<&str>) -> Result<usize, Response> {
+        Ok(cursors.read(s, given)?.map_or(0, |p| self.lower_bound(p.h, &p.a)))
+    }
+}
+
+/// What the gate keeps for one endpoint.
+#[derive(Default)]
+pub(crate) struct RouteState {
+    /// Requests that reached it since the last reset (the fault rules' request numbers).
+    pub requests: AtomicU64,
+    /// 429s served to it, by a rate limit or a fault.
+    pub throttled: AtomicU64,
+    /// Its own rate limit, counted after the org's (Atlassian limits some paths apart).
+    pub limiter: Mutex<RateLimiter>,
+    /// The `links.next` it handed out last (kept only while a rule may repeat it).
+    pub last_next: Mutex<Option<String>>,
+}
+
+impl RouteState {
+    pub fn limiter(&self) -> std::sync::MutexGuard<'_, RateLimiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn last_next(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.last_next.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -158,27 +186,20 @@ impl OrgState {
 pub(crate) struct Shared {
     pub cfg: Config,
     pub state: RwLock<OrgState>,
-    pub counters: [AtomicU64; Endpoint::ALL.len()],
+    /// Per endpoint, in [`ROUTES`] order ([`Shared::route`]).
+    routes: Vec<RouteState>,
     pub faults: RwLock<Faults>,
     pub codec: CursorCodec,
     err_seq: AtomicU64,
     /// Set by [`crate::FaultAction::RevokeKey`]: the configured key is refused from then on.
     pub revoked: AtomicBool,
-    /// The v2 directory endpoints answer 403 ([`crate::SandboxOptions::directory_forbidden`]).
-    pub directory_forbidden: AtomicBool,
-    /// The groups endpoints answer 403 ([`crate::SandboxOptions::groups_forbidden`]).
-    pub groups_forbidden: AtomicBool,
+    /// The scopes the key lacks: their routes answer 403.
+    forbidden: RwLock<Vec<&'static str>>,
     pub limiter: Mutex<RateLimiter>,
-    /// The per-path limit of `events-stream` ([`crate::SandboxOptions::events_rate_limit`]).
-    pub events_limiter: Mutex<RateLimiter>,
-    /// [`EventsAccess`] as a number (see [`Shared::events_access`]).
-    events_access: AtomicU8,
+    /// `events-stream` answers an empty 200 ([`crate::EventsAccess::Empty`]).
+    pub events_empty: AtomicBool,
     /// Bumped by [`crate::Sandbox::expire_event_cursors`]: events cursors of an older epoch are refused.
     pub event_cursor_epoch: AtomicU64,
-    /// 429s served, by the rate limit or a fault, per endpoint.
-    pub throttled_by: [AtomicU64; Endpoint::ALL.len()],
-    /// The `links.next` each endpoint handed out last (kept only while a rule may repeat it).
-    pub last_next: Mutex<[Option<String>; Endpoint::ALL.len()]>,
 }
 
 impl Shared {
@@ -189,25 +210,30 @@ impl Shared {
         cursor_salt: u64,
         faults: Faults,
         rate_limit: Option<RateLimit>,
-        events_rate_limit: Option<RateLimit>,
     ) -> Self {
         Shared {
             state: RwLock::new(OrgState::new(org, order_salt, cfg.seed)),
             cfg,
-            counters: Default::default(),
+            routes: ROUTES.iter().map(|_| RouteState::default()).collect(),
             faults: RwLock::new(faults),
             codec: CursorCodec::new(cursor_salt),
             err_seq: AtomicU64::new(0),
             revoked: AtomicBool::new(false),
-            directory_forbidden: AtomicBool::new(false),
-            groups_forbidden: AtomicBool::new(false),
+            forbidden: RwLock::new(Vec::new()),
             limiter: Mutex::new(RateLimiter::new(rate_limit, Utc::now())),
-            events_limiter: Mutex::new(RateLimiter::new(events_rate_limit, Utc::now())),
-            events_access: AtomicU8::new(EventsAccess::Guard.to_u8()),
+            events_empty: AtomicBool::new(false),
             event_cursor_epoch: AtomicU64::new(0),
-            throttled_by: Default::default(),
-            last_next: Mutex::new(Default::default()),
         }
+    }
+
+    /// What the gate keeps for `endpoint`.
+    pub fn route(&self, endpoint: Endpoint) -> &RouteState {
+        &self.routes[endpoint.index()]
+    }
+
+    /// Every endpoint's state, in [`Endpoint::ALL`] order.
+    pub fn routes(&self) -> impl Iterator<Item = (Endpoint, &RouteState)> {
+        Endpoint::ALL.iter().copied().zip(&self.routes)
     }
 
     pub fn faults(&self) -> RwLockReadGuard<'_, Faults> {
@@ -218,26 +244,35 @@ impl Shared {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn events_limiter(&self) -> std::sync::MutexGuard<'_, RateLimiter> {
-        self.events_limiter.lock().unwrap_or_else(|e| e.into_inner())
+    /// Whether the key lacks `scope`.
+    pub fn forbids(&self, scope: &Scope) -> bool {
+        self.forbidden.read().unwrap_or_else(|e| e.into_inner()).contains(&scope.name)
     }
 
-    pub fn events_access(&self) -> EventsAccess {
-        EventsAccess::from_u8(self.events_access.load(Ordering::SeqCst))
+    /// The key loses (or gets back) `scope`.
+    pub fn set_forbidden(&self, scope: &Scope, forbidden: bool) {
+        let mut set = self.forbidden.write().unwrap_or_else(|e| e.into_inner());
+        set.retain(|s| *s != scope.name);
+        if forbidden {
+            set.push(scope.name);
+        }
     }
 
-    pub fn set_events_access(&self, access: EventsAccess) {
-        self.events_access.store(access.to_u8(), Ordering::SeqCst);
+    /// Request numbering starts afresh (the 429 counts stay).
+    pub fn reset_counts(&self) {
+        for r in &self.routes {
+            r.requests.store(0, Ordering::SeqCst);
+        }
     }
 
     /// 429s served in all.
     pub fn throttled(&self) -> u64 {
-        self.throttled_by.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.routes.iter().map(|r| r.throttled.load(Ordering::Relaxed)).sum()
     }
 
     /// Counts a 429 served to `endpoint`.
     pub fn count_throttled(&self, endpoint: Endpoint) {
-        self.throttled_by[endpoint as usize].fetch_add(1, Ordering::Relaxed);
+        self.route(endpoint).throttled.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -260,11 +295,20 @@ impl Shared {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Apply a named mutation to the org and reindex.
+    /// Apply a [`Mutation`] to the org and reindex.
     pub fn mutate(&self, m: &Mutation) -> Result<MutationReport, MutationError> {
         let mut st = self.write();
         let st = &mut *st;
         let report = st.mutations.apply(&mut st.org, m)?;
+        st.reindex();
+        Ok(report)
+    }
+
+    /// Apply a resource's named mutation with these fields to the org and reindex.
+    pub fn mutate_named(&self, m: &NamedMutation, fields: serde_json::Value) -> Result<MutationReport, MutationError> {
+        let mut st = self.write();
+        let st = &mut *st;
+        let report = st.mutations.apply_named(&mut st.org, m, fields)?;
         st.reindex();
         Ok(report)
     }
@@ -299,6 +343,32 @@ impl Shared {
             Ok(())
         } else {
             Err(self.error(StatusCode::NOT_FOUND, "ADMIN-404-2", "Not Found", "Organization not found"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::OrgState;
+    use crate::{generate_org, OrgSpec};
+
+    /// A page looks at O(page) users, not O(org): counted, whatever the org's size.
+    #[test]
+    fn a_page_looks_at_the_users_around_it_only() {
+        let st = OrgState::new(generate_org(&OrgSpec { seed: 42, users: 50_000 }), 7, 42);
+        for keep_every in [1u64, 2, 3] {
+            let looked = Cell::new(0usize);
+            let keep = |u: &crate::User| {
+                looked.set(looked.get() + 1);
+                crate::rng::hash_str(1, &u.account_id) % keep_every == 0
+            };
+            let page = st.page(25_000, 100, keep);
+            assert_eq!(page.items.len(), 100);
+            assert!(page.next.is_some() && page.prev.is_some());
+            // 100 kept and the next one ahead, 100 kept behind: about that many times `keep_every`.
+            assert!(looked.get() < 300 * keep_every as usize, "{} users looked at to keep 1 in {keep_every}", looked.get());
         }
     }
 }

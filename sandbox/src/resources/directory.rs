@@ -1,23 +1,65 @@
 //! The v2 directory: `POST .../directories/{directoryId}/users/search` (bare
-//! cursors in `links`) and `GET .../users/count` (the same filters as query
-//! parameters).
+//! cursors in `links`), `GET .../users/count` (the same filters as query
+//! parameters) and `GET /v2/orgs/{orgId}/directories`; a key needs
+//! `read:directories:admin` for each.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::on;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, CursorArg, OneOrMany, Rejects};
 use super::filter::FilterParams;
-use super::{ok_json, AppState, Reply, Shared};
+use crate::cursor::UsersCursor;
 use crate::model::Org;
 use crate::render::{Expand, UserView};
+use crate::routes::{Resource, Route, Scope};
+use crate::server::extract::{ApiJson, ApiPath, ApiQuery, CursorArg, OneOrMany, Rejects};
+use crate::server::paging::{body_cursor, BeyondMax, Cursors, Page, PageSize, Style};
+use crate::server::{ok_json, AppState, Reply, Shared};
 use crate::ProductAccessMode;
+
+pub(crate) const SCOPE: Scope = Scope::new("read:directories:admin", "the directory");
+
+pub(crate) const USERS_SEARCH: Resource = Resource::routes(&[Route::post(
+    "/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search",
+    "users_search",
+    |m| on(m, users_search),
+)
+.scope(SCOPE)]);
+
+pub(crate) const USERS_COUNT: Resource = Resource::routes(&[Route::get(
+    "/admin/v2/orgs/{orgId}/directories/{directoryId}/users/count",
+    "users_count",
+    |m| on(m, users_count),
+)
+.query(&USERS_COUNT_PARAMS)
+.scope(SCOPE)]);
+
+pub(crate) const DIRECTORIES: Resource = Resource::routes(&[Route::get("/admin/v2/orgs/{orgId}/directories", "directories", |m| on(m, directories))
+    .query(&["cursor", "limit"])
+    .scope(SCOPE)]);
+
+/// The query parameters of `users/count`: the filter fields of the users search body.
+const USERS_COUNT_PARAMS: [&str; 12] = [
+    "accountIds",
+    "status",
+    "accountStatus",
+    "membershipStatus",
+    "claimStatus",
+    "resourceIds",
+    "roleIds",
+    "groupIds",
+    "emailDomains",
+    "emails",
+    "directoryIds",
+    "searchTerm",
+];
 
 /// `GET /v2/orgs/{orgId}/directories` query.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct DirectoriesQuery {
+pub(crate) struct DirectoriesQuery {
     cursor: Option<String>,
     limit: Option<u64>,
 }
@@ -26,12 +68,12 @@ impl Rejects for DirectoriesQuery {
     const CODE: &'static str = "ADMIN-400-24";
 }
 
-/// Cursor kind of the users search.
-pub(super) const SEARCH_CURSOR: &str = "u";
+/// The users search's cursors (also the `links.self` of each user).
+pub(crate) const SEARCH_CURSORS: Cursors<UsersCursor> = Cursors::new("u");
 
 /// The users search body (every field optional).
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct SearchBody {
+pub(crate) struct SearchBody {
     cursor: Option<CursorArg>,
     limit: Option<u64>,
     expand: Option<OneOrMany<String>>,
@@ -47,7 +89,7 @@ impl Rejects for SearchBody {
 /// comma lists, so it is read as pairs and then typed as [`FilterParams`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(transparent)]
-pub(super) struct CountQuery(Vec<(String, String)>);
+pub(crate) struct CountQuery(Vec<(String, String)>);
 
 impl Rejects for CountQuery {
     const CODE: &'static str = "ADMIN-400-24";
@@ -67,7 +109,7 @@ impl CountQuery {
     }
 }
 
-pub(super) fn check_directory(s: &Shared, org: &Org, dir_id: &str) -> Result<(), Response> {
+pub(crate) fn check_directory(s: &Shared, org: &Org, dir_id: &str) -> Result<(), Response> {
     if dir_id == "-" || dir_id == org.directory_id {
         Ok(())
     } else {
@@ -94,7 +136,7 @@ fn parse_expand(s: &Shared, list: Option<OneOrMany<String>>) -> Result<Expand, R
     Ok(expand)
 }
 
-pub(super) async fn users_search(
+async fn users_search(
     State(s): State<AppState>,
     ApiPath((org_id, dir_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<SearchBody>,
@@ -103,35 +145,15 @@ pub(super) async fn users_search(
     let org = &st.org;
     s.check_org(org, &org_id)?;
     check_directory(&s, org, &dir_id)?;
-    let max = s.cfg.search_max_limit;
-    let limit = match body.limit {
-        None => 50,
-        Some(n) if n >= 1 && n <= max as u64 => n as usize,
-        Some(_) => return Err(s.bad_request("ADMIN-400-24", &format!("'limit' must be an integer between 1 and {max}"))),
-    };
+    let size = PageSize { param: "limit", default: 50, max: s.cfg.search_max_limit, beyond_max: BeyondMax::Refused, code: "ADMIN-400-24" };
+    let limit = size.read(&s, body.limit)?;
     let expand = parse_expand(&s, body.expand)?;
     let filter = body.filter.compile(org).map_err(|d| s.bad_request("ADMIN-400-4", &d))?;
-    let (start, req_cursor) = match body.cursor {
-        None => (0, None),
-        Some(CursorArg::Text(c)) if c.is_empty() => (0, None),
-        Some(CursorArg::Text(c)) => match st.cursor_position(&s.codec, SEARCH_CURSOR, &c) {
-            Some(p) => (p, Some(c)),
-            None => return Err(s.invalid_cursor()),
-        },
-        Some(CursorArg::NotText(_)) => return Err(s.invalid_cursor()),
-    };
+    let given = body_cursor(&s, body.cursor)?;
+    let start = st.cursor_position(&s, &SEARCH_CURSORS, given.as_deref())?;
     let page = st.page(start, limit, |u| filter.matches(u));
-    let link = |i: usize| st.cursor_at(&s.codec, SEARCH_CURSOR, &org.users[i]);
-    let mut links = Map::new();
-    if let Some(c) = req_cursor.or_else(|| page.items.first().map(|i| link(*i))) {
-        links.insert("self".into(), json!(c));
-    }
-    if let Some(p) = page.prev {
-        links.insert("prev".into(), json!(link(p)));
-    }
-    if let Some(n) = page.next {
-        links.insert("next".into(), json!(link(n)));
-    }
+    let link = |i: usize| st.cursor_at(&s, &SEARCH_CURSORS, &org.users[i]);
+    let this = given.or_else(|| page.items.first().map(|i| link(*i)));
     let data: Vec<UserView> = page
         .items
         .iter()
@@ -145,10 +167,10 @@ pub(super) async fn users_search(
             negative_estimates: s.cfg.negative_estimates,
         })
         .collect();
-    ok_json(&json!({"data": data, "links": links}))
+    Style::BareCursor.reply(Page::of(data).this(this).prev(page.prev.map(link)).next(page.next.map(link)))
 }
 
-pub(super) async fn users_count(
+async fn users_count(
     State(s): State<AppState>,
     ApiPath((org_id, dir_id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<CountQuery>,
@@ -162,23 +184,15 @@ pub(super) async fn users_count(
     ok_json(&json!({"count": n}))
 }
 
-/// `GET /v2/orgs/{orgId}/directories`: the org's one directory (never a second page).
-pub(super) async fn directories(
-    State(s): State<AppState>,
-    ApiPath(org_id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<DirectoriesQuery>,
-) -> Reply {
+/// `GET /v2/orgs/{orgId}/directories`: the org's one directory (never a second page, so no
+/// cursor is ever valid).
+async fn directories(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>, ApiQuery(q): ApiQuery<DirectoriesQuery>) -> Reply {
     let st = s.read();
     let org = &st.org;
     s.check_org(org, &org_id)?;
     if q.cursor.is_some_and(|c| !c.is_empty()) {
         return Err(s.invalid_cursor());
     }
-    if q.limit.is_some_and(|l| !(1..=100).contains(&l)) {
-        return Err(s.bad_request("ADMIN-400-24", "'limit' must be an integer between 1 and 100"));
-    }
-    ok_json(&json!({
-        "data": [{"directoryId": org.directory_id, "name": org.directory_name, "icon": null}],
-        "links": {},
-    }))
+    PageSize { param: "limit", default: 100, max: 100, beyond_max: BeyondMax::Refused, code: "ADMIN-400-24" }.read(&s, q.limit)?;
+    Style::BareCursor.reply(Page::of([json!({"directoryId": org.directory_id, "name": org.directory_name, "icon": null})]))
 }

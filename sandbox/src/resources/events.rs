@@ -18,31 +18,50 @@
 //! to each request as given. A cursor that does not decode, comes from another salt or was
 //! issued before [`crate::Sandbox::expire_event_cursors`] is `400 ADMIN-400-1`.
 //!
-//! [`EventsAccess::Forbidden`] is answered by the gate (403); [`EventsAccess::Empty`] here.
+//! Both need `read:events:admin` (or an org with Atlassian Guard): [`EventsAccess::Forbidden`]
+//! is that scope forbidden, answered by the gate (403); [`EventsAccess::Empty`] is answered here.
+//!
+//! [`EventsAccess::Forbidden`]: crate::EventsAccess::Forbidden
+//! [`EventsAccess::Empty`]: crate::EventsAccess::Empty
+
+use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::response::Response;
+use axum::routing::on;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::extract::{ApiPath, ApiQuery, Rejects};
-use super::{ok_json, AppState, Reply, Shared};
-use crate::events::{Event, EventsAccess, EVENT_ACTIONS};
+use crate::events::{Event, EVENT_ACTIONS};
 use crate::model::Org;
 use crate::render::event_json;
+use crate::routes::{Resource, Route, Scope};
+use crate::server::extract::{ApiPath, ApiQuery, Rejects};
+use crate::server::paging::{BeyondMax, Cursors, Page, PageSize, Style};
+use crate::server::{ok_json, AppState, Reply, Shared};
 
-/// Events a page holds by default, and the most it holds (a larger `limit` is served as this).
-const DEFAULT_LIMIT: usize = 200;
-const MAX_LIMIT: usize = 500;
+pub(crate) const SCOPE: Scope = Scope {
+    or: ", or the organization has no Atlassian Guard subscription",
+    ..Scope::new("read:events:admin", "the organization's events")
+};
 
-/// Cursor kind of `events-stream`.
-const EVENTS_CURSOR: &str = "e";
+pub(crate) const STREAM: Resource = Resource::routes(&[Route::get("/admin/v1/orgs/{orgId}/events-stream", "events_stream", |m| on(m, stream))
+    .query(&["cursor", "from", "to", "limit", "sortOrder"])
+    .scope(SCOPE)]);
+
+pub(crate) const ACTIONS: Resource =
+    Resource::routes(&[Route::get("/admin/v1/orgs/{orgId}/event-actions", "event_actions", |m| on(m, actions)).scope(SCOPE)]);
+
+/// Events a page holds: 200 by default, a larger `limit` than 500 served as 500.
+const PAGE_SIZE: PageSize = PageSize { param: "limit", default: 200, max: 500, beyond_max: BeyondMax::Served, code: "ADMIN-400-4" };
+
+const CURSORS: Cursors<EventsCursor> = Cursors::new("e");
 
 /// `events-stream` query: every value is read as text, then checked, so a bad one gets a
 /// precise 400.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct EventsQuery {
+pub(crate) struct EventsQuery {
     cursor: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -59,7 +78,6 @@ impl Rejects for EventsQuery {
 /// this key.
 #[derive(Debug, Serialize, Deserialize)]
 struct EventsCursor {
-    t: String,
     /// `processedAt`, microseconds since the epoch.
     p: i64,
     /// The event id (tie-break).
@@ -85,35 +103,12 @@ fn millis(s: &Shared, name: &str, v: Option<&str>) -> Result<Option<DateTime<Utc
         .ok_or_else(|| bad(s, &format!("'{name}' must be a time in epoch milliseconds, not '{v}'")))
 }
 
+/// `limit`: a number (anything else is refused like 0).
 fn limit_of(s: &Shared, v: Option<&str>) -> Result<usize, Response> {
-    match v.map(str::parse::<i64>) {
-        None => Ok(DEFAULT_LIMIT),
-        Some(Ok(n)) if n >= 1 => Ok((n as u64).min(MAX_LIMIT as u64) as usize),
-        Some(_) => Err(bad(s, "'limit' must be a positive integer")),
-    }
+    PAGE_SIZE.read(s, v.map(|v| v.parse::<i64>().map_or(0, |n| n.max(0) as u64)))
 }
 
-/// The request's parameters as a query string, with `cursor` replaced.
-fn query_string(q: &EventsQuery, cursor: Option<&str>) -> String {
-    let pairs = [("cursor", cursor), ("from", q.from.as_deref()), ("to", q.to.as_deref()), ("limit", q.limit.as_deref()), ("sortOrder", q.sort_order.as_deref())];
-    let parts: Vec<String> = pairs.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", parts.join("&"))
-    }
-}
-
-fn page_json(data: Vec<Value>, next: Option<String>, q: &EventsQuery, base: &str) -> Value {
-    let mut links = Map::new();
-    links.insert("self".into(), json!(format!("{base}{}", query_string(q, q.cursor.as_deref().filter(|c| !c.is_empty())))));
-    if let Some(n) = &next {
-        links.insert("next".into(), json!(format!("{base}{}", query_string(q, Some(n)))));
-    }
-    json!({"data": data, "meta": {"next": next, "page_size": data.len()}, "links": links})
-}
-
-pub(super) async fn stream(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>, ApiQuery(q): ApiQuery<EventsQuery>) -> Reply {
+async fn stream(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>, ApiQuery(q): ApiQuery<EventsQuery>) -> Reply {
     let st = s.read();
     let org = &st.org;
     s.check_org(org, &org_id)?;
@@ -127,24 +122,21 @@ pub(super) async fn stream(State(s): State<AppState>, ApiPath(org_id): ApiPath<S
         Some("desc") => true,
         Some(o) => return Err(bad(&s, &format!("'sortOrder' must be asc or desc, not '{o}'"))),
     };
-    let epoch = s.event_cursor_epoch.load(std::sync::atomic::Ordering::SeqCst);
+    let epoch = s.event_cursor_epoch.load(Ordering::SeqCst);
     let given = q.cursor.as_deref().filter(|c| !c.is_empty());
-    let at = match given {
-        None => None,
-        Some(c) => match s.codec.decode::<EventsCursor>(c, EVENTS_CURSOR) {
-            Some(at) if at.g == epoch => Some(at),
-            _ => return Err(s.invalid_cursor()),
-        },
-    };
-    let base = format!("{}/admin/v1/orgs/{}/events-stream", s.cfg.base_url, org.id);
-    if s.events_access() == EventsAccess::Empty {
-        return ok_json(&page_json(Vec::new(), None, &q, &base));
+    let at = CURSORS.read_if(&s, given, |at| at.g == epoch)?;
+    let url = format!("{}/admin/v1/orgs/{}/events-stream", s.cfg.base_url, org.id);
+    let query = [("from", q.from.as_deref()), ("to", q.to.as_deref()), ("limit", q.limit.as_deref()), ("sortOrder", q.sort_order.as_deref())];
+    let style = Style::MetaNext { url: &url, query: &query };
+    let this = given.map(str::to_owned);
+    if s.events_empty.load(Ordering::SeqCst) {
+        return style.reply(Page::of(Vec::<Value>::new()).this(this));
     }
     let desc = at.as_ref().map_or(desc, |c| c.d);
     let window = window(org, from, to);
     let encode = |e: &Event| {
         let (p, i) = e.order_key();
-        s.codec.encode(&EventsCursor { t: EVENTS_CURSOR.into(), p, i: i.into(), g: epoch, d: desc })
+        CURSORS.write(&s, &EventsCursor { p, i: i.into(), g: epoch, d: desc })
     };
     let (page, next): (Vec<&Event>, Option<String>) = if desc {
         let end = at.as_ref().map_or(window.len(), |c| window.partition_point(|e| e.order_key() < (c.p, c.i.as_str())));
@@ -160,12 +152,12 @@ pub(super) async fn stream(State(s): State<AppState>, ApiPath(org_id): ApiPath<S
             (Some(e), _) => encode(e),
             // Nothing new: the same cursor back, or one before the whole log.
             (None, Some(c)) => c.to_string(),
-            (None, None) => s.codec.encode(&EventsCursor { t: EVENTS_CURSOR.into(), p: i64::MIN, i: String::new(), g: epoch, d: false }),
+            (None, None) => CURSORS.write(&s, &EventsCursor { p: i64::MIN, i: String::new(), g: epoch, d: false }),
         });
         (page, next)
     };
     let data: Vec<Value> = page.into_iter().map(|e| event_json(e, &s.cfg.base_url, &org.id)).collect();
-    ok_json(&page_json(data, next, &q, &base))
+    style.reply(Page::of(data).this(this).next(next))
 }
 
 /// The served events with `from <= processedAt < to`, in log order.
@@ -177,7 +169,7 @@ fn window(org: &Org, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> 
     &events[lo..hi]
 }
 
-pub(super) async fn actions(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>) -> Reply {
+async fn actions(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>) -> Reply {
     s.check_org(&s.read().org, &org_id)?;
     let data: Vec<Value> = EVENT_ACTIONS
         .iter()

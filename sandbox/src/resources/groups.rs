@@ -6,21 +6,43 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::on;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::directory::check_directory;
-use super::extract::{ApiJson, ApiPath, ApiQuery, CursorArg, OneOrMany, Rejects};
-use super::{ok_json, AppState, Reply};
 use crate::model::BILLABLE_ROLES;
+use crate::routes::{Resource, Route, Scope};
+use crate::server::extract::{ApiJson, ApiPath, ApiQuery, CursorArg, OneOrMany, Rejects};
+use crate::server::paging::{body_cursor, window, BeyondMax, Cursors, Page, PageSize, Style};
+use crate::server::{AppState, Reply};
 
-/// A group search page asked for by default, and the largest one served.
-const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
+pub(crate) const SCOPE: Scope = Scope::new("read:groups:admin", "groups");
+
+pub(crate) const SEARCH: Resource = Resource::routes(&[Route::post(
+    "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/search",
+    "groups_search",
+    |m| on(m, search),
+)
+.scope(SCOPE)]);
+
+pub(crate) const ROLE_ASSIGNMENTS: Resource = Resource::routes(&[Route::get(
+    "/admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments",
+    "group_role_assignments",
+    |m| on(m, role_assignments),
+)
+.query(&["cursor", "limit"])
+.scope(SCOPE)]);
+
+/// A page of either list: 20 by default, 100 at most.
+const PAGE_SIZE: PageSize = PageSize { param: "limit", default: 20, max: 100, beyond_max: BeyondMax::Refused, code: "ADMIN-400-24" };
+
+const GROUPS_CURSORS: Cursors<GroupsCursor> = Cursors::new("g");
+const ROLES_CURSORS: Cursors<RolesCursor> = Cursors::new("r");
 
 /// `groups/search` body (every field optional; the filters are not modelled).
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct GroupsBody {
+pub(crate) struct GroupsBody {
     cursor: Option<CursorArg>,
     limit: Option<u64>,
     expand: Option<OneOrMany<String>>,
@@ -32,7 +54,7 @@ impl Rejects for GroupsBody {
 
 /// `role-assignments` query.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct RolesQuery {
+pub(crate) struct RolesQuery {
     cursor: Option<String>,
     limit: Option<usize>,
 }
@@ -44,32 +66,22 @@ impl Rejects for RolesQuery {
 /// A groups cursor: the id of the first group of the page.
 #[derive(Debug, Serialize, Deserialize)]
 struct GroupsCursor {
-    t: String,
     g: String,
 }
 
 /// A role-assignments cursor: the group and the offset of the page.
 #[derive(Debug, Serialize, Deserialize)]
 struct RolesCursor {
-    t: String,
     g: String,
     o: usize,
 }
 
-fn limit_of(s: &super::Shared, asked: Option<u64>) -> Result<usize, axum::response::Response> {
-    match asked {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
-        Some(_) => Err(s.bad_request("ADMIN-400-24", &format!("'limit' must be an integer between 1 and {MAX_LIMIT}"))),
-    }
-}
-
-pub(super) async fn search(State(s): State<AppState>, ApiPath((org_id, dir_id)): ApiPath<(String, String)>, ApiJson(body): ApiJson<GroupsBody>) -> Reply {
+async fn search(State(s): State<AppState>, ApiPath((org_id, dir_id)): ApiPath<(String, String)>, ApiJson(body): ApiJson<GroupsBody>) -> Reply {
     let st = s.read();
     let org = &st.org;
     s.check_org(org, &org_id)?;
     check_directory(&s, org, &dir_id)?;
-    let limit = limit_of(&s, body.limit)?;
+    let limit = PAGE_SIZE.read(&s, body.limit)?;
     let (mut users, mut resources) = (false, false);
     for e in body.expand.map(OneOrMany::into_vec).unwrap_or_default() {
         match e.as_str() {
@@ -80,17 +92,10 @@ pub(super) async fn search(State(s): State<AppState>, ApiPath((org_id, dir_id)):
     }
     let mut order: Vec<usize> = (0..org.groups.len()).collect();
     order.sort_by(|a, b| org.groups[*a].id.cmp(&org.groups[*b].id));
-    let start = match body.cursor {
-        None => 0,
-        Some(CursorArg::Text(c)) if c.is_empty() => 0,
-        Some(CursorArg::Text(c)) => match s.codec.decode::<GroupsCursor>(&c, "g") {
-            Some(at) => order.partition_point(|&g| org.groups[g].id < at.g),
-            None => return Err(s.invalid_cursor()),
-        },
-        Some(CursorArg::NotText(_)) => return Err(s.invalid_cursor()),
-    };
-    let page = &order[start..(start + limit).min(order.len())];
-    let data: Vec<Value> = page
+    let given = body_cursor(&s, body.cursor)?;
+    let start = GROUPS_CURSORS.read(&s, given.as_deref())?.map_or(0, |at| order.partition_point(|&g| org.groups[g].id < at.g));
+    let page = window(order.len(), start, limit);
+    let data: Vec<Value> = order[page.start..page.end]
         .iter()
         .map(|&g| {
             let group = &org.groups[g];
@@ -117,14 +122,11 @@ pub(super) async fn search(State(s): State<AppState>, ApiPath((org_id, dir_id)):
             v
         })
         .collect();
-    let mut links = Map::new();
-    if let Some(&next) = order.get(start + limit) {
-        links.insert("next".into(), json!(s.codec.encode(&GroupsCursor { t: "g".into(), g: org.groups[next].id.clone() })));
-    }
-    ok_json(&json!({"data": data, "links": links}))
+    let next = page.next.map(|at| GROUPS_CURSORS.write(&s, &GroupsCursor { g: org.groups[order[at]].id.clone() }));
+    Style::BareCursor.reply(Page::of(data).next(next))
 }
 
-pub(super) async fn role_assignments(
+async fn role_assignments(
     State(s): State<AppState>,
     ApiPath((org_id, dir_id, group_id)): ApiPath<(String, String, String)>,
     ApiQuery(query): ApiQuery<RolesQuery>,
@@ -136,14 +138,8 @@ pub(super) async fn role_assignments(
     let Some(group) = org.groups.iter().find(|g| g.id == group_id) else {
         return Err(s.error(StatusCode::NOT_FOUND, "ADMIN-404-1", "Not Found", "Group not found"));
     };
-    let limit = limit_of(&s, query.limit.map(|l| l as u64))?;
-    let start = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => match s.codec.decode::<RolesCursor>(c, "r") {
-            Some(at) if at.g == group.id => at.o,
-            _ => return Err(s.invalid_cursor()),
-        },
-    };
+    let limit = PAGE_SIZE.read(&s, query.limit.map(|l| l as u64))?;
+    let start = ROLES_CURSORS.read_if(&s, query.cursor.as_deref(), |at| at.g == group.id)?.map_or(0, |at| at.o);
     // One assignment per site, its roles in the order granted; the default role is the
     // billable one when there is one.
     let mut sites: Vec<(usize, Vec<&str>)> = Vec::new();
@@ -153,19 +149,15 @@ pub(super) async fn role_assignments(
             None => sites.push((grant.workspace, vec![&grant.role_id])),
         }
     }
-    let page: Vec<Value> = sites
+    let page = window(sites.len(), start, limit);
+    let data: Vec<Value> = sites[page.start..page.end]
         .iter()
-        .skip(start)
-        .take(limit)
         .map(|(w, roles)| {
             let ws = &org.workspaces[*w];
             let default_role = roles.iter().find(|r| BILLABLE_ROLES.contains(r)).copied();
             json!({"resourceId": ws.id, "resourceOwner": ws.product_type, "defaultRole": default_role, "roles": roles})
         })
         .collect();
-    let mut links = Map::new();
-    if start + limit < sites.len() {
-        links.insert("next".into(), json!(s.codec.encode(&RolesCursor { t: "r".into(), g: group.id.clone(), o: start + limit })));
-    }
-    ok_json(&json!({"data": page, "links": links}))
+    let next = page.next.map(|o| ROLES_CURSORS.write(&s, &RolesCursor { g: group.id.clone(), o }));
+    Style::BareCursor.reply(Page::of(data).next(next))
 }

@@ -3,15 +3,28 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{json, Map, Value};
+use axum::routing::on;
+use serde_json::{json, Value};
 
-use super::extract::{ApiPath, ApiQuery, CursorQuery};
-use super::{ok_json, AppState, Reply};
 use crate::cursor::LastActiveCursor;
 use crate::render;
 use crate::rng::hash_str;
+use crate::routes::{Resource, Route};
+use crate::server::extract::{ApiPath, ApiQuery, CursorQuery};
+use crate::server::paging::{window, Cursors, Page, Style};
+use crate::server::{AppState, Reply};
 
-pub(super) async fn dates(
+/// No scope: the API documents none for it.
+pub(crate) const DATES: Resource = Resource::routes(&[Route::get(
+    "/admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
+    "last_active_dates",
+    |m| on(m, dates),
+)
+.query(&["cursor"])]);
+
+const CURSORS: Cursors<LastActiveCursor> = Cursors::new("l");
+
+async fn dates(
     State(s): State<AppState>,
     ApiPath((org_id, account_id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<CursorQuery>,
@@ -24,19 +37,12 @@ pub(super) async fn dates(
     };
     let u = &org.users[ui];
     let uh = hash_str(0x1a57, &u.account_id);
-    let offset = match q.given() {
-        None => 0,
-        Some(c) => match s.codec.decode::<LastActiveCursor>(c, "l") {
-            Some(p) if p.u == uh => p.o,
-            _ => return Err(s.invalid_cursor()),
-        },
-    };
+    let offset = CURSORS.read_if(&s, q.given(), |at| at.u == uh)?.map_or(0, |at| at.o);
     let entries: Vec<_> = org.activity(u).collect();
     let size = s.cfg.last_active_page_size.max(1);
-    let page: Vec<Value> = entries
+    let window = window(entries.len(), offset, size);
+    let page: Vec<Value> = entries[window.start..window.end]
         .iter()
-        .skip(offset)
-        .take(size)
         .map(|(w, p)| {
             let mut e = json!({"id": w.id, "key": w.last_active_key, "last_active": render::date_only(&p.last_active)});
             if !u.quirks.omit_v1_timestamp {
@@ -45,16 +51,11 @@ pub(super) async fn dates(
             e
         })
         .collect();
-    let mut links = Map::new();
-    if offset + size < entries.len() {
-        links.insert("next".into(), json!(s.codec.encode(&LastActiveCursor { t: "l".into(), u: uh, o: offset + size })));
-    }
-    ok_json(&json!({
-        "data": {
-            "product_access": page,
-            "added_to_org": u.added_to_org.as_ref().map(render::date_only),
-            "added_to_org_timestamp": u.added_to_org.as_ref().map(render::ts_millis),
-        },
-        "links": links,
-    }))
+    let next = window.next.map(|o| CURSORS.write(&s, &LastActiveCursor { u: uh, o }));
+    let data = json!({
+        "product_access": page,
+        "added_to_org": u.added_to_org.as_ref().map(render::date_only),
+        "added_to_org_timestamp": u.added_to_org.as_ref().map(render::ts_millis),
+    });
+    Style::BareCursor.reply(Page::of(data).next(next))
 }

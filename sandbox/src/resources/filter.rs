@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::extract::OneOrMany;
+use crate::server::extract::OneOrMany;
 use crate::model::*;
 
 /// The filter fields of a users search body / users count query.

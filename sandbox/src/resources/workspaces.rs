@@ -3,14 +3,25 @@
 //! where the next page is asked for with `{"cursor": ...}` alone.
 
 use axum::extract::State;
+use axum::routing::on;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::extract::{present, ApiJson, ApiPath, CursorArg, Rejects};
-use super::{ok_json, AppState, Reply};
 use crate::cursor::WorkspacesCursor;
 use crate::model::{Org, Workspace};
 use crate::render;
+use crate::routes::{Resource, Route, Scope};
+use crate::server::extract::{present, ApiJson, ApiPath, CursorArg, Rejects};
+use crate::server::paging::{window, BeyondMax, Cursors, Page, PageSize, Style};
+use crate::server::{AppState, Reply, Shared};
+
+pub(crate) const SEARCH: Resource = Resource::routes(&[Route::post("/admin/v2/orgs/{orgId}/workspaces", "workspaces", |m| on(m, search))
+    .scope(Scope::new("read:workspaces:admin", "the organization's workspaces"))]);
+
+const CURSORS: Cursors<WorkspacesCursor> = Cursors::new("w");
+
+/// A first page's size (a later page keeps it, in its cursor).
+const PAGE_SIZE: PageSize = PageSize { param: "limit", default: 20, max: 1000, beyond_max: BeyondMax::Refused, code: "ADMIN-400-4" };
 
 /// Fields a query or sort may name.
 const WS_FIELDS: [&str; 9] = [
@@ -28,7 +39,7 @@ const WS_FIELDS: [&str; 9] = [
 /// The documented request body (`SearchWorkspacesRequestV2`). Presence is kept apart from
 /// null because a cursor must come alone.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct WorkspacesBody {
+pub(crate) struct WorkspacesBody {
     #[serde(default, deserialize_with = "present")]
     cursor: Option<Option<CursorArg>>,
     #[serde(default, deserialize_with = "present")]
@@ -44,9 +55,6 @@ pub(super) struct WorkspacesBody {
 impl Rejects for WorkspacesBody {
     const CODE: &'static str = "ADMIN-400-4";
 }
-
-/// The documented bounds of `limit`.
-pub(crate) const WS_LIMIT: std::ops::RangeInclusive<u64> = 1..=1000;
 
 fn ws_field(w: &Workspace, f: &str) -> Option<String> {
     Some(match f {
@@ -145,7 +153,7 @@ fn ws_select(org: &Org, sort: &Value, query: &Value) -> Result<Vec<usize>, Strin
 }
 
 /// The page a body asks for: decoded from its cursor, or a first page from its fields.
-fn requested_page(s: &super::Shared, body: WorkspacesBody) -> Result<WorkspacesCursor, axum::response::Response> {
+fn requested_page(s: &Shared, body: WorkspacesBody) -> Result<WorkspacesCursor, axum::response::Response> {
     if let Some(Some(cursor)) = body.cursor {
         if body.limit.is_some() || body.sort.is_some() || body.query.is_some() || !body.other.is_empty() {
             return Err(s.bad_request(
@@ -154,17 +162,12 @@ fn requested_page(s: &super::Shared, body: WorkspacesBody) -> Result<WorkspacesC
             ));
         }
         return match cursor {
-            CursorArg::Text(c) => s.codec.decode::<WorkspacesCursor>(&c, "w").ok_or_else(|| s.invalid_cursor()),
+            CursorArg::Text(c) => CURSORS.decode(s, &c),
             CursorArg::NotText(_) => Err(s.invalid_cursor()),
         };
     }
-    let limit = match body.limit.flatten() {
-        None => 20,
-        Some(n) if WS_LIMIT.contains(&n) => n as usize,
-        Some(_) => return Err(s.bad_request("ADMIN-400-4", "'limit' must be an integer between 1 and 1000")),
-    };
+    let limit = PAGE_SIZE.read(s, body.limit.flatten())?;
     Ok(WorkspacesCursor {
-        t: "w".into(),
         o: 0,
         l: limit,
         s: body.sort.unwrap_or(Value::Null),
@@ -172,34 +175,23 @@ fn requested_page(s: &super::Shared, body: WorkspacesBody) -> Result<WorkspacesC
     })
 }
 
-pub(super) async fn search(
-    State(s): State<AppState>,
-    ApiPath(org_id): ApiPath<String>,
-    ApiJson(body): ApiJson<WorkspacesBody>,
-) -> Reply {
+async fn search(State(s): State<AppState>, ApiPath(org_id): ApiPath<String>, ApiJson(body): ApiJson<WorkspacesBody>) -> Reply {
     let st = s.read();
     let org = &st.org;
     s.check_org(org, &org_id)?;
-    let page = requested_page(&s, body)?;
-    let idx = ws_select(org, &page.s, &page.q).map_err(|d| s.bad_request("ADMIN-400-4", &d))?;
+    let asked = requested_page(&s, body)?;
+    let idx = ws_select(org, &asked.s, &asked.q).map_err(|d| s.bad_request("ADMIN-400-4", &d))?;
     let total = idx.len();
-    let start = page.o.min(total);
-    let end = (start + page.l).min(total);
+    let page = window(total, asked.o, asked.l);
     let data: Vec<Value> =
-        idx[start..end].iter().map(|i| render::workspace_json(&org.workspaces[*i], &s.cfg.base_url, &org.id)).collect();
-    let at = |o: usize| s.codec.encode(&WorkspacesCursor { o, ..page.clone() });
-    let mut links = Map::new();
-    links.insert("self".into(), json!(at(start)));
-    if start > 0 {
-        links.insert("prev".into(), json!(at(start.saturating_sub(page.l))));
-    }
-    if end < total {
-        links.insert("next".into(), json!(at(end)));
-    }
-    let (si, ei) = if end > start { (json!(start), json!(end - 1)) } else { (Value::Null, Value::Null) };
-    ok_json(&json!({
-        "data": data,
-        "links": links,
-        "meta": {"pageSize": page.l, "startIndex": si, "endIndex": ei, "total": s.cfg.estimate(total)},
-    }))
+        idx[page.start..page.end].iter().map(|i| render::workspace_json(&org.workspaces[*i], &s.cfg.base_url, &org.id)).collect();
+    let at = |o: usize| CURSORS.write(&s, &WorkspacesCursor { o, ..asked.clone() });
+    let (si, ei) = if page.end > page.start { (json!(page.start), json!(page.end - 1)) } else { (Value::Null, Value::Null) };
+    Style::BareCursor.reply(
+        Page::of(data)
+            .this(Some(at(page.start)))
+            .prev(page.prev.map(at))
+            .next(page.next.map(at))
+            .meta(json!({"pageSize": asked.l, "startIndex": si, "endIndex": ei, "total": s.cfg.estimate(total)})),
+    )
 }
