@@ -22,7 +22,7 @@ fn discover_offers_every_registered_stream_and_matches_snapshot() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     let Message::Catalog { catalog } = &run.messages[0] else { panic!("not a CATALOG") };
     let names: Vec<&str> = catalog.streams.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events"]);
+    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments", "groups", "domains", "audit_events"]);
     for s in &catalog.streams {
         let props = s.json_schema["properties"].as_object().unwrap();
         for key in s.source_defined_primary_key.iter().flatten() {
@@ -40,7 +40,7 @@ fn discover_offers_every_registered_stream_and_matches_snapshot() {
 }
 
 #[test]
-fn check_succeeds_against_the_sandbox_with_five_calls() {
+fn check_succeeds_against_the_sandbox_with_one_call_per_probe() {
     let sb = sandbox(50);
     let files = Files::new();
     let cfg = files.json("config.json", &config_for(&sb));
@@ -48,9 +48,12 @@ fn check_succeeds_against_the_sandbox_with_five_calls() {
     assert_eq!(run.code, 0);
     let status = run.connection_status();
     assert_eq!(status.status, "SUCCEEDED", "{:?}", status.message);
-    // The org, the users search, the workspaces; and one probe per optional stream (groups,
-    // audit_events).
-    assert_eq!(sb.total_requests(), 5);
+    // The org, the users search, the workspaces; and one probe per optional stream.
+    assert_eq!(sb.total_requests(), 3 + optional_streams());
+    let msg = status.message.as_deref().unwrap();
+    for s in source_atlassian_admin::streams::ALL.iter().map(|e| e.id.info()).filter(|s| s.optional.is_some()) {
+        assert!(msg.contains(&format!("{} is readable", s.name)), "{msg}");
+    }
 }
 
 #[test]

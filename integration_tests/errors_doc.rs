@@ -130,6 +130,10 @@ fn cases() -> Vec<Case> {
         .expect("start sandbox");
     let groups = read_error(&config_for(&no_groups), &["workspaces", "groups"], json!([]));
     cases.push(Case { what: "groups with a key without the groups scope", message: groups });
+    let no_domains = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
+    no_domains.forbid_scope("read:domains:admin").expect("a known scope");
+    let domains = read_error(&config_for(&no_domains), &["workspaces", "domains"], json!([]));
+    cases.push(Case { what: "domains with a key without the domains scope", message: domains });
     for access in [atlassian_sandbox::EventsAccess::Forbidden, atlassian_sandbox::EventsAccess::Empty] {
         let no_guard = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), events_access: access, ..Default::default() })
             .expect("start sandbox");

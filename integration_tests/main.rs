@@ -6,6 +6,7 @@ mod harness;
 
 mod activity;
 mod audit_events;
+mod domains;
 mod cli;
 mod convergence;
 mod errors_doc;
@@ -14,6 +15,7 @@ mod incremental;
 mod key_only;
 mod licenses;
 mod managed;
+mod plain;
 mod limiters;
 mod packaging;
 mod read;

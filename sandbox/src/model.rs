@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+pub use crate::resources::domains::Domain;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
 /// filled by its generator ([`crate::generate_org_at`] runs them all).
@@ -32,6 +33,8 @@ pub struct Org {
     pub users: Vec<User>,
     /// The audit log, in processing order ([`crate::events`]); empty unless asked for.
     pub events: Vec<Event>,
+    /// The org's claimed email domains.
+    pub domains: Vec<Domain>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

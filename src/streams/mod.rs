@@ -6,6 +6,7 @@
 //! attribution derive from the registry; nothing else names a stream.
 
 pub mod audit_events;
+pub mod domains;
 pub mod groups;
 pub mod license_assignments;
 pub mod user_activity;
@@ -27,6 +28,7 @@ pub const ALL: &[Entry] = &[
     Entry::sites::<workspaces::Workspaces>(),
     Entry::partitioned::<license_assignments::LicenseAssignments>(),
     Entry::paged::<groups::Groups>(),
+    Entry::paged::<domains::Domains>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

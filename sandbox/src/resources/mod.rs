@@ -21,6 +21,7 @@
 //! | `GET /admin/v2/orgs/{orgId}/directories/{directoryId}/groups/{groupId}/role-assignments` | `group_role_assignments` | `read:groups:admin` | `?cursor`, `?limit` |
 //! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | `read:events:admin` | the audit log (the crate doc's "Audit log") |
 //! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
+//! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
 //!
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
@@ -28,6 +29,7 @@
 #[cfg(test)]
 pub(crate) mod badges;
 pub(crate) mod directory;
+pub(crate) mod domains;
 pub(crate) mod events;
 mod filter;
 pub(crate) mod groups;
@@ -52,6 +54,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     groups::ROLE_ASSIGNMENTS,
     events::STREAM,
     events::ACTIONS,
+    domains::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
 ];
