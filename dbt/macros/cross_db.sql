@@ -127,9 +127,12 @@
 
 {#- DuckDB and PostgreSQL share JSON's operators (-> an item by position, ->> a field or an item
     as text) and json_array_length, but not a function that expands a list into rows: the items
-    are taken by position, 0 to the longest list's length - 1 (at most 1,000 items a list). -#}
+    are taken by position, 0 to the longest list's length - 1 (at most 1,000 items a list). A
+    value that is not a non-empty list (JSON null, an object) has no first item and counts as no
+    list: PostgreSQL's json_array_length would fail on it. -#}
 {% macro default__json_list_items(relation, keys, column, item_key) -%}
 {%- set item = ('(l.' ~ column ~ ' -> i.n) ->> ' ~ "'" ~ item_key ~ "'") if item_key else ('l.' ~ column ~ ' ->> i.n') -%}
+{%- set length = 'json_array_length(CASE WHEN ({0} -> 0) IS NOT NULL THEN {0} END)' -%}
 SELECT {% for k in keys %}l.{{ k }}, {% endfor %}CAST({{ item }} AS {{ atlassian_admin.type_text() }}) AS item
 FROM {{ relation }} l
 JOIN (
@@ -137,8 +140,8 @@ JOIN (
     FROM {{ atlassian_admin.digits() }} h
     CROSS JOIN {{ atlassian_admin.digits() }} t
     CROSS JOIN {{ atlassian_admin.digits() }} u
-    WHERE h.n * 100 + t.n * 10 + u.n < (SELECT MAX(json_array_length({{ column }})) FROM {{ relation }})
-) i ON i.n < json_array_length(l.{{ column }})
+    WHERE h.n * 100 + t.n * 10 + u.n < (SELECT MAX({{ length.format(column) }}) FROM {{ relation }})
+) i ON i.n < {{ length.format('l.' ~ column) }}
 {%- endmacro %}
 
 {% macro snowflake__json_list_items(relation, keys, column, item_key) -%}
