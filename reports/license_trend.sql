@@ -11,17 +11,27 @@
 -- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
 -- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
 -- (docs/license-report.md says what each means).
-WITH  __dbt__cte__atlassian_admin__license_assignment_history as (
+WITH  __dbt__cte__stg_atlassian_admin__license_assignments as (
+-- The license_assignments stream as loaded: every row (each version of a billable role held on
+-- a site, deletion records too), every column typed. int_atlassian_admin__license_assignments
+-- keeps the seats held now; atlassian_admin__license_assignment_history reads every row.
+SELECT
+    CAST(s.workspace_id AS TEXT) AS workspace_id,
+    CAST(s.account_id AS TEXT) AS account_id,
+    CAST(s.role AS TEXT) AS role,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM license_assignments s
+),  __dbt__cte__atlassian_admin__license_assignment_history as (
 -- Every version of every seat the table holds, with the span it held for: from its observed_at
 -- until the next row of the same seat (a deletion row holds "no seat"), and held_since: when
 -- the holding that the row belongs to began (the first row after a deletion, or the first row).
 -- Appended syncs keep the whole history; append + dedup and full refresh keep the latest row,
 -- whose observed_at is then when the current holding was first seen.
 WITH rows_in_order AS (
-    SELECT workspace_id, account_id, role,
-           CAST(observed_at AS TIMESTAMP) AS observed_at,
+    SELECT workspace_id, account_id, role, observed_at,
            CASE WHEN _ab_cdc_deleted_at IS NULL THEN FALSE ELSE TRUE END AS is_deletion
-    FROM license_assignments
+    FROM __dbt__cte__stg_atlassian_admin__license_assignments
 ),
 marked AS (
     SELECT workspace_id, account_id, role, observed_at, is_deletion,
@@ -40,23 +50,32 @@ FROM marked
 -- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
 SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
 ),  __dbt__cte__stg_atlassian_admin__user_activity as (
--- Each user's last activity on each product site now: the latest row of each
--- (account_id, product_id), pairs whose latest row is a deletion record dropped.
-SELECT account_id, product_id, product_key, workspace_id,
-       CAST(last_active AS TIMESTAMP) AS last_active,
-       CAST(observed_at AS TIMESTAMP) AS observed_at
-FROM (SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at
-FROM (
-    SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at, _ab_cdc_deleted_at,
-           ROW_NUMBER() OVER (PARTITION BY account_id, product_id
-                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-    FROM user_activity
-) latest
-WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_activity
+-- The user_activity stream as loaded: every row (each version of a user's last activity on a
+-- product site, deletion records too), every column typed. int_atlassian_admin__activity keeps
+-- the current pairs.
+SELECT
+    CAST(s.account_id AS TEXT) AS account_id,
+    CAST(s.product_id AS TEXT) AS product_id,
+    CAST(s.workspace_id AS TEXT) AS workspace_id,
+    CAST(s.last_active AS TIMESTAMP) AS last_active,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM user_activity s
 ),  __dbt__cte__int_atlassian_admin__activity as (
--- Each user's last activity on each site now (pairs with a site and a time).
+-- Each user's last activity on each site now: the latest row of each (account_id, product_id),
+-- pairs whose latest row is a deletion record dropped; pairs with a site and a time.
 SELECT workspace_id, account_id, last_active
-FROM __dbt__cte__stg_atlassian_admin__user_activity
+FROM (SELECT account_id, product_id, workspace_id, last_active
+FROM (
+    SELECT account_id, product_id, workspace_id, last_active, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id, product_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__user_activity
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_activity
 WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
 ),  __dbt__cte__int_atlassian_admin__bounds as (
 -- The time windows, which end at as_of: the as_of var, else the newest activity in the data
@@ -70,27 +89,37 @@ FROM (SELECT p.active_days, p.inactive_days,
 ),  __dbt__cte__atlassian_admin__activity_history as (
 -- Every last-activity time the user_activity table recorded per user and site (each row's
 -- last_active; a deletion record says nothing of activity, and the activity it ends was real).
-SELECT DISTINCT workspace_id, account_id, CAST(last_active AS TIMESTAMP) AS last_active
-FROM user_activity
+SELECT DISTINCT workspace_id, account_id, last_active
+FROM __dbt__cte__stg_atlassian_admin__user_activity
 WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL AND _ab_cdc_deleted_at IS NULL
 ),  __dbt__cte__stg_atlassian_admin__workspaces as (
--- The org's product sites. workspaces is read in full every sync: an Airbyte table synced in
--- append mode holds a copy per sync, of which the latest extracted one counts.
-SELECT id AS workspace_id, name, type_key, status, host_url, capacity, plan, sandbox_type
-FROM (
-    SELECT id, name, type_key, status, host_url, capacity, plan, sandbox_type,
-           1 AS row_no
-    FROM workspaces
-) latest
-WHERE row_no = 1
+-- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
+-- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
+SELECT
+    CAST(s.id AS TEXT) AS workspace_id,
+    CAST(s.name AS TEXT) AS name,
+    CAST(s.type_key AS TEXT) AS type_key,
+    CAST(s.status AS TEXT) AS status,
+    CAST(s.host_url AS TEXT) AS host_url,
+    CAST(s.capacity AS BIGINT) AS capacity,
+    CAST(s.plan AS TEXT) AS plan,
+    CAST(s.sandbox_type AS TEXT) AS sandbox_type,
+    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
+FROM workspaces s
 ),  __dbt__cte__int_atlassian_admin__sites as (
 -- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
 -- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
--- only paid sites have money and tier figures and count in the totals.
+-- only paid sites have money and tier figures and count in the totals. workspaces is read in
+-- full every sync: a table synced in append mode holds a copy per sync, of which the latest
+-- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy).
 SELECT workspace_id, type_key, name, host_url, plan, capacity,
        CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
-FROM __dbt__cte__stg_atlassian_admin__workspaces
-WHERE COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+FROM (
+    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__workspaces
+) latest
+WHERE row_no = 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
 ), seat_spans AS (
     SELECT workspace_id, account_id, is_deletion,
            CAST(observed_at AS DATE) AS from_day,

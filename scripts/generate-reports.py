@@ -12,6 +12,10 @@ the stream tables and seat_prices / user_tiers named bare) into a self-contained
     reports/snowflake/<report>.sql  the snowflake__ macros
     reports/bigquery/<report>.sql   the bigquery__ macros
 
+and, from the streams' schemas (schemas/<stream>.json), reports/load/postgres.psql: the psql
+script docs/license-report.md gives to load the records (records/<stream>.jsonl) into
+PostgreSQL, one table per stream, with \\copy.
+
 Needs dbt-core with dbt-duckdb (compiling opens no database file: an in-memory DuckDB).
 .ci/run runs --check; edit the models, then run this.
 """
@@ -96,6 +100,44 @@ def compile_all(dbt: str) -> dict[Path, str]:
     return out
 
 
+STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events")
+LOAD_SCRIPT = REPORTS / "load" / "postgres.psql"
+
+
+def pg_column(name: str, prop: dict) -> str:
+    """The expression of one top-level field of a record (`doc`, jsonb) as a column."""
+    types = prop.get("type", "string")
+    kind = next((t for t in ([types] if isinstance(types, str) else types) if t != "null"), "string")
+    if kind in ("array", "object"):
+        return f"NULLIF(doc -> '{name}', 'null'::jsonb) AS {name}"
+    cast = {"integer": "bigint", "boolean": "boolean", "number": "double precision"}.get(kind)
+    if cast is None and prop.get("format") == "date-time":
+        cast = "timestamptz"
+    return f"(doc ->> '{name}')::{cast} AS {name}" if cast else f"doc ->> '{name}' AS {name}"
+
+
+def load_script() -> str:
+    """reports/load/postgres.psql: every stream's records into a table of its own."""
+    out = ["-- GENERATED from schemas/<stream>.json by scripts/generate-reports.py: run the script, not an edit.",
+           "-- Loads the records of a sync, records/<stream>.jsonl (one JSON object a line: the demo's",
+           "-- output/records, or the jq lines of docs/license-report.md), into PostgreSQL: one table per",
+           "-- stream, named after it, with the records' top-level fields as columns (text, timestamptz,",
+           "-- bigint, boolean; lists and objects as jsonb). A stream not synced (an empty file) gives an",
+           "-- empty table. Replaces the tables. Run it from the directory holding records/:",
+           "--   psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -f reports/load/postgres.psql",
+           "-- Each line is read whole as one jsonb value (CSV with quote and delimiter characters that JSON",
+           "-- text never holds unescaped, so backslashes and quotes pass as they are).",
+           "CREATE TEMPORARY TABLE record_lines (doc jsonb);"]
+    for stream in STREAMS:
+        props = json.loads((ROOT / "schemas" / f"{stream}.json").read_text(encoding="utf-8"))["properties"]
+        columns = ",\n       ".join(pg_column(n, p) for n, p in props.items())
+        out += ["", "TRUNCATE record_lines;",
+                f"\\copy record_lines (doc) FROM 'records/{stream}.jsonl' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')",
+                f"DROP TABLE IF EXISTS {stream};",
+                f"CREATE TABLE {stream} AS\nSELECT {columns}\nFROM record_lines;"]
+    return "\n".join(out) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_dbt = ROOT / ".venv-dbt" / "bin" / "dbt"
@@ -103,6 +145,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare with the committed files; exit 1 when any differs")
     args = ap.parse_args()
     files = compile_all(args.dbt)
+    files[LOAD_SCRIPT.relative_to(ROOT)] = load_script()
     stale = [p for p, text in files.items() if not (ROOT / p).exists() or (ROOT / p).read_text(encoding="utf-8") != text]
     known = {p for d in DIALECTS.values() for p in d.glob("*.sql")}
     extra = sorted(p.relative_to(ROOT) for p in known if p.relative_to(ROOT) not in files)

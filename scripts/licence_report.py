@@ -378,12 +378,18 @@ def render_html(sites: list[dict], reclaim: list[dict], trend: list[dict], *, so
                    "incrementally in append mode on more days for a per-day series.</p>")
 
     if unpaid:
-        out.append("<h2>Other sites (not paid: a Free plan or no plan)</h2><table class='list'><thead><tr><th>site</th><th>product</th>"
-                   "<th>plan</th><th class='n'>seats assigned</th><th class='n'>active</th><th class='n'>reclaimable</th></tr></thead><tbody>")
+        # What each column counts: holders of a seat, then of those the billed ones (the active and
+        # reclaimable counts are of billed holders, as on the paid sites).
+        cols = (("seats_assigned", "holders (billable role)"), ("seats_billed", "billed"),
+                ("not_billed", "not billed"), ("active_30d", f"billed, active ({active_days} d)"),
+                ("new_not_active", "billed, new"), ("reclaimable", f"billed, idle {inactive_days} d"))
+        out.append("<h2>Other sites (not paid: a Free plan or no plan)</h2><table class='list' id='unpaid'><thead><tr>"
+                   "<th>site</th><th>product</th><th>plan</th>"
+                   + "".join(f"<th class='n'>{esc(h)}</th>" for _, h in cols) + "</tr></thead><tbody>")
         for s in unpaid:
-            out.append(f"<tr><td>{esc(s['site_name'])}</td><td>{esc(s['product'])}</td><td>{esc(s['plan'])}</td>"
-                       f"<td class='n'>{fmt_int(s['seats_assigned'])}</td><td class='n'>{fmt_int(s['active_30d'])}</td>"
-                       f"<td class='n'>{fmt_int(s['reclaimable'])}</td></tr>")
+            out.append(f"<tr data-workspace-id=\"{esc(s['workspace_id'])}\"><td>{esc(s['site_name'])}</td><td>{esc(s['product'])}</td>"
+                       f"<td>{esc(s['plan'])}</td>"
+                       + "".join(f"<td class='n' data-field='{k}'>{fmt_int(s[k])}</td>" for k, _ in cols) + "</tr>")
         out.append("</tbody></table>")
 
     out.append(f"<h2>Reclaimable seats: <span id='reclaimable-count'>{len(reclaim):,}</span></h2>"

@@ -45,10 +45,10 @@ def need_binaries() -> None:
 
 
 @contextmanager
-def sandbox_org(users: int, seed: int = 42):
+def sandbox_org(users: int, seed: int = 42, extra: tuple[str, ...] = ()):
     """A running sandbox org: yields its hello line (base_url, org_id, api_key) plus `truth`."""
     need_binaries()
-    proc = subprocess.Popen([str(SANDBOX), "--port", "0", "--users", str(users), "--seed", str(seed)],
+    proc = subprocess.Popen([str(SANDBOX), "--port", "0", "--users", str(users), "--seed", str(seed), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         info = json.loads(proc.stdout.readline())

@@ -143,6 +143,19 @@ def check_page(driver, page: Path, sql: dict, trend_expected: bool) -> None:
         got = number(text)
         assert (got is None) == (want is None) and (want is None or got == pytest.approx(want, abs=0.005)), (key, text, want)
 
+    # The not-paid sites' table: each column is the figure it names (holders, then billed ones).
+    unpaid = {r["workspace_id"]: r for r in sites if r["row_type"] == "site" and not r["paid_site"]}
+    cells = driver.execute_script("""
+        return Array.from(document.querySelectorAll('#unpaid tbody tr')).map(function (tr) {
+          var v = {}; tr.querySelectorAll('[data-field]').forEach(function (t) { v[t.getAttribute('data-field')] = t.textContent; });
+          return {id: tr.getAttribute('data-workspace-id'), values: v};
+        });""")
+    assert {c["id"] for c in cells} == set(unpaid) and unpaid
+    for c in cells:
+        assert set(c["values"]) == {"seats_assigned", "seats_billed", "not_billed", "active_30d", "new_not_active", "reclaimable"}
+        for key, text in c["values"].items():
+            assert number(text) == unpaid[c["id"]][key], (c["id"], key, text)
+
     trends = driver.execute_script("return document.querySelectorAll('svg.trend-chart').length")
     assert trends == (len(paid) if trend_expected else 0)
     assert bool(driver.execute_script("return document.getElementById('no-trend') !== null")) != trend_expected

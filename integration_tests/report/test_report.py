@@ -208,6 +208,20 @@ def test_without_groups_synced_where_to_remove_a_seat_is_unknown(db, synced):
     assert rows and all(r["remove_from"] is None for r in rows)
 
 
+def test_a_json_null_list_is_no_list(db, synced):
+    """users.groups stored as JSON null (not SQL NULL) reads as no groups, on both databases
+    (PostgreSQL's json_array_length refuses a scalar): the same rows as with SQL NULL."""
+    schemas, records, truth = synced
+    some = {u["account_id"] for u in records["users"][::3]}
+    load_streams(db, schemas, {**records, "users": [dict(u, groups=None) if u["account_id"] in some else u for u in records["users"]]})
+    load_reference(db)
+    want = {name: db.report(name) for name in ("reclaimable_seats.sql", "seat_holders.sql")}
+    db.execute("UPDATE users SET groups = 'null' WHERE groups IS NULL")
+    assert db.query("SELECT COUNT(*) AS n FROM users WHERE groups = 'null'")[0]["n"] == len(some)
+    for name, rows in want.items():
+        assert db.report(name) == rows, name
+
+
 def test_without_prices_the_report_runs_and_says_so(db, synced):
     schemas, records, truth = synced
     load_streams(db, schemas, records)

@@ -8,50 +8,84 @@
 -- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
 -- (docs/license-report.md says what each means).
 with __dbt__cte__stg_atlassian_admin__license_assignments as (
+-- The license_assignments stream as loaded: every row (each version of a billable role held on
+-- a site, deletion records too), every column typed. int_atlassian_admin__license_assignments
+-- keeps the seats held now; atlassian_admin__license_assignment_history reads every row.
+SELECT
+    CAST(s.workspace_id AS STRING) AS workspace_id,
+    CAST(s.account_id AS STRING) AS account_id,
+    CAST(s.role AS STRING) AS role,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM license_assignments s
+),  __dbt__cte__int_atlassian_admin__license_assignments as (
 -- The seats held now: the latest row of each (workspace_id, account_id, role), removed seats dropped.
-SELECT workspace_id, account_id, role, billable,
-       CAST(observed_at AS TIMESTAMP) AS observed_at
-FROM (SELECT workspace_id, account_id, role, billable, observed_at
+SELECT workspace_id, account_id, role, observed_at
 FROM (
-    SELECT workspace_id, account_id, role, billable, observed_at, _ab_cdc_deleted_at,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role
-                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-    FROM license_assignments
+    SELECT workspace_id, account_id, role, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id, account_id, role ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__license_assignments
 ) latest
-WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_seats
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1
 ),  __dbt__cte__stg_atlassian_admin__user_activity as (
--- Each user's last activity on each product site now: the latest row of each
--- (account_id, product_id), pairs whose latest row is a deletion record dropped.
-SELECT account_id, product_id, product_key, workspace_id,
-       CAST(last_active AS TIMESTAMP) AS last_active,
-       CAST(observed_at AS TIMESTAMP) AS observed_at
-FROM (SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at
-FROM (
-    SELECT account_id, product_id, product_key, workspace_id, last_active, observed_at, _ab_cdc_deleted_at,
-           ROW_NUMBER() OVER (PARTITION BY account_id, product_id
-                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-    FROM user_activity
-) latest
-WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_activity
+-- The user_activity stream as loaded: every row (each version of a user's last activity on a
+-- product site, deletion records too), every column typed. int_atlassian_admin__activity keeps
+-- the current pairs.
+SELECT
+    CAST(s.account_id AS STRING) AS account_id,
+    CAST(s.product_id AS STRING) AS product_id,
+    CAST(s.workspace_id AS STRING) AS workspace_id,
+    CAST(s.last_active AS TIMESTAMP) AS last_active,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM user_activity s
 ),  __dbt__cte__int_atlassian_admin__activity as (
--- Each user's last activity on each site now (pairs with a site and a time).
+-- Each user's last activity on each site now: the latest row of each (account_id, product_id),
+-- pairs whose latest row is a deletion record dropped; pairs with a site and a time.
 SELECT workspace_id, account_id, last_active
-FROM __dbt__cte__stg_atlassian_admin__user_activity
+FROM (SELECT account_id, product_id, workspace_id, last_active
+FROM (
+    SELECT account_id, product_id, workspace_id, last_active, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id, product_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__user_activity
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_activity
 WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
 ),  __dbt__cte__stg_atlassian_admin__users as (
+-- The users stream as loaded: every row (each version of an account, deletion records too),
+-- every column typed. int_atlassian_admin__users keeps the current accounts.
+SELECT
+    CAST(s.account_id AS STRING) AS account_id,
+    CAST(s.status AS STRING) AS status,
+    CAST(s.added_to_org AS TIMESTAMP) AS added_to_org,
+    CAST(s.name AS STRING) AS name,
+    CAST(s.email AS STRING) AS email,
+    s.groups AS groups,
+    CAST(s.access_billable AS BOOL) AS access_billable,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM users s
+),  __dbt__cte__int_atlassian_admin__users as (
 -- The org's users now: the latest version of each account, removed accounts dropped.
-SELECT account_id, name, email, status, account_status, membership_status,
-       CAST(added_to_org AS TIMESTAMP) AS added_to_org,
-       access_billable, groups,
-       CAST(observed_at AS TIMESTAMP) AS observed_at
-FROM (SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at
+SELECT account_id, name, email, status, added_to_org, access_billable, groups, observed_at
 FROM (
-    SELECT account_id, name, email, status, account_status, membership_status, added_to_org, access_billable, groups, observed_at, _ab_cdc_deleted_at,
-           ROW_NUMBER() OVER (PARTITION BY account_id
-                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-    FROM users
+    SELECT account_id, name, email, status, added_to_org, access_billable, groups, observed_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__users
 ) latest
-WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_users
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1
 ),  __dbt__cte__atlassian_admin__license_assignment_history as (
 -- Every version of every seat the table holds, with the span it held for: from its observed_at
 -- until the next row of the same seat (a deletion row holds "no seat"), and held_since: when
@@ -59,10 +93,9 @@ WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_users
 -- Appended syncs keep the whole history; append + dedup and full refresh keep the latest row,
 -- whose observed_at is then when the current holding was first seen.
 WITH rows_in_order AS (
-    SELECT workspace_id, account_id, role,
-           CAST(observed_at AS TIMESTAMP) AS observed_at,
+    SELECT workspace_id, account_id, role, observed_at,
            CASE WHEN _ab_cdc_deleted_at IS NULL THEN FALSE ELSE TRUE END AS is_deletion
-    FROM license_assignments
+    FROM __dbt__cte__stg_atlassian_admin__license_assignments
 ),
 marked AS (
     SELECT workspace_id, account_id, role, observed_at, is_deletion,
@@ -79,16 +112,45 @@ SELECT workspace_id, account_id, role, observed_at, superseded_at, is_deletion,
 FROM marked
 ),  __dbt__cte__stg_atlassian_admin__audit_events as (
 
+-- The audit_events stream as loaded, every column typed; id as event_id, time as event_time. An
+-- event re-read in a later sync is here once per read: int_atlassian_admin__audit_events keeps one.
+SELECT
+    CAST(s.id AS STRING) AS event_id,
+    CAST(s.time AS TIMESTAMP) AS event_time,
+    CAST(s.processed_at AS TIMESTAMP) AS processed_at,
+    CAST(s.action AS STRING) AS action,
+    s.context AS context
+FROM audit_events s
+),  __dbt__cte__int_atlassian_admin__audit_events as (
+
 -- The audit log, one row per event (an event never changes: a repeated id is the same event).
-SELECT event_id, action, actor_id, context, container,
-       CAST(event_time AS TIMESTAMP) AS event_time,
-       CAST(processed_at AS TIMESTAMP) AS processed_at
+SELECT event_id, action, context, event_time
 FROM (
-    SELECT e.id AS event_id, e.action, e.actor_id, e.context, e.container, e.time AS event_time, e.processed_at,
-           ROW_NUMBER() OVER (PARTITION BY e.id ORDER BY e.processed_at NULLS FIRST) AS row_no
-    FROM audit_events e
+    SELECT event_id, action, context, event_time,
+           ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY processed_at NULLS FIRST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__audit_events
 ) events
-WHERE row_no = 1
+WHERE row_no <= 1  -- not `= 1`: PostgreSQL guesses a third of the rows, not 0.5 % (see current_rows)
+),  __dbt__cte__int_atlassian_admin__access_grants as (
+
+-- When the audit log last granted each user access to each site: per (workspace_id,
+-- account_id), the latest event of a grant action (the var atlassian_admin_grant_actions) whose
+-- context names both. The context, a JSON list of {id, type, ...}, is read with the warehouse's
+-- JSON functions; a user and a site are matched by id, whatever the items' type.
+WITH grant_events AS (
+    SELECT event_id, context, event_time
+    FROM __dbt__cte__int_atlassian_admin__audit_events
+    WHERE action IN ('product_access_granted', 'user_granted_product_access')
+),
+items AS (
+    SELECT l.event_id, l.event_time, JSON_VALUE(e, '$.id') AS item
+FROM grant_events l
+CROSS JOIN UNNEST(JSON_QUERY_ARRAY(l.context)) AS e
+)
+SELECT s.item AS workspace_id, u.item AS account_id, MAX(u.event_time) AS granted_at
+FROM items u
+JOIN items s ON s.event_id = u.event_id AND s.item <> u.item
+GROUP BY s.item, u.item
 ),  __dbt__cte__int_atlassian_admin__seat_dates as (
 -- When each holder's seat on a site began, as far as the data tells: when the current holding
 -- of the seat was first seen (license_assignments), if a day or more after the site's first row
@@ -106,22 +168,13 @@ site_firsts AS (
     SELECT workspace_id, MIN(observed_at) AS site_first_observed
     FROM __dbt__cte__atlassian_admin__license_assignment_history
     GROUP BY workspace_id
-),
-grants AS (
-    SELECT h.workspace_id, h.account_id, MAX(e.event_time) AS granted_at
-    FROM firsts h
-    JOIN __dbt__cte__stg_atlassian_admin__audit_events e
-      ON e.action IN ('product_access_granted', 'user_granted_product_access')
-     AND STRPOS(TO_JSON_STRING(e.context), '"' || h.account_id || '"') > 0
-     AND STRPOS(TO_JSON_STRING(e.context), '"' || h.workspace_id || '"') > 0
-    GROUP BY h.workspace_id, h.account_id
 )
 SELECT f.workspace_id, f.account_id,
        CASE WHEN sf.site_first_observed <= TIMESTAMP_SUB(f.first_observed, INTERVAL 1 DAY) THEN f.first_observed END AS seat_first_observed,
        g.granted_at AS granted_at
 FROM firsts f
 JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
-LEFT JOIN grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+LEFT JOIN __dbt__cte__int_atlassian_admin__access_grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
 ),  __dbt__cte__int_atlassian_admin__params as (
 -- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
 SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
@@ -146,8 +199,8 @@ FROM (SELECT p.active_days, p.inactive_days,
 --   is_new      seat_since within inactive_days: a new holder who may not have started yet;
 --   reclaimable billed, not active on the site within inactive_days (or never), and not new.
 WITH seats AS (
-    SELECT workspace_id, account_id, STRING_AGG(role, ',' ORDER BY role) AS roles
-    FROM __dbt__cte__stg_atlassian_admin__license_assignments
+    SELECT workspace_id, account_id, STRING_AGG(role, ',' ORDER BY role NULLS FIRST) AS roles
+    FROM __dbt__cte__int_atlassian_admin__license_assignments
     GROUP BY workspace_id, account_id
 ),
 holders AS (
@@ -167,7 +220,7 @@ dated AS (
                     COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
                     COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
     FROM holders h
-    LEFT JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__users u ON u.account_id = h.account_id
     LEFT JOIN __dbt__cte__int_atlassian_admin__seat_dates d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
 ),
 flagged AS (
@@ -184,53 +237,97 @@ SELECT workspace_id, account_id, roles, last_active, name, email, user_status, a
        CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
 FROM flagged
 ),  __dbt__cte__stg_atlassian_admin__workspaces as (
--- The org's product sites. workspaces is read in full every sync: an Airbyte table synced in
--- append mode holds a copy per sync, of which the latest extracted one counts.
-SELECT id AS workspace_id, name, type_key, status, host_url, capacity, plan, sandbox_type
-FROM (
-    SELECT id, name, type_key, status, host_url, capacity, plan, sandbox_type,
-           1 AS row_no
-    FROM workspaces
-) latest
-WHERE row_no = 1
+-- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
+-- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
+SELECT
+    CAST(s.id AS STRING) AS workspace_id,
+    CAST(s.name AS STRING) AS name,
+    CAST(s.type_key AS STRING) AS type_key,
+    CAST(s.status AS STRING) AS status,
+    CAST(s.host_url AS STRING) AS host_url,
+    CAST(s.capacity AS INT64) AS capacity,
+    CAST(s.plan AS STRING) AS plan,
+    CAST(s.sandbox_type AS STRING) AS sandbox_type,
+    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
+FROM workspaces s
 ),  __dbt__cte__int_atlassian_admin__sites as (
 -- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
 -- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
--- only paid sites have money and tier figures and count in the totals.
+-- only paid sites have money and tier figures and count in the totals. workspaces is read in
+-- full every sync: a table synced in append mode holds a copy per sync, of which the latest
+-- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy).
 SELECT workspace_id, type_key, name, host_url, plan, capacity,
        CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
-FROM __dbt__cte__stg_atlassian_admin__workspaces
-WHERE COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+FROM (
+    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__workspaces
+) latest
+WHERE row_no = 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+),  __dbt__cte__int_atlassian_admin__user_groups as (
+
+-- Each user's groups now: one row per (account_id, group_id) of users.groups, a JSON list read
+-- with the warehouse's JSON functions (whether loaded as JSON, text or a typed list).
+SELECT DISTINCT account_id, item AS group_id
+FROM (SELECT l.account_id, JSON_VALUE(e, '$.id') AS item
+FROM __dbt__cte__int_atlassian_admin__users l
+CROSS JOIN UNNEST(JSON_QUERY_ARRAY(l.groups)) AS e) user_group_items
+WHERE item IS NOT NULL
 ),  __dbt__cte__stg_atlassian_admin__groups as (
 
+-- The groups stream as loaded: every row (each version of a group, deletion records too), every
+-- column typed; id as group_id. int_atlassian_admin__groups keeps the current groups.
+SELECT
+    CAST(s.id AS STRING) AS group_id,
+    CAST(s.name AS STRING) AS name,
+    s.billable_workspace_ids AS billable_workspace_ids,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM groups s
+),  __dbt__cte__int_atlassian_admin__groups as (
+
 -- The org's groups now: the latest version of each group, removed groups dropped.
-SELECT id AS group_id, name, billable_workspace_ids,
-       CAST(observed_at AS TIMESTAMP) AS observed_at
-FROM (SELECT id, name, billable_workspace_ids, observed_at
+SELECT group_id, name, billable_workspace_ids
 FROM (
-    SELECT id, name, billable_workspace_ids, observed_at, _ab_cdc_deleted_at,
-           ROW_NUMBER() OVER (PARTITION BY id
-                              ORDER BY CAST(observed_at AS TIMESTAMP) DESC NULLS LAST) AS row_no
-    FROM groups
+    SELECT group_id, name, billable_workspace_ids, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY group_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__groups
 ) latest
-WHERE row_no = 1 AND _ab_cdc_deleted_at IS NULL) current_groups
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1
+),  __dbt__cte__int_atlassian_admin__group_sites as (
+
+-- The sites on which each group now grants a billable role: one row per (group_id,
+-- workspace_id) of groups.billable_workspace_ids, a JSON list of ids.
+SELECT DISTINCT group_id, item AS workspace_id
+FROM (SELECT l.group_id, JSON_VALUE(e, '$') AS item
+FROM __dbt__cte__int_atlassian_admin__groups l
+CROSS JOIN UNNEST(JSON_QUERY_ARRAY(l.billable_workspace_ids)) AS e) group_site_items
+WHERE item IS NOT NULL
 ),  __dbt__cte__int_atlassian_admin__seat_groups as (
 -- Through which group(s) each holder has the site's billable role: the holder's groups
 -- (users.groups) that grant one there (groups.billable_workspace_ids). Null for every holder
 -- when the groups stream is not synced (remove_from cannot be told then).
+WITH via AS (
+    SELECT DISTINCT h.workspace_id, h.account_id, g.group_id, COALESCE(g.name, g.group_id) AS group_name
+    FROM __dbt__cte__int_atlassian_admin__seat_holders h
+    JOIN __dbt__cte__int_atlassian_admin__user_groups ug ON ug.account_id = h.account_id
+    JOIN __dbt__cte__int_atlassian_admin__group_sites gs ON gs.group_id = ug.group_id AND gs.workspace_id = h.workspace_id
+    JOIN __dbt__cte__int_atlassian_admin__groups g ON g.group_id = ug.group_id
+),
+lists AS (
+    SELECT workspace_id, account_id, STRING_AGG(group_name, ', ' ORDER BY group_name NULLS FIRST) AS groups_list
+    FROM via
+    GROUP BY workspace_id, account_id
+)
 SELECT h.workspace_id, h.account_id,
-       CASE WHEN EXISTS (SELECT 1 FROM __dbt__cte__stg_atlassian_admin__groups)
-            THEN COALESCE(MAX(via.groups_list), 'direct') END AS remove_from
+       CASE WHEN EXISTS (SELECT 1 FROM __dbt__cte__int_atlassian_admin__groups)
+            THEN COALESCE(l.groups_list, 'direct') END AS remove_from
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
-LEFT JOIN (
-    SELECT h2.workspace_id, h2.account_id, STRING_AGG(COALESCE(g.name, g.group_id), ', ' ORDER BY COALESCE(g.name, g.group_id)) AS groups_list
-    FROM __dbt__cte__int_atlassian_admin__seat_holders h2
-    JOIN __dbt__cte__stg_atlassian_admin__users u ON u.account_id = h2.account_id
-    JOIN __dbt__cte__stg_atlassian_admin__groups g ON STRPOS(TO_JSON_STRING(u.groups), '"' || g.group_id || '"') > 0
-                                                AND STRPOS(TO_JSON_STRING(g.billable_workspace_ids), '"' || h2.workspace_id || '"') > 0
-    GROUP BY h2.workspace_id, h2.account_id
-) via ON via.workspace_id = h.workspace_id AND via.account_id = h.account_id
-GROUP BY h.workspace_id, h.account_id
+LEFT JOIN lists l ON l.workspace_id = h.workspace_id AND l.account_id = h.account_id
 ),  __dbt__cte__int_atlassian_admin__seat_holder_rows as (
 -- One row per user holding a billable seat on a report site: who, their last activity on that
 -- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).

@@ -4,10 +4,9 @@
 -- Appended syncs keep the whole history; append + dedup and full refresh keep the latest row,
 -- whose observed_at is then when the current holding was first seen.
 WITH rows_in_order AS (
-    SELECT workspace_id, account_id, role,
-           {{ atlassian_admin.to_timestamp('observed_at') }} AS observed_at,
+    SELECT workspace_id, account_id, role, observed_at,
            CASE WHEN _ab_cdc_deleted_at IS NULL THEN FALSE ELSE TRUE END AS is_deletion
-    FROM {{ atlassian_admin.stream('license_assignments') }}
+    FROM {{ ref('stg_atlassian_admin__license_assignments') }}
 ),
 marked AS (
     SELECT workspace_id, account_id, role, observed_at, is_deletion,

@@ -15,17 +15,6 @@ site_firsts AS (
     FROM {{ ref('atlassian_admin__license_assignment_history') }}
     GROUP BY workspace_id
 )
-{%- if var('atlassian_admin_using_audit_events', true) %},
-grants AS (
-    SELECT h.workspace_id, h.account_id, MAX(e.event_time) AS granted_at
-    FROM firsts h
-    JOIN {{ ref('stg_atlassian_admin__audit_events') }} e
-      ON e.action IN ({% for a in var('atlassian_admin_grant_actions', ['product_access_granted', 'user_granted_product_access']) %}'{{ a }}'{{ ', ' if not loop.last }}{% endfor %})
-     AND {{ atlassian_admin.json_has_id('e.context', 'h.account_id') }}
-     AND {{ atlassian_admin.json_has_id('e.context', 'h.workspace_id') }}
-    GROUP BY h.workspace_id, h.account_id
-)
-{%- endif %}
 SELECT f.workspace_id, f.account_id,
        CASE WHEN sf.site_first_observed <= {{ atlassian_admin.days_before('f.first_observed', 1) }} THEN f.first_observed END AS seat_first_observed,
 {%- if var('atlassian_admin_using_audit_events', true) %}
@@ -36,5 +25,5 @@ SELECT f.workspace_id, f.account_id,
 FROM firsts f
 JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
 {%- if var('atlassian_admin_using_audit_events', true) %}
-LEFT JOIN grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+LEFT JOIN {{ ref('int_atlassian_admin__access_grants') }} g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
 {%- endif %}

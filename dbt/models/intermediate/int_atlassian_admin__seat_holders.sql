@@ -10,7 +10,7 @@
 --   reclaimable billed, not active on the site within inactive_days (or never), and not new.
 WITH seats AS (
     SELECT workspace_id, account_id, {{ atlassian_admin.sorted_list('role', "','") }} AS roles
-    FROM {{ ref('stg_atlassian_admin__license_assignments') }}
+    FROM {{ ref('int_atlassian_admin__license_assignments') }}
     GROUP BY workspace_id, account_id
 ),
 holders AS (
@@ -30,7 +30,7 @@ dated AS (
                     COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
                     COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
     FROM holders h
-    LEFT JOIN {{ ref('stg_atlassian_admin__users') }} u ON u.account_id = h.account_id
+    LEFT JOIN {{ ref('int_atlassian_admin__users') }} u ON u.account_id = h.account_id
     LEFT JOIN {{ ref('int_atlassian_admin__seat_dates') }} d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
 ),
 flagged AS (

@@ -1,5 +1,4 @@
--- The seats held now: the latest row of each (workspace_id, account_id, role), removed seats dropped.
-SELECT workspace_id, account_id, role, billable,
-       {{ atlassian_admin.to_timestamp('observed_at') }} AS observed_at
-FROM ({{ atlassian_admin.current_rows('license_assignments', ['workspace_id', 'account_id', 'role'],
-        ['workspace_id', 'account_id', 'role', 'billable', 'observed_at']) }}) current_seats
+-- The license_assignments stream as loaded: every row (each version of a billable role held on
+-- a site, deletion records too), every column typed. int_atlassian_admin__license_assignments
+-- keeps the seats held now; atlassian_admin__license_assignment_history reads every row.
+{{ atlassian_admin.staged('license_assignments') }}

@@ -1,7 +1,4 @@
--- Each user's last activity on each product site now: the latest row of each
--- (account_id, product_id), pairs whose latest row is a deletion record dropped.
-SELECT account_id, product_id, product_key, workspace_id,
-       {{ atlassian_admin.to_timestamp('last_active') }} AS last_active,
-       {{ atlassian_admin.to_timestamp('observed_at') }} AS observed_at
-FROM ({{ atlassian_admin.current_rows('user_activity', ['account_id', 'product_id'],
-        ['account_id', 'product_id', 'product_key', 'workspace_id', 'last_active', 'observed_at']) }}) current_activity
+-- The user_activity stream as loaded: every row (each version of a user's last activity on a
+-- product site, deletion records too), every column typed. int_atlassian_admin__activity keeps
+-- the current pairs.
+{{ atlassian_admin.staged('user_activity') }}

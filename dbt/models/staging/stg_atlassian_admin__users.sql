@@ -1,8 +1,3 @@
--- The org's users now: the latest version of each account, removed accounts dropped.
-SELECT account_id, name, email, status, account_status, membership_status,
-       {{ atlassian_admin.to_timestamp('added_to_org') }} AS added_to_org,
-       access_billable, groups,
-       {{ atlassian_admin.to_timestamp('observed_at') }} AS observed_at
-FROM ({{ atlassian_admin.current_rows('users', ['account_id'],
-        ['account_id', 'name', 'email', 'status', 'account_status', 'membership_status', 'added_to_org',
-         'access_billable', 'groups', 'observed_at']) }}) current_users
+-- The users stream as loaded: every row (each version of an account, deletion records too),
+-- every column typed. int_atlassian_admin__users keeps the current accounts.
+{{ atlassian_admin.staged('users') }}

@@ -105,11 +105,13 @@ fn org_id(seed: u64) -> String {
 fn account_id(seed: u64, i: usize) -> String {
     let a = mix64(seed.wrapping_mul(0x5851_F42D_4C95_7F2D) ^ (i as u64).wrapping_add(1));
     let b = mix64(a ^ 0xdead_beef);
+    // The shapes of Atlassian's account ids, in roughly their shares: mostly "557058:<uuid>",
+    // then classic 24-hex ids, and some "712020:<uuid>".
     if a % 7 == 0 {
-        // Newer "712020:<uuid>" style.
         format!("712020:{}", uuid_from(b, mix64(b)))
+    } else if (a >> 8) % 3 != 0 {
+        format!("557058:{}", uuid_from(mix64(b ^ 0x5570), mix64(b ^ 0x5571)))
     } else {
-        // Classic 24-hex style ids.
         format!("{:012x}{:012x}", (a >> 16) & 0xffff_ffff_ffff, b & 0xffff_ffff_ffff)
     }
 }

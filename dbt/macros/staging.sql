@@ -1,0 +1,178 @@
+{#- The staging layer: each stream's columns, passed through, typed.
+
+    stream_columns(stream): the stream's fields (schemas/<stream>.json, in its order; a test
+    checks they match) plus Airbyte's _airbyte_extracted_at, each with
+      kind   how it is typed: text (ids too: DuckDB's read_json_auto types UUID-looking ids as
+             UUID), timestamp, boolean, integer, or json (lists and objects: JSON, text or a
+             typed list, as the loader left it — see as_json);
+      alias  its name in staging, when renamed (a table's own id becomes <entity>_id);
+      used   read by the package's models: the plain SQL of reports/ selects only these, so a
+             hand-made table needs only them (docs/license-report.md, "Tables it expects").
+-#}
+{% macro stream_columns(stream) -%}
+{%- set columns = {
+  'users': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'account_id', 'kind': 'text', 'used': true},
+    {'name': 'account_type', 'kind': 'text'},
+    {'name': 'status', 'kind': 'text', 'used': true},
+    {'name': 'account_status', 'kind': 'text'},
+    {'name': 'membership_status', 'kind': 'text'},
+    {'name': 'added_to_org', 'kind': 'timestamp', 'used': true},
+    {'name': 'name', 'kind': 'text', 'used': true},
+    {'name': 'nickname', 'kind': 'text'},
+    {'name': 'email', 'kind': 'text', 'used': true},
+    {'name': 'email_verified', 'kind': 'boolean'},
+    {'name': 'claim_status', 'kind': 'text'},
+    {'name': 'platform_roles', 'kind': 'json'},
+    {'name': 'picture', 'kind': 'text'},
+    {'name': 'avatar', 'kind': 'text'},
+    {'name': 'management_source', 'kind': 'text'},
+    {'name': 'mfa_enabled', 'kind': 'boolean'},
+    {'name': 'job_title', 'kind': 'text'},
+    {'name': 'department', 'kind': 'text'},
+    {'name': 'organization', 'kind': 'text'},
+    {'name': 'location', 'kind': 'text'},
+    {'name': 'time_zone', 'kind': 'text'},
+    {'name': 'resource_count', 'kind': 'integer'},
+    {'name': 'deactivated_on', 'kind': 'timestamp'},
+    {'name': 'for_deletion', 'kind': 'boolean'},
+    {'name': 'groups', 'kind': 'json', 'used': true},
+    {'name': 'access_billable', 'kind': 'boolean', 'used': true},
+    {'name': 'last_active', 'kind': 'timestamp'},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'user_activity': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'account_id', 'kind': 'text', 'used': true},
+    {'name': 'product_key', 'kind': 'text'},
+    {'name': 'product_id', 'kind': 'text', 'used': true},
+    {'name': 'workspace_id', 'kind': 'text', 'used': true},
+    {'name': 'last_active', 'kind': 'timestamp', 'used': true},
+    {'name': 'site_url', 'kind': 'text'},
+    {'name': 'workspace_name', 'kind': 'text'},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'workspaces': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'id', 'kind': 'text', 'alias': 'workspace_id', 'used': true},
+    {'name': 'name', 'kind': 'text', 'used': true},
+    {'name': 'type_key', 'kind': 'text', 'used': true},
+    {'name': 'type', 'kind': 'text'},
+    {'name': 'status', 'kind': 'text', 'used': true},
+    {'name': 'host_url', 'kind': 'text', 'used': true},
+    {'name': 'capacity', 'kind': 'integer', 'used': true},
+    {'name': 'usage', 'kind': 'integer'},
+    {'name': 'plan', 'kind': 'text', 'used': true},
+    {'name': 'plan_key', 'kind': 'text'},
+    {'name': 'entitlement_key', 'kind': 'text'},
+    {'name': 'sandbox_type', 'kind': 'text', 'used': true},
+    {'name': 'created_at', 'kind': 'timestamp'},
+    {'name': 'realm', 'kind': 'text'},
+    {'name': 'regions', 'kind': 'json'},
+    {'name': 'labels', 'kind': 'json'},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp', 'used': true},
+  ],
+  'license_assignments': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'workspace_id', 'kind': 'text', 'used': true},
+    {'name': 'account_id', 'kind': 'text', 'used': true},
+    {'name': 'role', 'kind': 'text', 'used': true},
+    {'name': 'billable', 'kind': 'boolean'},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'groups': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'id', 'kind': 'text', 'alias': 'group_id', 'used': true},
+    {'name': 'name', 'kind': 'text', 'used': true},
+    {'name': 'description', 'kind': 'text'},
+    {'name': 'directory_id', 'kind': 'text'},
+    {'name': 'managed_by', 'kind': 'text'},
+    {'name': 'external_synced', 'kind': 'boolean'},
+    {'name': 'user_count', 'kind': 'integer'},
+    {'name': 'resource_count', 'kind': 'integer'},
+    {'name': 'role_assignments', 'kind': 'json'},
+    {'name': 'billable_workspace_ids', 'kind': 'json', 'used': true},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'audit_events': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'id', 'kind': 'text', 'alias': 'event_id', 'used': true},
+    {'name': 'time', 'kind': 'timestamp', 'alias': 'event_time', 'used': true},
+    {'name': 'processed_at', 'kind': 'timestamp', 'used': true},
+    {'name': 'action', 'kind': 'text', 'used': true},
+    {'name': 'action_name', 'kind': 'text'},
+    {'name': 'actor_id', 'kind': 'text'},
+    {'name': 'actor_name', 'kind': 'text'},
+    {'name': 'actor_email', 'kind': 'text'},
+    {'name': 'actor_auth_type', 'kind': 'text'},
+    {'name': 'actor_token_id', 'kind': 'text'},
+    {'name': 'actor_token_label', 'kind': 'text'},
+    {'name': 'on_behalf_of_id', 'kind': 'text'},
+    {'name': 'app_id', 'kind': 'text'},
+    {'name': 'actor', 'kind': 'json'},
+    {'name': 'context', 'kind': 'json', 'used': true},
+    {'name': 'container', 'kind': 'json'},
+    {'name': 'ip', 'kind': 'text'},
+    {'name': 'country', 'kind': 'text'},
+    {'name': 'region', 'kind': 'text'},
+    {'name': 'city', 'kind': 'text'},
+    {'name': 'message', 'kind': 'text'},
+    {'name': 'message_format', 'kind': 'text'},
+    {'name': 'extra', 'kind': 'json'},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+} -%}
+{{ return(columns[stream]) }}
+{%- endmacro %}
+
+{#- A staging model: every row of the stream's table, every column of stream_columns typed as
+    its kind (the plain SQL: the used ones). In a dbt run the table's columns are read from the
+    warehouse (adapter.get_columns_in_relation): a column of the stream the table lacks is null
+    (a model reading one fails with a message naming it), and _airbyte_extracted_at is Airbyte's
+    when the table has it — Airbyte's final tables — and null on plain tables. The var
+    atlassian_admin_airbyte_tables (true / false) overrides what the columns say. -#}
+{% macro staged(stream) -%}
+{%- set plain = atlassian_admin.plain_dialect() -%}
+{%- set detect = execute and not plain -%}
+{%- set found = {} -%}
+{%- if detect -%}
+  {%- set relation = source('atlassian_admin', stream) -%}
+  {%- for c in adapter.get_columns_in_relation(relation) -%}{%- do found.update({c.name | lower: c}) -%}{%- endfor -%}
+  {%- if not found -%}
+    {{ exceptions.raise_compiler_error("atlassian_admin: the table " ~ relation ~ " of the " ~ stream ~ " stream is missing or has no column (vars atlassian_admin_database, atlassian_admin_schema, atlassian_admin_" ~ stream ~ "_identifier)") }}
+  {%- endif -%}
+{%- endif -%}
+{%- set airbyte = var('atlassian_admin_airbyte_tables', none) -%}
+SELECT
+{%- for col in atlassian_admin.stream_columns(stream) if col.used or not plain %}
+  {%- if col.name == '_airbyte_extracted_at' -%}
+    {%- set present = not plain and (airbyte if airbyte is not none else (not detect or col.name in found)) -%}
+  {%- else -%}
+    {%- set present = not detect or col.name in found -%}
+    {%- if col.used and not present -%}
+      {{ exceptions.raise_compiler_error("atlassian_admin: the table of the " ~ stream ~ " stream has no column " ~ col.name ~ " (columns: " ~ (found.keys() | sort | join(', ')) ~ ")") }}
+    {%- endif -%}
+  {%- endif -%}
+  {%- set expr = ('s.' ~ col.name) if present else 'NULL' -%}
+  {%- set data_type = found[col.name].data_type if col.name in found else none %}
+    {{ atlassian_admin.typed(expr, col.kind, data_type) }} AS {{ col.alias or col.name }}{{ ',' if not loop.last }}
+{%- endfor %}
+FROM {{ atlassian_admin.stream(stream) }} s
+{%- endmacro %}
+
+{#- `expr` as the type of its kind. -#}
+{% macro typed(expr, kind, data_type=none) -%}
+  {%- if kind == 'json' -%}{{ return(atlassian_admin.as_json(expr, data_type)) }}{%- endif -%}
+  {%- set types = {'text': atlassian_admin.type_text, 'timestamp': atlassian_admin.type_timestamp,
+                   'boolean': atlassian_admin.type_boolean, 'integer': atlassian_admin.type_integer} -%}
+  {{ return('CAST(' ~ expr ~ ' AS ' ~ types[kind]() ~ ')') }}
+{%- endmacro %}
