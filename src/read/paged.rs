@@ -39,8 +39,8 @@ pub trait PlainStream: Stream + KeyedById {
     type Deletion<'a>: WriteJson;
 
     /// Its items from the cursor `start` on (from the first page without one): the list's
-    /// pages, or more than that (a group with its role assignments).
-    fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<Self::Item>>;
+    /// pages, or more than that (a group with its role assignments, one request per site).
+    fn pages(client: Arc<AtlassianClient>, start: Option<String>, ctx: &Context) -> mpsc::Receiver<PageResult<Self::Item>>;
     fn id(item: &Self::Item) -> &str;
     /// Writes the item's record, unstamped (the driver stamps it).
     fn write<'b>(ctx: &Context, item: &Self::Item, out: &'b mut Vec<u8>) -> Unstamped<'b>;
@@ -71,7 +71,7 @@ impl Reader<'_, '_> {
         if let Some(p) = &run.resume {
             self.writer.info(&format!("{}: resuming the pass begun at {} from its last checkpoint", stream.name(), p.started_at))?;
         }
-        let mut pages = S::pages(self.client.clone(), run.resume.as_ref().map(|p| p.next_page.clone()));
+        let mut pages = S::pages(self.client.clone(), run.resume.as_ref().map(|p| p.next_page.clone()), ctx);
         let (mut scratch, mut seen) = (Vec::new(), 0u64);
         while let Some(page) = self.wait(stream, pages.recv()).await? {
             let page = page.map_err(|e| ReadError::api(stream, e))?;

@@ -86,7 +86,7 @@ impl PlainStream for Domains {
     type Item = ApiDomain;
     type Deletion<'a> = DomainRecord<'a>;
 
-    fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<ApiDomain>> {
+    fn pages(client: Arc<AtlassianClient>, start: Option<String>, _: &Context) -> mpsc::Receiver<PageResult<ApiDomain>> {
         pagination::pages(client, DOMAINS, Request::default(), start)
     }
 

@@ -94,7 +94,7 @@ impl PlainStream for Groups {
         Request::body(json!({"limit": PAGE_LIMIT, "expand": ["counts.users", "counts.resources"]}))
     }
 
-    fn pages(client: Arc<AtlassianClient>, start: Option<String>) -> mpsc::Receiver<PageResult<GroupEntry>> {
+    fn pages(client: Arc<AtlassianClient>, start: Option<String>, _: &Context) -> mpsc::Receiver<PageResult<GroupEntry>> {
         pages(client, start)
     }
 
