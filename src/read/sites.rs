@@ -2,6 +2,8 @@
 //! seats per site, the roles a group grants per site) or its own stream is configured, whose
 //! records are then written as the sites are read.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -13,7 +15,6 @@ use crate::client::models::ApiWorkspace;
 use crate::client::pagination::PageResult;
 use crate::json::RawJson;
 use crate::protocol::now_ms;
-use crate::streams::workspaces::WorkspaceIndex;
 use crate::streams::{Stream, StreamId};
 
 /// The stream of the sites: how a workspace becomes its record.
@@ -94,5 +95,74 @@ impl Reader<'_, '_> {
             self.writer.complete(stream, &json!({}))?;
         }
         Ok(sites)
+    }
+}
+
+/// What an activity record borrows from its workspace.
+#[derive(Debug, Clone)]
+pub struct SiteInfo {
+    pub workspace_id: String,
+    pub site_url: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Workspaces by id, and by the id's last ARI segment (`.../site/<uuid>`), so a product
+/// instance id in another ARI form still finds its site. Products on one site share that
+/// segment, so a segment seen twice is ambiguous and never used. Small: one entry per site.
+#[derive(Debug, Default)]
+pub struct WorkspaceIndex {
+    by_id: HashMap<String, SiteInfo>,
+    by_tail: HashMap<String, Option<SiteInfo>>,
+}
+
+fn ari_tail(id: &str) -> &str {
+    id.rsplit(['/', ':']).next().unwrap_or(id)
+}
+
+impl WorkspaceIndex {
+    pub fn add(&mut self, w: &ApiWorkspace) {
+        let info = SiteInfo {
+            workspace_id: w.id.clone(),
+            site_url: w.attributes.host_url.clone(),
+            name: w.attributes.name.clone(),
+        };
+        self.by_tail
+            .entry(ari_tail(&w.id).to_string())
+            .and_modify(|seen| *seen = None)
+            .or_insert_with(|| Some(info.clone()));
+        self.by_id.insert(w.id.clone(), info);
+    }
+
+    pub fn lookup(&self, product_id: &str) -> Option<&SiteInfo> {
+        self.by_id.get(product_id).or_else(|| self.by_tail.get(ari_tail(product_id))?.as_ref())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws(id: &str, url: &str) -> ApiWorkspace {
+        serde_json::from_value(serde_json::json!({"id": id, "attributes": {"hostUrl": url}})).unwrap()
+    }
+
+    #[test]
+    fn joins_exact_ids_and_unambiguous_tails_only() {
+        let mut idx = WorkspaceIndex::default();
+        idx.add(&ws("ari:cloud:jira-software::site/A", "https://a"));
+        idx.add(&ws("ari:cloud:confluence::site/A", "https://a"));
+        idx.add(&ws("ari:cloud:bitbucket::workspace/B", "https://b"));
+        assert_eq!(idx.lookup("ari:cloud:confluence::site/A").unwrap().workspace_id, "ari:cloud:confluence::site/A");
+        assert!(idx.lookup("ari:cloud:jira::site/A").is_none(), "two products share site A: ambiguous");
+        assert_eq!(idx.lookup("B").unwrap().site_url.as_deref(), Some("https://b"));
+        assert!(idx.lookup("C").is_none());
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::license_assignments::BILLABLE_ROLES;
-use super::workspaces::WorkspaceIndex;
+use crate::read::sites::WorkspaceIndex;
 use super::{Stream, StreamInfo};
 use crate::client::endpoint::{EndpointSpec, PageStyle};
 use crate::client::endpoints::WORKSPACES;

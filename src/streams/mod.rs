@@ -7,6 +7,8 @@
 
 pub mod audit_events;
 pub mod domains;
+#[cfg(test)]
+mod saved_states;
 pub mod groups;
 pub mod license_assignments;
 pub mod user_activity;
@@ -179,7 +181,7 @@ pub fn catalog() -> &'static [Value] {
 
 #[cfg(test)]
 mod tests {
-    use super::workspaces::WorkspaceIndex;
+    use crate::read::sites::WorkspaceIndex;
     use super::*;
     use crate::client::models::{ApiWorkspace, UserPage};
     use crate::json::WriteJson;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::workspaces::WorkspaceIndex;
+use crate::read::sites::WorkspaceIndex;
 use super::{Stream, StreamInfo};
 use crate::client::endpoints;
 use crate::client::models::{ApiUser, Text};

@@ -1,8 +1,6 @@
 //! `workspaces`: the organization's product instances (sites), and the index that joins
 //! activity to them.
 
-use std::collections::HashMap;
-
 use super::{Stream, StreamInfo};
 use crate::client::endpoints;
 use crate::client::models::ApiWorkspace;
@@ -75,74 +73,5 @@ pub fn record<'a>(org_id: &'a str, w: &'a ApiWorkspace) -> WorkspaceRecord<'a> {
         realm: a.realm.as_deref(),
         regions: a.regions.as_ref().filter(|v| v.is_array()),
         labels: a.labels.as_ref().filter(|v| v.is_array()),
-    }
-}
-
-/// What an activity record borrows from its workspace.
-#[derive(Debug, Clone)]
-pub struct SiteInfo {
-    pub workspace_id: String,
-    pub site_url: Option<String>,
-    pub name: Option<String>,
-}
-
-/// Workspaces by id, and by the id's last ARI segment (`.../site/<uuid>`), so a product
-/// instance id in another ARI form still finds its site. Products on one site share that
-/// segment, so a segment seen twice is ambiguous and never used. Small: one entry per site.
-#[derive(Debug, Default)]
-pub struct WorkspaceIndex {
-    by_id: HashMap<String, SiteInfo>,
-    by_tail: HashMap<String, Option<SiteInfo>>,
-}
-
-fn ari_tail(id: &str) -> &str {
-    id.rsplit(['/', ':']).next().unwrap_or(id)
-}
-
-impl WorkspaceIndex {
-    pub fn add(&mut self, w: &ApiWorkspace) {
-        let info = SiteInfo {
-            workspace_id: w.id.clone(),
-            site_url: w.attributes.host_url.clone(),
-            name: w.attributes.name.clone(),
-        };
-        self.by_tail
-            .entry(ari_tail(&w.id).to_string())
-            .and_modify(|seen| *seen = None)
-            .or_insert_with(|| Some(info.clone()));
-        self.by_id.insert(w.id.clone(), info);
-    }
-
-    pub fn lookup(&self, product_id: &str) -> Option<&SiteInfo> {
-        self.by_id.get(product_id).or_else(|| self.by_tail.get(ari_tail(product_id))?.as_ref())
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ws(id: &str, url: &str) -> ApiWorkspace {
-        serde_json::from_value(serde_json::json!({"id": id, "attributes": {"hostUrl": url}})).unwrap()
-    }
-
-    #[test]
-    fn joins_exact_ids_and_unambiguous_tails_only() {
-        let mut idx = WorkspaceIndex::default();
-        idx.add(&ws("ari:cloud:jira-software::site/A", "https://a"));
-        idx.add(&ws("ari:cloud:confluence::site/A", "https://a"));
-        idx.add(&ws("ari:cloud:bitbucket::workspace/B", "https://b"));
-        assert_eq!(idx.lookup("ari:cloud:confluence::site/A").unwrap().workspace_id, "ari:cloud:confluence::site/A");
-        assert!(idx.lookup("ari:cloud:jira::site/A").is_none(), "two products share site A: ambiguous");
-        assert_eq!(idx.lookup("B").unwrap().site_url.as_deref(), Some("https://b"));
-        assert!(idx.lookup("C").is_none());
     }
 }

@@ -32,7 +32,7 @@ use crate::progress::ProgressBar;
 use crate::protocol::{now_ms, FailureType};
 use crate::streams::user_activity::{self, UserActivity};
 use crate::streams::users::{self, Users};
-use crate::streams::workspaces::WorkspaceIndex;
+use super::sites::WorkspaceIndex;
 use crate::streams::{Stream, StreamId};
 use crate::time;
 
