@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+pub use crate::resources::api_keys::ApiKey;
 pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
 pub use crate::resources::service_accounts::ServiceAccount;
@@ -41,6 +42,8 @@ pub struct Org {
     pub api_tokens: Vec<ApiToken>,
     /// The organization's service accounts (each one of its `svc-*` users).
     pub service_accounts: Vec<ServiceAccount>,
+    /// The organization's API keys.
+    pub api_keys: Vec<ApiKey>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

@@ -5,6 +5,7 @@
 //! catalog validation, `--help`, `check`'s probes, the read's plan and the notices'
 //! attribution derive from the registry; nothing else names a stream.
 
+pub mod api_keys;
 pub mod api_tokens;
 pub mod audit_events;
 pub mod domains;
@@ -35,6 +36,7 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<api_tokens::ApiTokens>(),
     Entry::paged::<service_accounts::ServiceAccounts>(),
     Entry::paged::<seat_counts::SeatCounts>(),
+    Entry::paged::<api_keys::ApiKeys>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 
