@@ -5,6 +5,8 @@
 mod harness;
 
 mod activity;
+mod api_keys;
+mod api_tokens;
 mod audit_events;
 mod domains;
 mod cli;
@@ -20,4 +22,6 @@ mod limiters;
 mod packaging;
 mod read;
 mod resilience;
+mod seat_counts;
+mod service_accounts;
 mod hostile;

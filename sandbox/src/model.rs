@@ -14,7 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+pub use crate::resources::api_keys::ApiKey;
+pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
+pub use crate::resources::service_accounts::ServiceAccount;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
 /// filled by its generator ([`crate::generate_org_at`] runs them all).
@@ -35,6 +38,12 @@ pub struct Org {
     pub events: Vec<Event>,
     /// The org's claimed email domains.
     pub domains: Vec<Domain>,
+    /// The managed accounts' API tokens.
+    pub api_tokens: Vec<ApiToken>,
+    /// The organization's service accounts (each one of its `svc-*` users).
+    pub service_accounts: Vec<ServiceAccount>,
+    /// The organization's API keys.
+    pub api_keys: Vec<ApiKey>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

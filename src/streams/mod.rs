@@ -5,12 +5,16 @@
 //! catalog validation, `--help`, `check`'s probes, the read's plan and the notices'
 //! attribution derive from the registry; nothing else names a stream.
 
+pub mod api_keys;
+pub mod api_tokens;
 pub mod audit_events;
 pub mod domains;
 #[cfg(test)]
 mod saved_states;
 pub mod groups;
 pub mod license_assignments;
+pub mod seat_counts;
+pub mod service_accounts;
 pub mod user_activity;
 pub mod users;
 pub mod workspaces;
@@ -31,6 +35,10 @@ pub const ALL: &[Entry] = &[
     Entry::partitioned::<license_assignments::LicenseAssignments>(),
     Entry::paged::<groups::Groups>(),
     Entry::paged::<domains::Domains>(),
+    Entry::paged::<api_tokens::ApiTokens>(),
+    Entry::paged::<service_accounts::ServiceAccounts>(),
+    Entry::paged::<seat_counts::SeatCounts>(),
+    Entry::paged::<api_keys::ApiKeys>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

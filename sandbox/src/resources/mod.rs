@@ -22,10 +22,15 @@
 //! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | `read:events:admin` | the audit log (the crate doc's "Audit log") |
 //! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
 //! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
+//! | `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` | `api_tokens` | `read:tokens:admin` | `pageSize` (20; 100 at most, served for more) and `cursor` only, any other a 500; bare cursors; integration users among the owners |
+//! | `GET /admin/api-access/v1/orgs/{orgId}/service-accounts` | `service_accounts` | `read:service-accounts:admin` | experimental; `cursor` only, any other a 500; 10 a page under `items`, `updatedAt` epoch ms; the org's `svc-*` users |
+//! | `GET /admin/api-access/v1/orgs/{orgId}/api-keys` | `api_keys` | `read:keys:admin` (and `read:tokens:admin`: either refused is a 403) | `pageSize` and `cursor` only, as `api_tokens`; five keys |
 //!
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
 
+pub(crate) mod api_keys;
+pub(crate) mod api_tokens;
 #[cfg(test)]
 pub(crate) mod badges;
 pub(crate) mod directory;
@@ -36,6 +41,7 @@ pub(crate) mod groups;
 pub(crate) mod last_active;
 pub(crate) mod managed_users;
 pub(crate) mod orgs;
+pub(crate) mod service_accounts;
 pub(crate) mod workspaces;
 
 use crate::routes::Resource;
@@ -55,6 +61,9 @@ pub(crate) const REGISTRY: &[Resource] = &[
     events::STREAM,
     events::ACTIONS,
     domains::RESOURCE,
+    api_tokens::RESOURCE,
+    service_accounts::RESOURCE,
+    api_keys::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
 ];
@@ -102,6 +111,9 @@ mod tests {
         assert_eq!(field_names::<super::events::EventsQuery>(), Route::of(Endpoint::EventsStream).query);
         assert_eq!(field_names::<super::directory::DirectoriesQuery>(), Route::of(Endpoint::Directories).query);
         assert_eq!(field_names::<super::groups::RolesQuery>(), Route::of(Endpoint::GroupRoleAssignments).query);
+        assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_tokens")).query);
+        assert_eq!(Route::of(Endpoint::named("service_accounts")).query, ["cursor"]);
+        assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_keys")).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }
