@@ -11,6 +11,7 @@ pub mod audit_events;
 pub mod domains;
 pub mod groups;
 pub mod license_assignments;
+pub mod policies;
 pub mod seat_counts;
 pub mod service_accounts;
 pub mod user_activity;
@@ -37,6 +38,7 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<service_accounts::ServiceAccounts>(),
     Entry::paged::<seat_counts::SeatCounts>(),
     Entry::paged::<api_keys::ApiKeys>(),
+    Entry::paged::<policies::Policies>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 
