@@ -18,6 +18,7 @@ mod key_only;
 mod licenses;
 mod managed;
 mod plain;
+mod policies;
 mod limiters;
 mod packaging;
 mod read;

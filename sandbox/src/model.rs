@@ -17,6 +17,7 @@ use crate::events::Event;
 pub use crate::resources::api_keys::ApiKey;
 pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
+pub use crate::resources::policies::Policy;
 pub use crate::resources::service_accounts::ServiceAccount;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
@@ -44,6 +45,8 @@ pub struct Org {
     pub service_accounts: Vec<ServiceAccount>,
     /// The organization's API keys.
     pub api_keys: Vec<ApiKey>,
+    /// The organization's policies.
+    pub policies: Vec<Policy>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

@@ -13,6 +13,7 @@ pub mod domains;
 mod saved_states;
 pub mod groups;
 pub mod license_assignments;
+pub mod policies;
 pub mod seat_counts;
 pub mod service_accounts;
 pub mod user_activity;
@@ -39,6 +40,7 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<service_accounts::ServiceAccounts>(),
     Entry::paged::<seat_counts::SeatCounts>(),
     Entry::paged::<api_keys::ApiKeys>(),
+    Entry::paged::<policies::Policies>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

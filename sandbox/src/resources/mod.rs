@@ -25,6 +25,7 @@
 //! | `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` | `api_tokens` | `read:tokens:admin` | `pageSize` (20; 100 at most, served for more) and `cursor` only, any other a 500; bare cursors; integration users among the owners |
 //! | `GET /admin/api-access/v1/orgs/{orgId}/service-accounts` | `service_accounts` | `read:service-accounts:admin` | experimental; `cursor` only, any other a 500; 10 a page under `items`, `updatedAt` epoch ms; the org's `svc-*` users |
 //! | `GET /admin/api-access/v1/orgs/{orgId}/api-keys` | `api_keys` | `read:keys:admin` (and `read:tokens:admin`: either refused is a 403) | `pageSize` and `cursor` only, as `api_tokens`; five keys |
+//! | `GET /admin/v1/orgs/{orgId}/policies` | `policies` | `read:policies:admin` | `?cursor`, `?type`; 10 a page, `meta.next`; six policies of five types, the paid Service Management and Bitbucket sites under none |
 //!
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
@@ -41,6 +42,7 @@ pub(crate) mod groups;
 pub(crate) mod last_active;
 pub(crate) mod managed_users;
 pub(crate) mod orgs;
+pub(crate) mod policies;
 pub(crate) mod service_accounts;
 pub(crate) mod workspaces;
 
@@ -64,6 +66,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     api_tokens::RESOURCE,
     service_accounts::RESOURCE,
     api_keys::RESOURCE,
+    policies::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
 ];
@@ -114,6 +117,7 @@ mod tests {
         assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_tokens")).query);
         assert_eq!(Route::of(Endpoint::named("service_accounts")).query, ["cursor"]);
         assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_keys")).query);
+        assert_eq!(field_names::<super::policies::PoliciesQuery>(), Route::of(Endpoint::named("policies")).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }
