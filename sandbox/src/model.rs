@@ -35,6 +35,9 @@ pub struct Org {
     pub events: Vec<Event>,
     /// The org's claimed email domains.
     pub domains: Vec<Domain>,
+    /// Account ids of the Bitbucket developers who work through git only (no route serves it:
+    /// `resources/git_activity.rs`).
+    pub git_only: Vec<String>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

@@ -23,6 +23,10 @@
 //! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
 //! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
 //!
+//!
+//! `git_activity` serves no route: its generator flags the Bitbucket developers who work through
+//! git only, and the truth lists them (`git_only`), for the licence report's tests.
+//!
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
 
@@ -31,6 +35,7 @@ pub(crate) mod badges;
 pub(crate) mod directory;
 pub(crate) mod domains;
 pub(crate) mod events;
+pub(crate) mod git_activity;
 mod filter;
 pub(crate) mod groups;
 pub(crate) mod last_active;
@@ -55,6 +60,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     events::STREAM,
     events::ACTIONS,
     domains::RESOURCE,
+    git_activity::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
 ];
