@@ -134,6 +134,12 @@ fn cases() -> Vec<Case> {
     no_domains.forbid_scope("read:domains:admin").expect("a known scope");
     let domains = read_error(&config_for(&no_domains), &["workspaces", "domains"], json!([]));
     cases.push(Case { what: "domains with a key without the domains scope", message: domains });
+    for (stream, scope) in [("api_tokens", "read:tokens:admin")] {
+        let no_scope = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
+        no_scope.forbid_scope(scope).expect("a known scope");
+        let message = read_error(&config_for(&no_scope), &["workspaces", stream], json!([]));
+        cases.push(Case { what: "a plain stream with a key without its scope", message });
+    }
     for access in [atlassian_sandbox::EventsAccess::Forbidden, atlassian_sandbox::EventsAccess::Empty] {
         let no_guard = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), events_access: access, ..Default::default() })
             .expect("start sandbox");

@@ -5,6 +5,7 @@
 mod harness;
 
 mod activity;
+mod api_tokens;
 mod audit_events;
 mod domains;
 mod cli;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
@@ -35,6 +36,8 @@ pub struct Org {
     pub events: Vec<Event>,
     /// The org's claimed email domains.
     pub domains: Vec<Domain>,
+    /// The managed accounts' API tokens.
+    pub api_tokens: Vec<ApiToken>,
     /// Account ids of the Bitbucket developers who work through git only (no route serves it:
     /// `resources/git_activity.rs`).
     pub git_only: Vec<String>,

@@ -216,6 +216,8 @@ mod saved_states {
     use crate::streams::groups::Groups;
 
     const SAVED: &str = include_str!("../../integration_tests/fixtures/saved-states-65da106.json");
+    /// The incremental streams of 65da106, whose states the file holds.
+    const STREAMS_AT_65DA106: [&str; 5] = ["users", "user_activity", "license_assignments", "groups", "audit_events"];
 
     fn saved() -> Vec<(String, String, Value)> {
         let all: Value = serde_json::from_str(SAVED).unwrap();
@@ -245,9 +247,11 @@ mod saved_states {
     fn every_incremental_stream_loads_its_saved_state_and_writes_it_back_unchanged() {
         let states = saved();
         let streams: Vec<&str> = states.iter().map(|(s, _, _)| s.as_str()).collect();
-        for s in streams::ALL.iter().map(|e| e.id.info()).filter(|s| s.supports_incremental()) {
+        // Every incremental stream 65da106 had; a stream added since has no state written by it.
+        for s in streams::ALL.iter().map(|e| e.id.info()).filter(|s| s.supports_incremental() && STREAMS_AT_65DA106.contains(&s.name)) {
             assert!(streams.contains(&s.name), "no saved state of {}", s.name);
         }
+        assert_eq!(STREAMS_AT_65DA106.iter().filter(|s| streams.contains(s)).count(), STREAMS_AT_65DA106.len());
         for (stream, which, state) in &states {
             let catalog = ConfiguredCatalog::from_json(&serde_json::json!({"streams": [{"stream": {"name": stream}, "sync_mode": "incremental"}]}).to_string()).unwrap();
             let input = StateInput { streams: [(stream.clone(), state.clone())].into() };

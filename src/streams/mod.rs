@@ -5,6 +5,7 @@
 //! catalog validation, `--help`, `check`'s probes, the read's plan and the notices'
 //! attribution derive from the registry; nothing else names a stream.
 
+pub mod api_tokens;
 pub mod audit_events;
 pub mod domains;
 pub mod groups;
@@ -29,6 +30,7 @@ pub const ALL: &[Entry] = &[
     Entry::partitioned::<license_assignments::LicenseAssignments>(),
     Entry::paged::<groups::Groups>(),
     Entry::paged::<domains::Domains>(),
+    Entry::paged::<api_tokens::ApiTokens>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

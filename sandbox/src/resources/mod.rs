@@ -22,7 +22,7 @@
 //! | `GET /admin/v1/orgs/{orgId}/events-stream` | `events_stream` | `read:events:admin` | the audit log (the crate doc's "Audit log") |
 //! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
 //! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
-//!
+//! | `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` | `api_tokens` | `read:tokens:admin` | `pageSize` (20; 100 at most, served for more) and `cursor` only, any other a 500; bare cursors; integration users among the owners |
 //!
 //! `git_activity` serves no route: its generator flags the Bitbucket developers who work through
 //! git only, and the truth lists them (`git_only`), for the licence report's tests.
@@ -30,6 +30,7 @@
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
 
+pub(crate) mod api_tokens;
 #[cfg(test)]
 pub(crate) mod badges;
 pub(crate) mod directory;
@@ -60,6 +61,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     events::STREAM,
     events::ACTIONS,
     domains::RESOURCE,
+    api_tokens::RESOURCE,
     git_activity::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
@@ -108,6 +110,7 @@ mod tests {
         assert_eq!(field_names::<super::events::EventsQuery>(), Route::of(Endpoint::EventsStream).query);
         assert_eq!(field_names::<super::directory::DirectoriesQuery>(), Route::of(Endpoint::Directories).query);
         assert_eq!(field_names::<super::groups::RolesQuery>(), Route::of(Endpoint::GroupRoleAssignments).query);
+        assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_tokens")).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }
