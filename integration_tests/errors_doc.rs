@@ -134,12 +134,15 @@ fn cases() -> Vec<Case> {
     no_domains.forbid_scope("read:domains:admin").expect("a known scope");
     let domains = read_error(&config_for(&no_domains), &["workspaces", "domains"], json!([]));
     cases.push(Case { what: "domains with a key without the domains scope", message: domains });
-    for (stream, scope) in [("api_tokens", "read:tokens:admin")] {
+    for (stream, scope) in [("api_tokens", "read:tokens:admin"), ("service_accounts", "read:service-accounts:admin")] {
         let no_scope = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
         no_scope.forbid_scope(scope).expect("a known scope");
         let message = read_error(&config_for(&no_scope), &["workspaces", stream], json!([]));
         cases.push(Case { what: "a plain stream with a key without its scope", message });
     }
+    let not_enabled = failing_sandbox(Endpoint::named("service_accounts"), "404");
+    let message = read_error(&config_for(&not_enabled), &["workspaces", "service_accounts"], json!([]));
+    cases.push(Case { what: "service accounts not enabled for the organization", message });
     for access in [atlassian_sandbox::EventsAccess::Forbidden, atlassian_sandbox::EventsAccess::Empty] {
         let no_guard = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), events_access: access, ..Default::default() })
             .expect("start sandbox");

@@ -21,4 +21,5 @@ mod limiters;
 mod packaging;
 mod read;
 mod resilience;
+mod service_accounts;
 mod hostile;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::Event;
 pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
+pub use crate::resources::service_accounts::ServiceAccount;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
 /// filled by its generator ([`crate::generate_org_at`] runs them all).
@@ -38,6 +39,8 @@ pub struct Org {
     pub domains: Vec<Domain>,
     /// The managed accounts' API tokens.
     pub api_tokens: Vec<ApiToken>,
+    /// The organization's service accounts (each one of its `svc-*` users).
+    pub service_accounts: Vec<ServiceAccount>,
     /// Account ids of the Bitbucket developers who work through git only (no route serves it:
     /// `resources/git_activity.rs`).
     pub git_only: Vec<String>,

@@ -66,7 +66,8 @@ fn org_has_the_promised_variety() {
     assert!(org.users.iter().any(|u| u.claim_status == ClaimStatus::Managed));
     assert!(org.users.iter().any(|u| u.claim_status == ClaimStatus::Unmanaged));
     assert!(org.users.iter().any(|u| u.job_title.is_none()));
-    assert!(org.users.iter().any(|u| u.email.is_none()));
+    // Every user has an email: the service users, who had none, have their service account's.
+    assert!(org.service_accounts.iter().all(|a| org.user(&a.account_id).and_then(|u| u.email.as_deref()).is_some_and(|e| e.ends_with("@serviceaccount.atlassian.com"))));
     let never: Vec<&User> = org.users.iter().filter(|u| u.product_access.is_empty()).collect();
     assert!(never.len() > 50);
     assert!(never.iter().any(|u| u.quirks.omit_empty_product_access));

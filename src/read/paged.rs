@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
@@ -18,7 +19,7 @@ use super::plan::{Entry, Mode, PlanInput, Planned};
 use super::Reader;
 use crate::client::models::Page;
 use crate::client::pagination::{PageResult, Request};
-use crate::client::{AtlassianClient, Endpoint};
+use crate::client::{ApiError, AtlassianClient, Endpoint};
 use crate::incremental::by_id::{ByIdTracker, KeyedById};
 use crate::incremental::{record_fingerprint, PassPosition, Tracker};
 use crate::json::{RawJson, Unstamped, WriteJson};
@@ -45,6 +46,13 @@ pub trait PlainStream: Stream + KeyedById {
     /// Writes the item's record, unstamped (the driver stamps it).
     fn write<'b>(ctx: &Context, item: &Self::Item, out: &'b mut Vec<u8>) -> Unstamped<'b>;
     fn deletion<'a>(ctx: &Context<'a>, id: &'a str, now: &'a str) -> Self::Deletion<'a>;
+
+    /// How `check` asks whether the stream can be read (one request; a refusal says it cannot):
+    /// by default the first page of its list, its items not even parsed. A stream whose list is
+    /// not a page (a count) asks its own way.
+    fn probe(client: &AtlassianClient) -> LocalBoxFuture<'_, Result<Option<String>, ApiError>> {
+        async move { client.page::<IgnoredAny>(Self::LIST, &Self::request(), None).await.map(|_: Page<IgnoredAny>| None) }.boxed_local()
+    }
 }
 
 impl Entry {
@@ -59,9 +67,9 @@ fn plan<S: PlainStream>(input: &mut PlanInput) -> Result<Option<Planned>, ReadEr
     Ok(Mode::decide(S::ID, input)?.map(|mode| Planned::Alone(Box::new(Alone { stream: S::ID, mode, read }))))
 }
 
-/// One page of the list, its items not even parsed.
-fn probe<S: PlainStream>(client: &AtlassianClient) -> futures_util::future::LocalBoxFuture<'_, Result<Option<String>, crate::client::ApiError>> {
-    async move { client.page::<IgnoredAny>(S::LIST, &S::request(), None).await.map(|_: Page<IgnoredAny>| None) }.boxed_local()
+/// What `check` asks of the stream ([`PlainStream::probe`]).
+fn probe<S: PlainStream>(client: &AtlassianClient) -> LocalBoxFuture<'_, Result<Option<String>, ApiError>> {
+    S::probe(client)
 }
 
 impl Reader<'_, '_> {

@@ -10,6 +10,7 @@ pub mod audit_events;
 pub mod domains;
 pub mod groups;
 pub mod license_assignments;
+pub mod service_accounts;
 pub mod user_activity;
 pub mod users;
 pub mod workspaces;
@@ -31,6 +32,7 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<groups::Groups>(),
     Entry::paged::<domains::Domains>(),
     Entry::paged::<api_tokens::ApiTokens>(),
+    Entry::paged::<service_accounts::ServiceAccounts>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

@@ -23,6 +23,7 @@
 //! | `GET /admin/v1/orgs/{orgId}/event-actions` | `event_actions` | `read:events:admin` | every action the log can hold ([`crate::EVENT_ACTIONS`]) |
 //! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
 //! | `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` | `api_tokens` | `read:tokens:admin` | `pageSize` (20; 100 at most, served for more) and `cursor` only, any other a 500; bare cursors; integration users among the owners |
+//! | `GET /admin/api-access/v1/orgs/{orgId}/service-accounts` | `service_accounts` | `read:service-accounts:admin` | experimental; `cursor` only, any other a 500; 10 a page under `items`, `updatedAt` epoch ms; the org's `svc-*` users |
 //!
 //! `git_activity` serves no route: its generator flags the Bitbucket developers who work through
 //! git only, and the truth lists them (`git_only`), for the licence report's tests.
@@ -42,6 +43,7 @@ pub(crate) mod groups;
 pub(crate) mod last_active;
 pub(crate) mod managed_users;
 pub(crate) mod orgs;
+pub(crate) mod service_accounts;
 pub(crate) mod workspaces;
 
 use crate::routes::Resource;
@@ -62,6 +64,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     events::ACTIONS,
     domains::RESOURCE,
     api_tokens::RESOURCE,
+    service_accounts::RESOURCE,
     git_activity::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
@@ -111,6 +114,7 @@ mod tests {
         assert_eq!(field_names::<super::directory::DirectoriesQuery>(), Route::of(Endpoint::Directories).query);
         assert_eq!(field_names::<super::groups::RolesQuery>(), Route::of(Endpoint::GroupRoleAssignments).query);
         assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_tokens")).query);
+        assert_eq!(Route::of(Endpoint::named("service_accounts")).query, ["cursor"]);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }
