@@ -21,5 +21,6 @@ mod limiters;
 mod packaging;
 mod read;
 mod resilience;
+mod seat_counts;
 mod service_accounts;
 mod hostile;

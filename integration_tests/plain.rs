@@ -3,7 +3,8 @@
 //! reads through each of the org's changes emit exactly the records that changed and a
 //! deletion for each id gone, and the deduplicated table equals the truth and a full refresh;
 //! a read killed at every checkpoint loses and repeats nothing; a key without the stream's
-//! scope fails that stream alone. Each stream's tests give its truth and its mutations.
+//! scope fails that stream alone. Each stream's tests give its truth and its mutations; a record is
+//! known by its stream's primary key (`id`, or several fields joined by a space).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,8 +53,11 @@ impl Plain {
         cfg
     }
 
-    fn id(r: &Map<String, Value>) -> String {
-        r["id"].as_str().expect("a string id").to_string()
+    /// A record's key: its stream's primary key, its fields joined by a space (`id` alone for most).
+    fn id(&self, r: &Map<String, Value>) -> String {
+        let info = source_atlassian_admin::streams::ALL.iter().map(|e| e.id.info()).find(|s| s.name == self.stream).expect("a registered stream");
+        let parts: Vec<&str> = info.primary_key.iter().map(|k| r[*k].as_str().unwrap_or_else(|| panic!("{}: a string {k}", self.stream))).collect();
+        parts.join(" ")
     }
 
     /// What a destination in append + dedup mode holds after these reads, in order: the
@@ -62,7 +66,7 @@ impl Plain {
         let mut latest: BTreeMap<String, Option<Value>> = BTreeMap::new();
         for messages in reads {
             for r in records_of(messages, self.stream) {
-                latest.insert(Self::id(r), (!r["_ab_cdc_deleted_at"].is_string()).then(|| (self.view)(r)));
+                latest.insert(self.id(r), (!r["_ab_cdc_deleted_at"].is_string()).then(|| (self.view)(r)));
             }
         }
         latest.into_iter().filter_map(|(id, v)| v.map(|v| (id, v))).collect()
@@ -72,7 +76,7 @@ impl Plain {
     fn emitted(&self, messages: &[Message]) -> (Vec<String>, Vec<String>) {
         let (mut live, mut gone) = (Vec::new(), Vec::new());
         for r in records_of(messages, self.stream) {
-            if r["_ab_cdc_deleted_at"].is_string() { gone.push(Self::id(r)) } else { live.push(Self::id(r)) }
+            if r["_ab_cdc_deleted_at"].is_string() { gone.push(self.id(r)) } else { live.push(self.id(r)) }
         }
         live.sort();
         gone.sort();
@@ -87,7 +91,7 @@ impl Plain {
     pub fn full_refresh_equals_the_truth(&self, sb: &Sandbox) -> Run {
         let run = read_ok(&self.config(sb), &self.catalog(false), &json!([]));
         assert_records_match_schemas(&run);
-        let read: BTreeMap<String, Value> = run.records(self.stream).iter().map(|r| (Self::id(r), (self.view)(r))).collect();
+        let read: BTreeMap<String, Value> = run.records(self.stream).iter().map(|r| (self.id(r), (self.view)(r))).collect();
         assert_eq!(read.len(), run.records(self.stream).len(), "{}: each record once", self.stream);
         assert_eq!(read, self.truth_of(sb), "{}: a full refresh is the truth", self.stream);
         assert!(run.records(self.stream).iter().all(|r| r["_ab_cdc_deleted_at"].is_null()), "no deletion in a full refresh");
@@ -137,7 +141,7 @@ impl Plain {
         for kill_after in 1..pages {
             let (killed, _) = read_and_stop(&cfg, &cat, &json!([]), self.stream, kill_after, None);
             let resumed = read_ok(&cfg, &cat, &state_after(&killed));
-            let ids: Vec<String> = records_of(&killed, self.stream).chain(records_of(&resumed.messages, self.stream)).map(Self::id).collect();
+            let ids: Vec<String> = records_of(&killed, self.stream).chain(records_of(&resumed.messages, self.stream)).map(|r| self.id(r)).collect();
             let once: BTreeSet<&String> = ids.iter().collect();
             assert_eq!(ids.len(), once.len(), "{}: killed after checkpoint {kill_after}: a record repeated", self.stream);
             assert_eq!(ids.len(), whole.records(self.stream).len(), "{}: killed after checkpoint {kill_after}: each record once", self.stream);

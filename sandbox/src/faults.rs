@@ -94,6 +94,10 @@ pub enum FaultAction {
     /// Serve normally but set `links.next` to this text (e.g. a URL on another host, which a
     /// client of a v1 list must not follow, or one without a cursor).
     NextLink(String),
+    /// Serve normally but empty the page's list (`data` or `items`), its links kept: a page
+    /// whose items are lost on the way (what a report checking seats against
+    /// `users/count` must notice).
+    DropItems,
     /// Serve normally but give `links.next`, a URL, this origin (`scheme://host:port`) instead
     /// of the sandbox's: what a client behind a reverse proxy sees, the links naming the upstream.
     NextLinkOrigin(String),
@@ -226,7 +230,7 @@ impl FromStr for FaultAction {
     type Err = String;
     /// `429[,retry-after=SECS][,reset-in=DUR][,reset-precision=ms|s|minute]`, any other
     /// 4xx/5xx status (`5xx,html`: a proxy's HTML page), `reset`, `delay=DUR`, `truncate[=BYTES]`, `malformed`, `wrong-shape`,
-    /// `repeat-cursor`, `revoke-key`, `redirect=URL`, `next-link=TEXT`.
+    /// `repeat-cursor`, `revoke-key`, `redirect=URL`, `next-link=TEXT`, `drop-items`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split(',');
         let head = parts.next().unwrap_or_default();
@@ -255,6 +259,7 @@ impl FromStr for FaultAction {
             "malformed" => no_opts(FaultAction::malformed()),
             "wrong-shape" => no_opts(FaultAction::wrong_shape()),
             "repeat-cursor" => no_opts(FaultAction::RepeatCursor),
+            "drop-items" => no_opts(FaultAction::DropItems),
             "revoke-key" => no_opts(FaultAction::RevokeKey),
             "redirect" => no_opts(FaultAction::Redirect {
                 status: 307,
@@ -276,7 +281,7 @@ impl FromStr for FaultAction {
                     headers: vec![],
                 }),
                 _ => Err(format!(
-                    "unknown action '{code}' (429|4xx|5xx|reset|delay=DUR|truncate[=BYTES]|malformed|wrong-shape|repeat-cursor|revoke-key|redirect=URL|next-link=TEXT)"
+                    "unknown action '{code}' (429|4xx|5xx|reset|delay=DUR|truncate[=BYTES]|malformed|wrong-shape|repeat-cursor|revoke-key|redirect=URL|next-link=TEXT|drop-items)"
                 )),
             },
         }
@@ -336,6 +341,7 @@ mod tests {
         let r: FaultRule = "users_search:429,reset-in=30s,reset-precision=minute:every=2".parse().unwrap();
         assert_eq!(r.action, FaultAction::throttle(None, Some(Duration::from_secs(30)), ResetPrecision::Minutes));
         assert_eq!("users_search:delay=2s".parse::<FaultRule>().unwrap().action, FaultAction::Delay(Duration::from_secs(2)));
+        assert_eq!("users_search:drop-items:nth=2".parse::<FaultRule>().unwrap().action, FaultAction::DropItems);
         for bad in ["", "users_search", "nope:500", "org:999", "org:500:sometimes", "org:delay", "org:429,bogus=1", "org:reset,x"] {
             assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
         }

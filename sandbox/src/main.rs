@@ -154,6 +154,7 @@ truncate[=N]    answer normally, body cut to N bytes (default: half)\n          
 malformed       200 with a body that is not JSON\n            \
 wrong-shape     200 with JSON of the wrong shape (data is an object)\n            \
 repeat-cursor   answer normally, links.next = the cursor handed out before\n            \
+drop-items      answer normally, the page's list (data or items) emptied, links kept: items lost\n            \
 revoke-key      revoke the API key: 401 for this and every later request\n            \
 redirect=URL    307 to URL\n            \
 next-link=TEXT  answer normally, links.next = TEXT (e.g. a URL on another host)\n            \

@@ -10,6 +10,7 @@ pub mod audit_events;
 pub mod domains;
 pub mod groups;
 pub mod license_assignments;
+pub mod seat_counts;
 pub mod service_accounts;
 pub mod user_activity;
 pub mod users;
@@ -33,6 +34,7 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<domains::Domains>(),
     Entry::paged::<api_tokens::ApiTokens>(),
     Entry::paged::<service_accounts::ServiceAccounts>(),
+    Entry::paged::<seat_counts::SeatCounts>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

@@ -61,7 +61,7 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(*d).await,
         Some(FaultAction::RevokeKey) => s.revoked.store(true, Ordering::SeqCst),
-        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor | FaultAction::NextLink(_) | FaultAction::NextLinkOrigin(_)) | None => {}
+        Some(FaultAction::Truncate { .. } | FaultAction::RepeatCursor | FaultAction::NextLink(_) | FaultAction::NextLinkOrigin(_) | FaultAction::DropItems) | None => {}
     }
     if !s.authorized(req.headers()) {
         return json_response(StatusCode::UNAUTHORIZED, &json!({"code": 401, "message": "Unauthorized"}));
@@ -82,6 +82,21 @@ pub(super) async fn admin_gate(State(s): State<AppState>, req: Request, next: Ne
             resp = rewrite_body(resp, |b| {
                 let keep = keep.unwrap_or(b.len() / 2).min(b.len().saturating_sub(1));
                 b[..keep].to_vec()
+            })
+            .await;
+        }
+        Some(FaultAction::DropItems) if resp.status().is_success() => {
+            // The page's list emptied, its links kept: the items are lost, the chain goes on.
+            resp = rewrite_body(resp, |b| match serde_json::from_slice::<Value>(&b) {
+                Ok(mut v) => {
+                    for list in ["data", "items"] {
+                        if v.get(list).is_some_and(Value::is_array) {
+                            v[list] = json!([]);
+                        }
+                    }
+                    serde_json::to_vec(&v).unwrap_or(b)
+                }
+                Err(_) => b,
             })
             .await;
         }
