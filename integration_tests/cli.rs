@@ -22,7 +22,7 @@ fn discover_offers_every_registered_stream_and_matches_snapshot() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     let Message::Catalog { catalog } = &run.messages[0] else { panic!("not a CATALOG") };
     let names: Vec<&str> = catalog.streams.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments", "groups", "domains", "api_tokens", "service_accounts", "seat_counts", "audit_events"]);
+    assert_eq!(names, ["users", "user_activity", "workspaces", "license_assignments", "groups", "domains", "api_tokens", "service_accounts", "seat_counts", "api_keys", "policies", "audit_events"]);
     for s in &catalog.streams {
         let props = s.json_schema["properties"].as_object().unwrap();
         for key in s.source_defined_primary_key.iter().flatten() {

@@ -134,7 +134,7 @@ fn cases() -> Vec<Case> {
     no_domains.forbid_scope("read:domains:admin").expect("a known scope");
     let domains = read_error(&config_for(&no_domains), &["workspaces", "domains"], json!([]));
     cases.push(Case { what: "domains with a key without the domains scope", message: domains });
-    for (stream, scope) in [("api_tokens", "read:tokens:admin"), ("service_accounts", "read:service-accounts:admin"), ("seat_counts", "read:directories:admin")] {
+    for (stream, scope) in [("api_tokens", "read:tokens:admin"), ("service_accounts", "read:service-accounts:admin"), ("seat_counts", "read:directories:admin"), ("api_keys", "read:keys:admin"), ("policies", "read:policies:admin")] {
         let no_scope = Sandbox::start(SandboxOptions { users: 10, api_key: SANDBOX_KEY.into(), ..Default::default() }).expect("start sandbox");
         no_scope.forbid_scope(scope).expect("a known scope");
         let message = read_error(&config_for(&no_scope), &["workspaces", stream], json!([]));

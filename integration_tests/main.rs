@@ -5,6 +5,7 @@
 mod harness;
 
 mod activity;
+mod api_keys;
 mod api_tokens;
 mod audit_events;
 mod domains;
@@ -17,6 +18,7 @@ mod key_only;
 mod licenses;
 mod managed;
 mod plain;
+mod policies;
 mod limiters;
 mod packaging;
 mod read;

@@ -14,8 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+pub use crate::resources::api_keys::ApiKey;
 pub use crate::resources::api_tokens::ApiToken;
 pub use crate::resources::domains::Domain;
+pub use crate::resources::policies::Policy;
 pub use crate::resources::service_accounts::ServiceAccount;
 
 /// A whole synthetic organization. A resource with data of its own keeps it in a field here,
@@ -41,6 +43,10 @@ pub struct Org {
     pub api_tokens: Vec<ApiToken>,
     /// The organization's service accounts (each one of its `svc-*` users).
     pub service_accounts: Vec<ServiceAccount>,
+    /// The organization's API keys.
+    pub api_keys: Vec<ApiKey>,
+    /// The organization's policies.
+    pub policies: Vec<Policy>,
     /// Account ids of the Bitbucket developers who work through git only (no route serves it:
     /// `resources/git_activity.rs`).
     pub git_only: Vec<String>,

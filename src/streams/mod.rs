@@ -5,11 +5,13 @@
 //! catalog validation, `--help`, `check`'s probes, the read's plan and the notices'
 //! attribution derive from the registry; nothing else names a stream.
 
+pub mod api_keys;
 pub mod api_tokens;
 pub mod audit_events;
 pub mod domains;
 pub mod groups;
 pub mod license_assignments;
+pub mod policies;
 pub mod seat_counts;
 pub mod service_accounts;
 pub mod user_activity;
@@ -35,6 +37,8 @@ pub const ALL: &[Entry] = &[
     Entry::paged::<api_tokens::ApiTokens>(),
     Entry::paged::<service_accounts::ServiceAccounts>(),
     Entry::paged::<seat_counts::SeatCounts>(),
+    Entry::paged::<api_keys::ApiKeys>(),
+    Entry::paged::<policies::Policies>(),
     Entry::log::<audit_events::AuditEvents>(),
 ];
 

@@ -3,9 +3,6 @@
 //! `POST /__sandbox/mutations/{name}` and [`crate::Sandbox::mutate`], drawing from the same
 //! seeded streams and logging to the same audit log.
 
-// Only resources with mutations of their own use this (in-tree: the test resource).
-#![cfg_attr(not(test), allow(dead_code))]
-
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -24,6 +24,8 @@
 //! | `GET /admin/v1/orgs/{orgId}/domains` | `domains` | `read:domains:admin` | v1 URL cursors, 20 a page; two verified, one unverified |
 //! | `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` | `api_tokens` | `read:tokens:admin` | `pageSize` (20; 100 at most, served for more) and `cursor` only, any other a 500; bare cursors; integration users among the owners |
 //! | `GET /admin/api-access/v1/orgs/{orgId}/service-accounts` | `service_accounts` | `read:service-accounts:admin` | experimental; `cursor` only, any other a 500; 10 a page under `items`, `updatedAt` epoch ms; the org's `svc-*` users |
+//! | `GET /admin/api-access/v1/orgs/{orgId}/api-keys` | `api_keys` | `read:keys:admin` (and `read:tokens:admin`: either refused is a 403) | `pageSize` and `cursor` only, as `api_tokens`; five keys |
+//! | `GET /admin/v1/orgs/{orgId}/policies` | `policies` | `read:policies:admin` | `?cursor`, `?type`; 10 a page, `meta.next`; six policies of five types, the paid Service Management and Bitbucket sites under none |
 //!
 //! `git_activity` serves no route: its generator flags the Bitbucket developers who work through
 //! git only, and the truth lists them (`git_only`), for the licence report's tests.
@@ -31,6 +33,7 @@
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
 
+pub(crate) mod api_keys;
 pub(crate) mod api_tokens;
 #[cfg(test)]
 pub(crate) mod badges;
@@ -43,6 +46,7 @@ pub(crate) mod groups;
 pub(crate) mod last_active;
 pub(crate) mod managed_users;
 pub(crate) mod orgs;
+pub(crate) mod policies;
 pub(crate) mod service_accounts;
 pub(crate) mod workspaces;
 
@@ -65,6 +69,8 @@ pub(crate) const REGISTRY: &[Resource] = &[
     domains::RESOURCE,
     api_tokens::RESOURCE,
     service_accounts::RESOURCE,
+    api_keys::RESOURCE,
+    policies::RESOURCE,
     git_activity::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
@@ -115,6 +121,8 @@ mod tests {
         assert_eq!(field_names::<super::groups::RolesQuery>(), Route::of(Endpoint::GroupRoleAssignments).query);
         assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_tokens")).query);
         assert_eq!(Route::of(Endpoint::named("service_accounts")).query, ["cursor"]);
+        assert_eq!(field_names::<super::api_tokens::ListQuery>(), Route::of(Endpoint::named("api_keys")).query);
+        assert_eq!(field_names::<super::policies::PoliciesQuery>(), Route::of(Endpoint::named("policies")).query);
         for ep in [Endpoint::Orgs, Endpoint::ManagedUsers, Endpoint::LastActiveDates] {
             assert_eq!(Route::of(ep).query, ["cursor"]);
         }

@@ -171,7 +171,6 @@ pub(crate) enum Style<'a> {
     /// `query` and the cursor.
     MetaNext { url: &'a str, query: &'a [(&'static str, Option<&'a str>)] },
     /// service accounts: `{items, links: {self?, prev?, next?}, total}`, the links bare cursors.
-    #[cfg_attr(not(test), allow(dead_code))] // the service accounts, when they come
     Items { total: usize },
 }
 
