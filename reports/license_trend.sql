@@ -7,8 +7,10 @@
 --
 -- GENERATED from dbt/models/marts/atlassian_admin__license_trend.sql by scripts/generate-reports.py: edit the model
 -- and run the script, not this file. Runs on DuckDB and PostgreSQL over one table per stream, named
--- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;
--- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
+-- after it (users, user_activity, workspaces, license_assignments; groups, audit_events,
+-- domains, api_tokens, service_accounts, seat_counts, empty when not synced), and the
+-- reference tables seat_prices, user_tiers, contracts, unseen_products and free_plans
+-- (dbt/seeds/*.csv, or your own).
 -- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
 -- (docs/license-report.md says what each means).
 WITH  __dbt__cte__stg_atlassian_admin__license_assignments as (
@@ -48,7 +50,7 @@ SELECT workspace_id, account_id, role, observed_at, superseded_at, is_deletion,
 FROM marked
 ),  __dbt__cte__int_atlassian_admin__params as (
 -- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
-SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of, FALSE AS unseen_in_savings
 ),  __dbt__cte__stg_atlassian_admin__user_activity as (
 -- The user_activity stream as loaded: every row (each version of a user's last activity on a
 -- product site, deletion records too), every column typed. int_atlassian_admin__activity keeps
@@ -111,7 +113,8 @@ FROM workspaces s
 -- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
 -- only paid sites have money and tier figures and count in the totals. workspaces is read in
 -- full every sync: a table synced in append mode holds a copy per sync, of which the latest
--- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy).
+-- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy;
+-- `row_no <= 1`, not `= 1`: see current_rows).
 SELECT workspace_id, type_key, name, host_url, plan, capacity,
        CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
 FROM (
@@ -119,7 +122,7 @@ FROM (
            ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
     FROM __dbt__cte__stg_atlassian_admin__workspaces
 ) latest
-WHERE row_no = 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+WHERE row_no <= 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
 ), seat_spans AS (
     SELECT workspace_id, account_id, is_deletion,
            CAST(observed_at AS DATE) AS from_day,

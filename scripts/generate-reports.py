@@ -37,7 +37,8 @@ REPORTS = ROOT / "reports"
 MARTS = {"license_utilization": "atlassian_admin__license_utilization",
          "reclaimable_seats": "atlassian_admin__reclaimable_seats",
          "license_trend": "atlassian_admin__license_trend",
-         "seat_holders": "atlassian_admin__seat_holders"}
+         "seat_holders": "atlassian_admin__seat_holders",
+         "bill": "atlassian_admin__bill"}
 DIALECTS = {None: REPORTS, "snowflake": REPORTS / "snowflake", "bigquery": REPORTS / "bigquery"}
 PROFILE = """atlassian_admin:
   target: compile
@@ -68,8 +69,10 @@ def header(model: str, dialect: str | None, comment: str) -> str:
             f"--\n"
             f"-- GENERATED from dbt/models/marts/{model}.sql by scripts/generate-reports.py: edit the model\n"
             f"-- and run the script, not this file. {WHERE[dialect]} over one table per stream, named\n"
-            f"-- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;\n"
-            f"-- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).\n"
+            f"-- after it (users, user_activity, workspaces, license_assignments; groups, audit_events,\n"
+            f"-- domains, api_tokens, service_accounts, seat_counts, empty when not synced), and the\n"
+            f"-- reference tables seat_prices, user_tiers, contracts, unseen_products and free_plans\n"
+            f"-- (dbt/seeds/*.csv, or your own).\n"
             f"-- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below\n"
             f"-- (docs/license-report.md says what each means).\n")
 
@@ -100,7 +103,8 @@ def compile_all(dbt: str) -> dict[Path, str]:
     return out
 
 
-STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events")
+STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events", "domains",
+           "api_tokens", "service_accounts", "seat_counts")
 LOAD_SCRIPT = REPORTS / "load" / "postgres.psql"
 
 

@@ -65,8 +65,13 @@ def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
         con = licence_report.connect_records(records_dir)
         n_prices = licence_report.load_reference(con, "seat_prices", None if prices.lower() == "none" else Path(prices))
         licence_report.load_reference(con, "user_tiers", licence_report.DEFAULT_TIERS)
+        licence_report.load_reference(con, "contracts", licence_report.DEFAULT_CONTRACTS)
+        licence_report.load_reference(con, "unseen_products", licence_report.DEFAULT_UNSEEN)
+        licence_report.load_reference(con, "free_plans", licence_report.DEFAULT_FREE_PLANS)
         example = n_prices and con.execute("SELECT COUNT(*) FROM seat_prices WHERE UPPER(note) LIKE '%EXAMPLE%'").fetchone()[0]
+        not_synced = [s for s in licence_report.NOT_SYNCED if not con.execute(f'SELECT COUNT(*) FROM "{s}"').fetchone()[0]]
         rows = licence_report.report_rows(con, "license_utilization.sql")
+        bill = licence_report.report_rows(con, "bill.sql")
     sites = [r for r in rows if r["row_type"] == "site"]
     total = next(r for r in rows if r["row_type"] == "total")
     as_of = f" (as of {total['as_of'][:10]}, the newest activity)" if total["as_of"] else ""
@@ -82,14 +87,57 @@ def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
     print(f"    paid sites ({n_paid}): {fmt(total['seats_paid'])} seats paid, {fmt(total['seats_billed'])} billed, "
           f"{fmt(total['active_30d'])} active in the last 30 days, {fmt(total['reclaimable'])} reclaimable "
           f"(not used for 90 days, or never); {fmt(total['tier_saving_seats'])} seats above the right tiers (products with a tier list)")
-    print(f"    not reclaimable: {fmt(total['new_not_active'])} new, not yet active (seat or account younger than 90 days); "
-          f"{fmt(total['not_billed'])} not billed (suspended or deactivated: removing them saves nothing)")
+    print("    every seat holder in one category: " + "; ".join(f"{fmt(total[column])} {label}"
+                                                           for _, label, column, _ in licence_report.CATEGORIES))
+    print(f"    not reclaimable: {fmt(total['active_via_api'])} active through the API (integration users: keep; consider a service "
+          f"account); {fmt(total['new_not_active'])} new, not yet active (seat or account younger than 90 days); "
+          f"{fmt(total['unseen'])} unseen (Bitbucket: verify in the product first); {fmt(total['not_billed'])} not billed "
+          f"(suspended or deactivated: removing them saves nothing); {fmt(total['service_accounts'])} service accounts (never billed)")
     if total["pricing"] in ("priced", "partly priced"):
         which = "the EXAMPLE prices of dbt/seeds/atlassian_admin__seat_prices.csv: replace them" if example else "seat_prices"
         print(f"    a month ({which}): {cur} {money(total['cost_paid_month'])} paid, {cur} {money(total['cost_billed_month'])} billed, "
               f"{cur} {money(total['cost_reclaimable_month'])} reclaimable; {cur} {money(total['tier_saving_month'])} less at the right tiers")
     else:
         print(f"    money: {total['pricing']} (fill in dbt/seeds/atlassian_admin__seat_prices.csv for the cost figures)")
+    print("    when a saving shows on the bill (the contract's cycle: dbt/seeds/atlassian_admin__contracts.csv, EXAMPLE rows):")
+    for b in bill:
+        if b["row_type"] != "site":
+            continue
+        name = f"{b['site_name']} ({b['product']})"
+        if b["billing_cycle"] == "monthly":
+            peak = ("its peak, unknown (the seat history begins after it)" if b["peak_billed_this_cycle"] is None
+                    else f"its peak, {fmt(b['peak_billed_this_cycle'])} users")
+            saving = ("nothing to reclaim" if not b["seats_to_reclaim"] else
+                      f"{fmt(b['seats_to_reclaim'])} seats removed now save {cur} {money(b['saving_month']) or 'n/a'} a month from "
+                      f"{b['saves_from'] or 'an unknown day (no cycle start day)'} ({fmt(b['billed_after_reclaim'])} billed then)")
+            print(f"      {name}: monthly; this cycle (from {b['cycle_start'] or 'unknown'}) is billed on {peak}; {saving}")
+        elif b["tier_at_renewal"] is None:
+            print(f"      {name}: {b['billing_cycle']}; renews {b['renewal_date'] or 'unknown'}: no tier in user_tiers for it, so "
+                  f"what its renewal saves is unknown ({fmt(b['seats_to_reclaim'])} seats reclaimable)")
+        else:
+            print(f"      {name}: {b['billing_cycle']}; renews {b['renewal_date'] or 'unknown'}: the right tier then "
+                  f"{fmt(b['tier_at_renewal'])}, {fmt(b['seats_to_free_for_lower_tier'])} billed users to go for the tier below "
+                  f"({fmt(b['lower_tier'])}); {cur} {money(b['saving_month']) or 'n/a'} a month less from the renewal")
+        if b["could_be_free"]:
+            print(f"      {name}: could be free: {fmt(b['seats_needed'])} seats needed fit the Free plan's {fmt(b['free_plan_users'])}")
+    guard = next((b for b in bill if b["row_type"] == "guard"), None)
+    if guard:
+        split = "managed/external unknown" if guard["external_users"] is None else \
+            f"{fmt(guard['managed_users'])} managed, {fmt(guard['external_users'])} external"
+        cost = f": {guard['currency']} {money(guard['bill_month'])} a month" if guard["bill_month"] is not None else ""
+        print(f"    Atlassian Guard: {fmt(guard['seats_billed'])} unique users with product access ({split}){cost}")
+    externals = "unknown (domains not synced)" if total["external_holders"] is None else fmt(total["external_holders"])
+    print(f"    external holders of paid seats (email domain not verified by the org): {externals}")
+    differing = [r for r in sites if r["counts_agree"] is False]
+    if total["counts_agree"] is None:
+        print("    seat counts: not checked against Atlassian's (seat_counts not synced)")
+    elif not differing:
+        print(f"    seat counts: every site equals Atlassian's own count ({fmt(total['atlassian_seat_count'])} over the billable roles)")
+    for r in differing:
+        print(f"    WARNING: {r['site_name']} ({r['product']}): Atlassian counts {fmt(r['atlassian_seat_count'])} seats, the report "
+              f"{fmt(r['report_seat_count'])}: re-sync before acting on this site")
+    for stream in not_synced:
+        print(f"    not synced: {licence_report.NOT_SYNCED[stream]}")
     listed = {r["workspace_id"] for r in sites}
     left_out = [f"'{w.get('name')}' ({'a sandbox copy' if w.get('sandbox_type') == 'CHILD' else w.get('status')})"
                 for w in records.get("workspaces", []) if w.get("id") not in listed]

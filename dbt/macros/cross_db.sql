@@ -87,6 +87,33 @@
 {% macro snowflake__days_between(start, end) -%}{{ return('DATEDIFF(day, ' ~ start ~ ', ' ~ end ~ ')') }}{%- endmacro %}
 {% macro bigquery__days_between(start, end) -%}{{ return('DATE_DIFF(' ~ end ~ ', ' ~ start ~ ', DAY)') }}{%- endmacro %}
 
+{#- The first day of date `d`'s month, as a date. -#}
+{% macro month_start(d) -%}
+  {%- if atlassian_admin.plain_dialect() -%}{{ return(atlassian_admin.plain('month_start')(d)) }}{%- endif -%}
+  {{ return('CAST(' ~ dbt.date_trunc('month', d) ~ ' AS DATE)') }}
+{%- endmacro %}
+{% macro default__month_start(d) -%}{{ return("CAST(DATE_TRUNC('month', " ~ d ~ ') AS DATE)') }}{%- endmacro %}
+{% macro snowflake__month_start(d) -%}{{ return("CAST(DATE_TRUNC('month', " ~ d ~ ') AS DATE)') }}{%- endmacro %}
+{% macro bigquery__month_start(d) -%}{{ return('DATE_TRUNC(' ~ d ~ ', MONTH)') }}{%- endmacro %}
+
+{#- A date `months` months after date `d` (months: an integer expression), as a date; a day the
+    month lacks is its last (Jan 31 + 1 month = Feb 28). -#}
+{% macro add_months(d, months) -%}
+  {%- if atlassian_admin.plain_dialect() -%}{{ return(atlassian_admin.plain('add_months')(d, months)) }}{%- endif -%}
+  {{ return('CAST(' ~ dbt.dateadd('month', months, d) ~ ' AS DATE)') }}
+{%- endmacro %}
+{% macro default__add_months(d, months) -%}{{ return('CAST(' ~ d ~ ' + (' ~ months ~ ") * INTERVAL '1 month' AS DATE)") }}{%- endmacro %}
+{% macro snowflake__add_months(d, months) -%}{{ return('DATEADD(month, ' ~ months ~ ', ' ~ d ~ ')') }}{%- endmacro %}
+{% macro bigquery__add_months(d, months) -%}{{ return('DATE_ADD(' ~ d ~ ', INTERVAL ' ~ months ~ ' MONTH)') }}{%- endmacro %}
+
+{#- The domain of the email `expr`: the text after its '@'. -#}
+{% macro email_domain(expr) -%}
+  {%- if atlassian_admin.plain_dialect() -%}{{ return(atlassian_admin.plain('email_domain')(expr)) }}{%- endif -%}
+  {{ return(dbt.split_part(expr, "'@'", 2)) }}
+{%- endmacro %}
+{% macro default__email_domain(expr) -%}{{ return('SPLIT_PART(' ~ expr ~ ", '@', 2)") }}{%- endmacro %}
+{% macro bigquery__email_domain(expr) -%}{{ return('SPLIT(' ~ expr ~ ", '@')[SAFE_OFFSET(1)]") }}{%- endmacro %}
+
 {#- The values of `expr` over a group, sorted, joined by `sep` (a SQL string literal). -#}
 {% macro sorted_list(expr, sep) -%}
   {%- if atlassian_admin.plain_dialect() -%}{{ return(atlassian_admin.plain('sorted_list')(expr, sep)) }}{%- endif -%}

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CONNECTOR, ROOT, Db, sandbox_org, ts
-from test_report import check_report
+from test_report import CATEGORIES, check_report
 from test_trend import expected_trend
 
 WORK = Path(tempfile.mkdtemp(prefix="dbt-test-"))
@@ -48,7 +48,7 @@ DBT = Path(os.environ.get("DBT_BIN") or ROOT / ".venv-dbt" / "bin" / "dbt")
 PROJECT = ROOT / "dbt"
 SCHEMA = "analytics"
 USERS = 600
-INCREMENTAL = ("users", "user_activity", "license_assignments", "groups")
+INCREMENTAL = ("users", "user_activity", "license_assignments", "groups", "domains", "api_tokens", "service_accounts", "seat_counts")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -136,7 +136,8 @@ class Marts:
 
     ORDER = {"license_utilization": "CASE WHEN workspace_id IS NULL THEN 1 ELSE 0 END, product, site_url, workspace_id",
              "reclaimable_seats": "product, site_url, account_id", "license_trend": "workspace_id, day",
-             "seat_holders": "workspace_id, account_id"}
+             "seat_holders": "workspace_id, account_id",
+             "bill": "CASE WHEN row_type = 'guard' THEN 1 ELSE 0 END, product, site_url, workspace_id"}
 
     def __init__(self, db: Db):
         self.db, self.kind = db, db.kind
@@ -176,12 +177,17 @@ def source_vars(kind: str, schema: str) -> dict:
 # one sync
 
 def prepare_org(sandbox) -> None:
+    """New hires who have not logged in (10 and 120 days ago), and a small paid site: a Service
+    Management site of two agents, which the Free plan (3 agents) would hold."""
     post(sandbox["base_url"], "/__sandbox/mutations/hire_users", {"count": 4, "days_ago": 10})
     post(sandbox["base_url"], "/__sandbox/mutations/hire_users", {"count": 3, "days_ago": 120})
+    post(sandbox["base_url"], "/__sandbox/mutations/link_site", {"product": "jira-servicedesk", "users": 2, "last_active_days_ago": 10})
 
 
 def check_one_sync(marts: Marts, truth: dict, with_events: bool) -> None:
-    sites, total = check_report(marts, truth, granted=grants(truth) if with_events else None)
+    sites, total, bill = check_report(marts, truth, granted=grants(truth) if with_events else None)
+    assert any(b.get("could_be_free") for b in bill.values()), "the small paid site could be free"
+    assert {r["category"] for r in marts.report("seat_holders.sql")} == set(CATEGORIES)
     # The hires of 10 days ago (and any user who joined since and never logged in).
     hired = {u["accountId"] for u in truth["users"] if not u.get("productAccess") and u.get("addedToOrg")
              and ts(u["addedToOrg"]) >= ts(truth["now"]) - timedelta(days=11)}
@@ -327,7 +333,12 @@ def test_dbt_build_over_appended_syncs_equals_the_truth_and_its_trend(kind, requ
     marts = duckdb_marts(where) if kind == "duckdb" else pg_marts(request.getfixturevalue("pg_server"))
     seen = first_seen(truths)
     assert seen, "seats granted between the syncs"
-    check_report(marts, truths[-1], seat_first_seen=seen, granted=grants(truths[-1]))
+    observed = [(ts(f"{day}T12:00:00Z"), truth) for day, truth in zip(DAYS, truths)]
+    _, _, bill = check_report(marts, truths[-1], seat_first_seen=seen, granted=grants(truths[-1]), observations=observed)
+    # Every monthly cycle holds the last sync: its peak is at least today's count (above it where
+    # seats went during the cycle).
+    monthly = [b for b in bill.values() if b["row_type"] == "site" and b["billing_cycle"] == "monthly"]
+    assert monthly and all(b["peak_billed_this_cycle"] is not None and b["peak_billed_this_cycle"] >= b["seats_billed"] for b in monthly)
     syncs = [(None, date.fromisoformat(day)) for day in DAYS]
     want = expected_trend(truths, syncs=syncs)
     rows = marts.report("license_trend.sql")

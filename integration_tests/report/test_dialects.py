@@ -17,7 +17,7 @@ from conftest import REPORTS, ROOT
 
 sqlglot = pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install -r integration_tests/report/requirements.txt)")
 
-NAMES = ["license_trend.sql", "license_utilization.sql", "reclaimable_seats.sql", "seat_holders.sql"]
+NAMES = ["bill.sql", "license_trend.sql", "license_utilization.sql", "reclaimable_seats.sql", "seat_holders.sql"]
 MARTS = sorted(p.name.removeprefix("atlassian_admin__") for p in (ROOT / "dbt" / "models" / "marts").glob("*.sql"))
 
 
@@ -57,3 +57,18 @@ def test_each_stream_table_is_named_in_one_staging_cte(name):
     for table in ("users", "workspaces"):
         reads = [t for t in tree.find_all(sqlglot.exp.Table) if t.name == table]
         assert len(reads) <= 1, f"{name} reads {table} {len(reads)} times"
+
+
+def test_the_staging_columns_are_each_streams_schema():
+    """dbt/macros/staging.sql's stream_columns lists every field of schemas/<stream>.json, in its
+    order, then _airbyte_extracted_at: the staging models pass each stream through whole."""
+    import json
+    import re
+
+    text = (ROOT / "dbt" / "macros" / "staging.sql").read_text(encoding="utf-8")
+    streams = re.findall(r"^  '(\w+)': \[\n(.*?)^  \],", text, re.S | re.M)
+    assert {s for s, _ in streams} >= {"users", "domains", "api_tokens", "service_accounts", "seat_counts"}
+    for stream, body in streams:
+        names = re.findall(r"\{'name': '(\w+)'", body)
+        schema = json.loads((ROOT / "schemas" / f"{stream}.json").read_text(encoding="utf-8"))
+        assert names == [*schema["properties"], "_airbyte_extracted_at"], stream

@@ -37,7 +37,7 @@ from conftest import ROOT, Db, licence_report, norm, sandbox_org
 from test_dbt import DBT, SCHEMA, Marts, ab, check_one_sync, dbt, grants, post, prepare_org, truth_of
 
 DOCS = ROOT / "docs" / "license-report.md"
-REPORT_NAMES = ("license_utilization.sql", "reclaimable_seats.sql", "seat_holders.sql", "license_trend.sql")
+REPORT_NAMES = ("license_utilization.sql", "reclaimable_seats.sql", "seat_holders.sql", "license_trend.sql", "bill.sql")
 USERS, EVENTS = 1000, 2000
 
 
@@ -142,8 +142,8 @@ def paths(tmp_path_factory, pg_server):
 
         # The page's own loader over the same records.
         con = licence_report.connect_records(d / "records")
-        for name in ("seat_prices", "user_tiers"):
-            licence_report.load_reference(con, name, licence_report.DEFAULT_PRICES if name == "seat_prices" else licence_report.DEFAULT_TIERS)
+        for name in licence_report.REFERENCE:
+            licence_report.load_reference(con, name, licence_report.SEEDS / f"atlassian_admin__{name}.csv")
         got["page loader"] = rows_of(Db("duckdb", con).report)
         con.close()
 

@@ -32,3 +32,7 @@ def test_summary_prints_the_paid_sites_of_the_report(synced, tmp_path):
     assert every > seats and f"{every:,}" not in out, "sandbox, offline and Free sites are not counted as paid"
     assert "not in the report, holding no seats:" in out and "(offline)" in out and "(a sandbox copy)" in out
     assert "EXAMPLE prices" in out and "Records per stream" in out
+    # Every holder in one category, when each saving shows on the bill, Guard, Atlassian's counts.
+    assert "every seat holder in one category: " in out and " active through the API" in out and " unseen activity" in out
+    assert "monthly; this cycle (from " in out and "a month less from the renewal" in out and "Atlassian Guard: " in out, out
+    assert "seat counts: every site equals Atlassian's own count" in out and "WARNING" not in out and "not synced" not in out

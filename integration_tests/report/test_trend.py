@@ -15,9 +15,10 @@ test_convergence.py uses, could make the changes on one running sandbox instead 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from conftest import BILLABLE, SYNCS, load_reference, load_streams, ts
+from test_report import billing_terms, peak_of, service_account_ids, report_workspaces
 
 
 def report_sites(truth: dict) -> list[str]:
@@ -82,3 +83,34 @@ def test_trend_equals_the_truth_history(db, history):
     assert {ws: r["seats_assigned"] for ws, r in sites.items()} == last
     final = {r["workspace_id"]: r["seats_assigned"] for r in rows if r["day"] == days[-1]}
     assert final == last
+
+
+def test_each_cycles_peak_is_read_from_the_history(db, history):
+    """Monthly plans are billed on the highest number of billed users in the cycle: over the four
+    appended syncs, each site's peak is the count when its cycle began (the last sync before) or
+    at a sync within it — never one after the cycle's end, even when it is in the tables — and
+    a seat removed now saves from the next cycle. as_of is the third sync's evening."""
+    schemas, tables, truths = history
+    as_of = datetime.combine(SYNCS[2][1], time(23, 0))
+    days = {"jira-software": 10, "confluence": 5, "jira-servicedesk": 9, "bitbucket": 2, "opsgenie": 14}
+    contracts = [{"product_type_key": p, "billing_cycle": "monthly", "cycle_start_day": str(d), "note": "test"} for p, d in days.items()]
+    load_streams(db, schemas, tables)
+    load_reference(db, contracts=contracts)
+    rows = {r["workspace_id"]: r for r in db.report("bill.sql", as_of=f"CAST('{as_of.isoformat(sep=' ')}' AS TIMESTAMP)")
+            if r["row_type"] == "site"}
+    syncs = [(datetime.combine(day, time(12, 0)), truth) for (_, day), truth in zip(SYNCS, truths)]
+    services = service_account_ids(truths[-1])
+    checked = 0
+    for w in report_workspaces(truths[-1]):
+        if w["id"] not in rows:
+            continue
+        terms = billing_terms(contracts, w["attributes"]["typeKey"], w["attributes"]["hostUrl"], "monthly", as_of.date())
+        row = rows[w["id"]]
+        assert (row["cycle_start"], row["saves_from"]) == (terms["cycle_start"], terms["next_cycle_start"]), w["id"]
+        want = peak_of(syncs, w["id"], terms["cycle_start"], terms["next_cycle_start"], services)
+        assert row["peak_billed_this_cycle"] == want, (w["attributes"]["typeKey"], row["peak_billed_this_cycle"], want)
+        checked += 1
+    assert checked == len(days)
+    # The Jira cycle (from the 10th) ended before the last sync: its peak is not today's count.
+    jira = next(r for r in rows.values() if r["product"] == "jira-software")
+    assert jira["peak_billed_this_cycle"] != jira["seats_billed"]

@@ -1,10 +1,14 @@
--- One row per user holding a billable seat on a product site: who, their last activity on that
--- site, whether the seat is billed, new, active lately or reclaimable, and where to remove it.
+-- One row per user holding a billable seat on a product site: who, their category (service
+-- account, not billed, active, active through the API, new, unseen, reclaimable: the first that
+-- applies), their last activity on that site and through an API token, whether they are
+-- external, every input of the rules, and where to remove the seat.
 --
 -- GENERATED from dbt/models/marts/atlassian_admin__seat_holders.sql by scripts/generate-reports.py: edit the model
 -- and run the script, not this file. The BigQuery form (the package's bigquery__ macros) over one table per stream, named
--- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;
--- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
+-- after it (users, user_activity, workspaces, license_assignments; groups, audit_events,
+-- domains, api_tokens, service_accounts, seat_counts, empty when not synced), and the
+-- reference tables seat_prices, user_tiers, contracts, unseen_products and free_plans
+-- (dbt/seeds/*.csv, or your own).
 -- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
 -- (docs/license-report.md says what each means).
 with __dbt__cte__stg_atlassian_admin__license_assignments as (
@@ -59,6 +63,47 @@ FROM (
 -- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
 WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_activity
 WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+),  __dbt__cte__stg_atlassian_admin__domains as (
+-- The domains stream as loaded (the organization's claimed email domains, verified or not):
+-- every row, every column typed; id as domain_id. No row when the stream is not synced (a
+-- missing table in a dbt run): holders are then neither external nor not, but unknown.
+SELECT
+    CAST(s.id AS STRING) AS domain_id,
+    CAST(s.name AS STRING) AS name,
+    CAST(s.claim_status AS STRING) AS claim_status,
+    CAST(s.verified AS BOOL) AS verified,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM domains s
+),  __dbt__cte__stg_atlassian_admin__workspaces as (
+-- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
+-- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
+SELECT
+    CAST(s.id AS STRING) AS workspace_id,
+    CAST(s.name AS STRING) AS name,
+    CAST(s.type_key AS STRING) AS type_key,
+    CAST(s.status AS STRING) AS status,
+    CAST(s.host_url AS STRING) AS host_url,
+    CAST(s.capacity AS INT64) AS capacity,
+    CAST(s.plan AS STRING) AS plan,
+    CAST(s.sandbox_type AS STRING) AS sandbox_type,
+    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
+FROM workspaces s
+),  __dbt__cte__int_atlassian_admin__sites as (
+-- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
+-- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
+-- only paid sites have money and tier figures and count in the totals. workspaces is read in
+-- full every sync: a table synced in append mode holds a copy per sync, of which the latest
+-- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy;
+-- `row_no <= 1`, not `= 1`: see current_rows).
+SELECT workspace_id, type_key, name, host_url, plan, capacity,
+       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
+FROM (
+    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__workspaces
+) latest
+WHERE row_no <= 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
 ),  __dbt__cte__stg_atlassian_admin__users as (
 -- The users stream as loaded: every row (each version of an account, deletion records too),
 -- every column typed. int_atlassian_admin__users keeps the current accounts.
@@ -175,9 +220,84 @@ SELECT f.workspace_id, f.account_id,
 FROM firsts f
 JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
 LEFT JOIN __dbt__cte__int_atlassian_admin__access_grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+),  __dbt__cte__stg_atlassian_admin__api_tokens as (
+-- The api_tokens stream as loaded (the managed accounts' API tokens: owner and last use, never
+-- a secret): every row, every column typed; id as token_id. No row when not synced.
+SELECT
+    CAST(s.id AS STRING) AS token_id,
+    CAST(s.last_active_at AS TIMESTAMP) AS last_active_at,
+    CAST(s.account_id AS STRING) AS account_id,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM api_tokens s
+),  __dbt__cte__int_atlassian_admin__token_use as (
+-- Each user's latest use of one of their API tokens: per owner (account_id), the newest
+-- last_active_at over their current tokens (latest row of each token, tokens gone from the list
+-- dropped). API use is not product activity: "last active" does not see it. Empty when the
+-- api_tokens stream is not synced (it lists managed accounts' tokens only).
+SELECT account_id, MAX(last_active_at) AS api_last_active
+FROM (SELECT token_id, account_id, last_active_at
+FROM (
+    SELECT token_id, account_id, last_active_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY token_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__api_tokens
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_tokens
+WHERE account_id IS NOT NULL AND last_active_at IS NOT NULL
+GROUP BY account_id
+),  __dbt__cte__stg_atlassian_admin__service_accounts as (
+-- The service_accounts stream as loaded: every row, every column typed; id as
+-- service_account_id, atlassian_id the account id the users search shows. No row when not synced.
+SELECT
+    CAST(s.id AS STRING) AS service_account_id,
+    CAST(s.atlassian_id AS STRING) AS atlassian_id,
+    CAST(s.email AS STRING) AS email,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM service_accounts s
+),  __dbt__cte__int_atlassian_admin__service_accounts as (
+-- The organization's service accounts now, by the account id the users search shows
+-- (atlassian_id): the latest row of each, removed ones dropped. Empty when the service_accounts
+-- stream is not synced (int_atlassian_admin__seat_holders then tells them by their email).
+SELECT DISTINCT atlassian_id AS account_id
+FROM (SELECT service_account_id, atlassian_id
+FROM (
+    SELECT service_account_id, atlassian_id, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY service_account_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__service_accounts
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_service_accounts
+WHERE atlassian_id IS NOT NULL
+),  __dbt__cte__int_atlassian_admin__verified_domains as (
+-- The organization's verified email domains now (lower case): the current domains (latest row of
+-- each, removed ones dropped) whose claim is verified. A user whose email domain is not one of
+-- them is external (Atlassian: "Domains with access to your apps"). Empty when the domains
+-- stream is not synced, or the org has verified none: int_atlassian_admin__seat_holders then
+-- says external is unknown (null) when the domains table has no row at all.
+SELECT DISTINCT LOWER(name) AS domain
+FROM (SELECT domain_id, name, claim_status, verified
+FROM (
+    SELECT domain_id, name, claim_status, verified, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY domain_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__domains
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_domains
+WHERE name IS NOT NULL AND (verified OR LOWER(COALESCE(claim_status, '')) = 'verified')
 ),  __dbt__cte__int_atlassian_admin__params as (
 -- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
-SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of, FALSE AS unseen_in_savings
 ),  __dbt__cte__int_atlassian_admin__bounds as (
 -- The time windows, which end at as_of: the as_of var, else the newest activity in the data
 -- (the data's own "now", so a report over a given sync is reproducible).
@@ -189,15 +309,22 @@ FROM (SELECT p.active_days, p.inactive_days,
       FROM __dbt__cte__int_atlassian_admin__params p) resolved
 ),  __dbt__cte__int_atlassian_admin__seat_holders as (
 -- One row per user holding a billable seat on a report site (atlassian/user and atlassian/admin
--- on the same site count once), with their last activity on THAT site and what decides whether
--- the seat could be reclaimed:
---   billed      the holder can use the product: access_billable where the API gives it, else
---               a status other than suspended, deactivated or for_deletion (Atlassian bills
---               neither; removing such a seat saves nothing);
---   seat_since  the youngest evidence of when the holder got the seat or joined the org:
---               users.added_to_org, the seat's first observation, the audit log's grant;
---   is_new      seat_since within inactive_days: a new holder who may not have started yet;
---   reclaimable billed, not active on the site within inactive_days (or never), and not new.
+-- on the same site count once), with their last activity on THAT site, every input of the rules
+-- and the one category the holder is in (docs/license-report.md, "Every seat holder in one
+-- category"), the first that applies:
+--   service_account  listed by the service_accounts stream (atlassian_id), else an email ending
+--                    @serviceaccount.atlassian.com: Atlassian bills none, never reclaimable;
+--   not_billed       not billed: access_billable where the API gives it, else a status of
+--                    suspended, deactivated or for_deletion (removing the seat saves nothing);
+--   active           used the site within inactive_days;
+--   active_via_api   no product activity within inactive_days, but one of the holder's API
+--                    tokens used within it (an integration user: keep; consider a service account);
+--   new              seat_since within inactive_days (users.added_to_org, the seat's first
+--                    observation, the audit log's grant): a new holder who may not have started;
+--   unseen           a product whose activity the API cannot fully see (the unseen_products
+--                    table: Bitbucket, git over the command line): verify in the product first;
+--   reclaimable      the rest: billed, idle on the site for inactive_days (or never), not new.
+-- The older flags (billed, is_new, reclaimable, new_not_active) follow from the category.
 WITH seats AS (
     SELECT workspace_id, account_id, STRING_AGG(role, ',' ORDER BY role NULLS FIRST) AS roles
     FROM __dbt__cte__int_atlassian_admin__license_assignments
@@ -212,58 +339,64 @@ holders AS (
 dated AS (
     SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
            u.name, u.email, u.status AS user_status, u.access_billable, u.added_to_org,
-           d.seat_first_observed, d.granted_at,
+           d.seat_first_observed, d.granted_at, t.api_last_active,
+           CASE WHEN sa.account_id IS NOT NULL OR LOWER(COALESCE(u.email, '')) LIKE '%@serviceaccount.atlassian.com'
+                THEN TRUE ELSE FALSE END AS service_account,
            CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
-                WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
-                ELSE TRUE END AS billed,
+     WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
+     ELSE TRUE END AS billable_user,
+           CASE WHEN up.product_type_key IS NOT NULL THEN TRUE ELSE FALSE END AS unseen_product,
+           -- The email's domain against the verified ones; unknown without a domains table or an
+           -- email; a service account is the org's own.
+           CASE WHEN NOT EXISTS (SELECT 1 FROM __dbt__cte__stg_atlassian_admin__domains) THEN NULL
+                WHEN sa.account_id IS NOT NULL OR LOWER(COALESCE(u.email, '')) LIKE '%@serviceaccount.atlassian.com' THEN FALSE
+                WHEN u.email IS NULL OR u.email NOT LIKE '%@%' THEN NULL
+                WHEN vd.domain IS NOT NULL THEN FALSE
+                ELSE TRUE END AS external,
            GREATEST(COALESCE(u.added_to_org, d.seat_first_observed, d.granted_at),
                     COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
                     COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
     FROM holders h
+    JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
     LEFT JOIN __dbt__cte__int_atlassian_admin__users u ON u.account_id = h.account_id
     LEFT JOIN __dbt__cte__int_atlassian_admin__seat_dates d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__token_use t ON t.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__service_accounts sa ON sa.account_id = h.account_id
+    LEFT JOIN (SELECT DISTINCT product_type_key FROM unseen_products) up ON up.product_type_key = st.type_key
+    LEFT JOIN __dbt__cte__int_atlassian_admin__verified_domains vd
+      ON vd.domain = LOWER(SPLIT(u.email, '@')[SAFE_OFFSET(1)])
 ),
 flagged AS (
     SELECT d.*,
            CASE WHEN d.last_active >= b.active_since THEN TRUE ELSE FALSE END AS active_recent,
            CASE WHEN d.last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS active_within_inactive_days,
+           CASE WHEN d.api_last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS api_used,
            CASE WHEN d.seat_since >= b.inactive_before THEN TRUE ELSE FALSE END AS is_new
     FROM dated d
     CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+),
+categorised AS (
+    SELECT f.*,
+           CASE WHEN service_account THEN 'service_account'
+                WHEN NOT billable_user THEN 'not_billed'
+                WHEN active_within_inactive_days THEN 'active'
+                WHEN api_used THEN 'active_via_api'
+                WHEN is_new THEN 'new'
+                WHEN unseen_product THEN 'unseen'
+                ELSE 'reclaimable' END AS category
+    FROM flagged f
 )
-SELECT workspace_id, account_id, roles, last_active, name, email, user_status, access_billable, added_to_org,
-       seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
-       CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
-       CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
-FROM flagged
-),  __dbt__cte__stg_atlassian_admin__workspaces as (
--- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
--- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
-SELECT
-    CAST(s.id AS STRING) AS workspace_id,
-    CAST(s.name AS STRING) AS name,
-    CAST(s.type_key AS STRING) AS type_key,
-    CAST(s.status AS STRING) AS status,
-    CAST(s.host_url AS STRING) AS host_url,
-    CAST(s.capacity AS INT64) AS capacity,
-    CAST(s.plan AS STRING) AS plan,
-    CAST(s.sandbox_type AS STRING) AS sandbox_type,
-    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
-FROM workspaces s
-),  __dbt__cte__int_atlassian_admin__sites as (
--- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
--- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
--- only paid sites have money and tier figures and count in the totals. workspaces is read in
--- full every sync: a table synced in append mode holds a copy per sync, of which the latest
--- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy).
-SELECT workspace_id, type_key, name, host_url, plan, capacity,
-       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
-FROM (
-    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
-    FROM __dbt__cte__stg_atlassian_admin__workspaces
-) latest
-WHERE row_no = 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+SELECT workspace_id, account_id, roles, last_active, api_last_active, name, email, user_status, access_billable, added_to_org,
+       seat_first_observed, granted_at, seat_since, category,
+       CASE WHEN category IN ('service_account', 'not_billed') THEN FALSE ELSE TRUE END AS billed,
+       service_account,
+       external,
+       unseen_product, active_recent, active_within_inactive_days,
+       CASE WHEN category = 'active_via_api' THEN TRUE ELSE FALSE END AS active_via_api,
+       is_new,
+       CASE WHEN category = 'reclaimable' THEN TRUE ELSE FALSE END AS reclaimable,
+       CASE WHEN category = 'new' THEN TRUE ELSE FALSE END AS new_not_active
+FROM categorised
 ),  __dbt__cte__int_atlassian_admin__user_groups as (
 
 -- Each user's groups now: one row per (account_id, group_id) of users.groups, a JSON list read
@@ -329,12 +462,14 @@ SELECT h.workspace_id, h.account_id,
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
 LEFT JOIN lists l ON l.workspace_id = h.workspace_id AND l.account_id = h.account_id
 ),  __dbt__cte__int_atlassian_admin__seat_holder_rows as (
--- One row per user holding a billable seat on a report site: who, their last activity on that
--- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).
+-- One row per user holding a billable seat on a report site: who, their category (the one rule
+-- that decides what to do with the seat), their last activity on that site and API use, and
+-- every input of the rules (see int_atlassian_admin__seat_holders).
 SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, h.name, h.email,
-       h.user_status, h.roles, h.last_active AS last_active_on_site, h.added_to_org, h.seat_first_observed,
-       h.granted_at, h.seat_since, h.access_billable, h.billed, h.active_recent, h.active_within_inactive_days,
-       h.is_new, h.new_not_active, h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
+       h.user_status, h.roles, h.category, h.last_active AS last_active_on_site, h.api_last_active, h.added_to_org,
+       h.seat_first_observed, h.granted_at, h.seat_since, h.access_billable, h.billed, h.service_account, h.external,
+       h.unseen_product, h.active_recent, h.active_within_inactive_days, h.active_via_api, h.is_new, h.new_not_active,
+       h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
 JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
 LEFT JOIN __dbt__cte__int_atlassian_admin__seat_groups g ON g.workspace_id = h.workspace_id AND g.account_id = h.account_id

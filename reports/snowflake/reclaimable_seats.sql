@@ -1,15 +1,20 @@
--- Reclaimable seats: every billed holder of a seat on a product site who has not used THAT site
--- for inactive_days days (default 90), or never, and whose seat and account are older than
--- that: candidates to remove, with what each seat costs a month when seat_prices has the site's
--- price, and where to remove them from: the group(s) through which they hold the seat, or
--- 'direct' (null when the groups stream is not synced). Suspended and deactivated holders are
--- not here (they are not billed: atlassian_admin__license_utilization counts them apart), nor
--- are new holders who have not started yet (its new_not_active).
+-- Reclaimable seats: every holder of a seat on a product site in the category reclaimable —
+-- billed, not a service account, no activity on THAT site for inactive_days days (or never),
+-- no API token of theirs used in that time, a seat and an account older than that, on a product
+-- whose activity the API sees — candidates to remove, with what each seat costs a month when
+-- seat_prices has the site's price, when removing it starts saving (saves_from: the next cycle
+-- of a monthly plan, the renewal of an annual one; null without a contract row), and where to
+-- remove them from: the group(s) through which they hold the seat, or 'direct' (null when the
+-- groups stream is not synced). With unseen_in_savings set, the unseen seats (category unseen:
+-- Bitbucket) are listed too. No other category is ever here (atlassian_admin__seat_holders
+-- has every holder).
 --
 -- GENERATED from dbt/models/marts/atlassian_admin__reclaimable_seats.sql by scripts/generate-reports.py: edit the model
 -- and run the script, not this file. The Snowflake form (the package's snowflake__ macros) over one table per stream, named
--- after it (users, user_activity, workspaces, license_assignments, groups, audit_events;
--- the last two may be empty), and seat_prices and user_tiers (dbt/seeds/*.csv, or your own).
+-- after it (users, user_activity, workspaces, license_assignments; groups, audit_events,
+-- domains, api_tokens, service_accounts, seat_counts, empty when not synced), and the
+-- reference tables seat_prices, user_tiers, contracts, unseen_products and free_plans
+-- (dbt/seeds/*.csv, or your own).
 -- Parameters: the SELECT line of __dbt__cte__int_atlassian_admin__params below
 -- (docs/license-report.md says what each means).
 with __dbt__cte__stg_atlassian_admin__license_assignments as (
@@ -64,6 +69,47 @@ FROM (
 -- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
 WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_activity
 WHERE workspace_id IS NOT NULL AND last_active IS NOT NULL
+),  __dbt__cte__stg_atlassian_admin__domains as (
+-- The domains stream as loaded (the organization's claimed email domains, verified or not):
+-- every row, every column typed; id as domain_id. No row when the stream is not synced (a
+-- missing table in a dbt run): holders are then neither external nor not, but unknown.
+SELECT
+    CAST(s.id AS VARCHAR) AS domain_id,
+    CAST(s.name AS VARCHAR) AS name,
+    CAST(s.claim_status AS VARCHAR) AS claim_status,
+    CAST(s.verified AS BOOLEAN) AS verified,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM domains s
+),  __dbt__cte__stg_atlassian_admin__workspaces as (
+-- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
+-- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
+SELECT
+    CAST(s.id AS VARCHAR) AS workspace_id,
+    CAST(s.name AS VARCHAR) AS name,
+    CAST(s.type_key AS VARCHAR) AS type_key,
+    CAST(s.status AS VARCHAR) AS status,
+    CAST(s.host_url AS VARCHAR) AS host_url,
+    CAST(s.capacity AS INTEGER) AS capacity,
+    CAST(s.plan AS VARCHAR) AS plan,
+    CAST(s.sandbox_type AS VARCHAR) AS sandbox_type,
+    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
+FROM workspaces s
+),  __dbt__cte__int_atlassian_admin__sites as (
+-- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
+-- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
+-- only paid sites have money and tier figures and count in the totals. workspaces is read in
+-- full every sync: a table synced in append mode holds a copy per sync, of which the latest
+-- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy;
+-- `row_no <= 1`, not `= 1`: see current_rows).
+SELECT workspace_id, type_key, name, host_url, plan, capacity,
+       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
+FROM (
+    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
+           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__workspaces
+) latest
+WHERE row_no <= 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
 ),  __dbt__cte__stg_atlassian_admin__users as (
 -- The users stream as loaded: every row (each version of an account, deletion records too),
 -- every column typed. int_atlassian_admin__users keeps the current accounts.
@@ -179,9 +225,84 @@ SELECT f.workspace_id, f.account_id,
 FROM firsts f
 JOIN site_firsts sf ON sf.workspace_id = f.workspace_id
 LEFT JOIN __dbt__cte__int_atlassian_admin__access_grants g ON g.workspace_id = f.workspace_id AND g.account_id = f.account_id
+),  __dbt__cte__stg_atlassian_admin__api_tokens as (
+-- The api_tokens stream as loaded (the managed accounts' API tokens: owner and last use, never
+-- a secret): every row, every column typed; id as token_id. No row when not synced.
+SELECT
+    CAST(s.id AS VARCHAR) AS token_id,
+    CAST(s.last_active_at AS TIMESTAMP) AS last_active_at,
+    CAST(s.account_id AS VARCHAR) AS account_id,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM api_tokens s
+),  __dbt__cte__int_atlassian_admin__token_use as (
+-- Each user's latest use of one of their API tokens: per owner (account_id), the newest
+-- last_active_at over their current tokens (latest row of each token, tokens gone from the list
+-- dropped). API use is not product activity: "last active" does not see it. Empty when the
+-- api_tokens stream is not synced (it lists managed accounts' tokens only).
+SELECT account_id, MAX(last_active_at) AS api_last_active
+FROM (SELECT token_id, account_id, last_active_at
+FROM (
+    SELECT token_id, account_id, last_active_at, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY token_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__api_tokens
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_tokens
+WHERE account_id IS NOT NULL AND last_active_at IS NOT NULL
+GROUP BY account_id
+),  __dbt__cte__stg_atlassian_admin__service_accounts as (
+-- The service_accounts stream as loaded: every row, every column typed; id as
+-- service_account_id, atlassian_id the account id the users search shows. No row when not synced.
+SELECT
+    CAST(s.id AS VARCHAR) AS service_account_id,
+    CAST(s.atlassian_id AS VARCHAR) AS atlassian_id,
+    CAST(s.email AS VARCHAR) AS email,
+    CAST(s.observed_at AS TIMESTAMP) AS observed_at,
+    CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
+FROM service_accounts s
+),  __dbt__cte__int_atlassian_admin__service_accounts as (
+-- The organization's service accounts now, by the account id the users search shows
+-- (atlassian_id): the latest row of each, removed ones dropped. Empty when the service_accounts
+-- stream is not synced (int_atlassian_admin__seat_holders then tells them by their email).
+SELECT DISTINCT atlassian_id AS account_id
+FROM (SELECT service_account_id, atlassian_id
+FROM (
+    SELECT service_account_id, atlassian_id, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY service_account_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__service_accounts
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_service_accounts
+WHERE atlassian_id IS NOT NULL
+),  __dbt__cte__int_atlassian_admin__verified_domains as (
+-- The organization's verified email domains now (lower case): the current domains (latest row of
+-- each, removed ones dropped) whose claim is verified. A user whose email domain is not one of
+-- them is external (Atlassian: "Domains with access to your apps"). Empty when the domains
+-- stream is not synced, or the org has verified none: int_atlassian_admin__seat_holders then
+-- says external is unknown (null) when the domains table has no row at all.
+SELECT DISTINCT LOWER(name) AS domain
+FROM (SELECT domain_id, name, claim_status, verified
+FROM (
+    SELECT domain_id, name, claim_status, verified, _ab_cdc_deleted_at,
+           ROW_NUMBER() OVER (PARTITION BY domain_id ORDER BY observed_at DESC NULLS LAST) AS row_no
+    FROM __dbt__cte__stg_atlassian_admin__domains
+) latest
+-- One inequality, not `row_no = 1 AND _ab_cdc_deleted_at IS NULL`: PostgreSQL cannot know how
+-- many rows such a filter keeps and guesses 0.5 % for each `=` or `IS NULL` (so a row or so for
+-- both); from guesses that small it plans nested loops over what are in fact every seat and
+-- every user (minutes at 20,000 users). For `<=` it guesses a third. row_no is never below 1.
+WHERE (CASE WHEN _ab_cdc_deleted_at IS NULL THEN row_no END) <= 1) current_domains
+WHERE name IS NOT NULL AND (verified OR LOWER(COALESCE(claim_status, '')) = 'verified')
 ),  __dbt__cte__int_atlassian_admin__params as (
 -- The report's parameters (dbt vars; in reports/*.sql, the line to edit).
-SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of
+SELECT 30 AS active_days, 90 AS inactive_days, 10 AS headroom_pct, 'monthly' AS billing_cycle, 30 AS trend_days, CAST(NULL AS TIMESTAMP) AS as_of, FALSE AS unseen_in_savings
 ),  __dbt__cte__int_atlassian_admin__bounds as (
 -- The time windows, which end at as_of: the as_of var, else the newest activity in the data
 -- (the data's own "now", so a report over a given sync is reproducible).
@@ -193,15 +314,22 @@ FROM (SELECT p.active_days, p.inactive_days,
       FROM __dbt__cte__int_atlassian_admin__params p) resolved
 ),  __dbt__cte__int_atlassian_admin__seat_holders as (
 -- One row per user holding a billable seat on a report site (atlassian/user and atlassian/admin
--- on the same site count once), with their last activity on THAT site and what decides whether
--- the seat could be reclaimed:
---   billed      the holder can use the product: access_billable where the API gives it, else
---               a status other than suspended, deactivated or for_deletion (Atlassian bills
---               neither; removing such a seat saves nothing);
---   seat_since  the youngest evidence of when the holder got the seat or joined the org:
---               users.added_to_org, the seat's first observation, the audit log's grant;
---   is_new      seat_since within inactive_days: a new holder who may not have started yet;
---   reclaimable billed, not active on the site within inactive_days (or never), and not new.
+-- on the same site count once), with their last activity on THAT site, every input of the rules
+-- and the one category the holder is in (docs/license-report.md, "Every seat holder in one
+-- category"), the first that applies:
+--   service_account  listed by the service_accounts stream (atlassian_id), else an email ending
+--                    @serviceaccount.atlassian.com: Atlassian bills none, never reclaimable;
+--   not_billed       not billed: access_billable where the API gives it, else a status of
+--                    suspended, deactivated or for_deletion (removing the seat saves nothing);
+--   active           used the site within inactive_days;
+--   active_via_api   no product activity within inactive_days, but one of the holder's API
+--                    tokens used within it (an integration user: keep; consider a service account);
+--   new              seat_since within inactive_days (users.added_to_org, the seat's first
+--                    observation, the audit log's grant): a new holder who may not have started;
+--   unseen           a product whose activity the API cannot fully see (the unseen_products
+--                    table: Bitbucket, git over the command line): verify in the product first;
+--   reclaimable      the rest: billed, idle on the site for inactive_days (or never), not new.
+-- The older flags (billed, is_new, reclaimable, new_not_active) follow from the category.
 WITH seats AS (
     SELECT workspace_id, account_id, LISTAGG(role, ',') WITHIN GROUP (ORDER BY role) AS roles
     FROM __dbt__cte__int_atlassian_admin__license_assignments
@@ -216,58 +344,64 @@ holders AS (
 dated AS (
     SELECT h.workspace_id, h.account_id, h.roles, h.last_active,
            u.name, u.email, u.status AS user_status, u.access_billable, u.added_to_org,
-           d.seat_first_observed, d.granted_at,
+           d.seat_first_observed, d.granted_at, t.api_last_active,
+           CASE WHEN sa.account_id IS NOT NULL OR LOWER(COALESCE(u.email, '')) LIKE '%@serviceaccount.atlassian.com'
+                THEN TRUE ELSE FALSE END AS service_account,
            CASE WHEN u.access_billable IS NOT NULL THEN u.access_billable
-                WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
-                ELSE TRUE END AS billed,
+     WHEN LOWER(COALESCE(u.status, 'active')) IN ('suspended', 'deactivated', 'for_deletion') THEN FALSE
+     ELSE TRUE END AS billable_user,
+           CASE WHEN up.product_type_key IS NOT NULL THEN TRUE ELSE FALSE END AS unseen_product,
+           -- The email's domain against the verified ones; unknown without a domains table or an
+           -- email; a service account is the org's own.
+           CASE WHEN NOT EXISTS (SELECT 1 FROM __dbt__cte__stg_atlassian_admin__domains) THEN NULL
+                WHEN sa.account_id IS NOT NULL OR LOWER(COALESCE(u.email, '')) LIKE '%@serviceaccount.atlassian.com' THEN FALSE
+                WHEN u.email IS NULL OR u.email NOT LIKE '%@%' THEN NULL
+                WHEN vd.domain IS NOT NULL THEN FALSE
+                ELSE TRUE END AS external,
            GREATEST(COALESCE(u.added_to_org, d.seat_first_observed, d.granted_at),
                     COALESCE(d.seat_first_observed, d.granted_at, u.added_to_org),
                     COALESCE(d.granted_at, u.added_to_org, d.seat_first_observed)) AS seat_since
     FROM holders h
+    JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
     LEFT JOIN __dbt__cte__int_atlassian_admin__users u ON u.account_id = h.account_id
     LEFT JOIN __dbt__cte__int_atlassian_admin__seat_dates d ON d.workspace_id = h.workspace_id AND d.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__token_use t ON t.account_id = h.account_id
+    LEFT JOIN __dbt__cte__int_atlassian_admin__service_accounts sa ON sa.account_id = h.account_id
+    LEFT JOIN (SELECT DISTINCT product_type_key FROM unseen_products) up ON up.product_type_key = st.type_key
+    LEFT JOIN __dbt__cte__int_atlassian_admin__verified_domains vd
+      ON vd.domain = LOWER(SPLIT_PART(u.email, '@', 2))
 ),
 flagged AS (
     SELECT d.*,
            CASE WHEN d.last_active >= b.active_since THEN TRUE ELSE FALSE END AS active_recent,
            CASE WHEN d.last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS active_within_inactive_days,
+           CASE WHEN d.api_last_active >= b.inactive_before THEN TRUE ELSE FALSE END AS api_used,
            CASE WHEN d.seat_since >= b.inactive_before THEN TRUE ELSE FALSE END AS is_new
     FROM dated d
     CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+),
+categorised AS (
+    SELECT f.*,
+           CASE WHEN service_account THEN 'service_account'
+                WHEN NOT billable_user THEN 'not_billed'
+                WHEN active_within_inactive_days THEN 'active'
+                WHEN api_used THEN 'active_via_api'
+                WHEN is_new THEN 'new'
+                WHEN unseen_product THEN 'unseen'
+                ELSE 'reclaimable' END AS category
+    FROM flagged f
 )
-SELECT workspace_id, account_id, roles, last_active, name, email, user_status, access_billable, added_to_org,
-       seat_first_observed, granted_at, seat_since, billed, active_recent, active_within_inactive_days, is_new,
-       CASE WHEN billed AND NOT active_within_inactive_days AND NOT is_new THEN TRUE ELSE FALSE END AS reclaimable,
-       CASE WHEN billed AND NOT active_within_inactive_days AND is_new THEN TRUE ELSE FALSE END AS new_not_active
-FROM flagged
-),  __dbt__cte__stg_atlassian_admin__workspaces as (
--- The workspaces stream (product sites) as loaded, every column typed; id as workspace_id. A
--- table synced in append mode holds a copy per sync: int_atlassian_admin__sites keeps the latest.
-SELECT
-    CAST(s.id AS VARCHAR) AS workspace_id,
-    CAST(s.name AS VARCHAR) AS name,
-    CAST(s.type_key AS VARCHAR) AS type_key,
-    CAST(s.status AS VARCHAR) AS status,
-    CAST(s.host_url AS VARCHAR) AS host_url,
-    CAST(s.capacity AS INTEGER) AS capacity,
-    CAST(s.plan AS VARCHAR) AS plan,
-    CAST(s.sandbox_type AS VARCHAR) AS sandbox_type,
-    CAST(NULL AS TIMESTAMP) AS _airbyte_extracted_at
-FROM workspaces s
-),  __dbt__cte__int_atlassian_admin__sites as (
--- The report's sites: the ones license_assignments reads (a sandbox copy, sandbox_type CHILD,
--- and an offline site hold no seats). A paid site is one whose plan is known and not Free:
--- only paid sites have money and tier figures and count in the totals. workspaces is read in
--- full every sync: a table synced in append mode holds a copy per sync, of which the latest
--- extracted one counts (_airbyte_extracted_at; a plain table, where it is null, has one copy).
-SELECT workspace_id, type_key, name, host_url, plan, capacity,
-       CASE WHEN plan IS NOT NULL AND LOWER(plan) <> 'free' THEN TRUE ELSE FALSE END AS paid_site
-FROM (
-    SELECT workspace_id, type_key, name, host_url, plan, capacity, sandbox_type, status,
-           ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY _airbyte_extracted_at DESC NULLS LAST) AS row_no
-    FROM __dbt__cte__stg_atlassian_admin__workspaces
-) latest
-WHERE row_no = 1 AND COALESCE(sandbox_type, 'NONE') <> 'CHILD' AND COALESCE(status, 'online') <> 'offline'
+SELECT workspace_id, account_id, roles, last_active, api_last_active, name, email, user_status, access_billable, added_to_org,
+       seat_first_observed, granted_at, seat_since, category,
+       CASE WHEN category IN ('service_account', 'not_billed') THEN FALSE ELSE TRUE END AS billed,
+       service_account,
+       external,
+       unseen_product, active_recent, active_within_inactive_days,
+       CASE WHEN category = 'active_via_api' THEN TRUE ELSE FALSE END AS active_via_api,
+       is_new,
+       CASE WHEN category = 'reclaimable' THEN TRUE ELSE FALSE END AS reclaimable,
+       CASE WHEN category = 'new' THEN TRUE ELSE FALSE END AS new_not_active
+FROM categorised
 ),  __dbt__cte__int_atlassian_admin__user_groups as (
 
 -- Each user's groups now: one row per (account_id, group_id) of users.groups, a JSON list read
@@ -331,33 +465,117 @@ SELECT h.workspace_id, h.account_id,
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
 LEFT JOIN lists l ON l.workspace_id = h.workspace_id AND l.account_id = h.account_id
 ),  __dbt__cte__int_atlassian_admin__seat_holder_rows as (
--- One row per user holding a billable seat on a report site: who, their last activity on that
--- site, and whether the seat is billed, new, active or reclaimable (see the model's docs).
+-- One row per user holding a billable seat on a report site: who, their category (the one rule
+-- that decides what to do with the seat), their last activity on that site and API use, and
+-- every input of the rules (see int_atlassian_admin__seat_holders).
 SELECT st.type_key AS product, st.host_url AS site_url, h.account_id, h.name, h.email,
-       h.user_status, h.roles, h.last_active AS last_active_on_site, h.added_to_org, h.seat_first_observed,
-       h.granted_at, h.seat_since, h.access_billable, h.billed, h.active_recent, h.active_within_inactive_days,
-       h.is_new, h.new_not_active, h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
+       h.user_status, h.roles, h.category, h.last_active AS last_active_on_site, h.api_last_active, h.added_to_org,
+       h.seat_first_observed, h.granted_at, h.seat_since, h.access_billable, h.billed, h.service_account, h.external,
+       h.unseen_product, h.active_recent, h.active_within_inactive_days, h.active_via_api, h.is_new, h.new_not_active,
+       h.reclaimable, g.remove_from, st.paid_site, h.workspace_id
 FROM __dbt__cte__int_atlassian_admin__seat_holders h
 JOIN __dbt__cte__int_atlassian_admin__sites st ON st.workspace_id = h.workspace_id
 LEFT JOIN __dbt__cte__int_atlassian_admin__seat_groups g ON g.workspace_id = h.workspace_id AND g.account_id = h.account_id
+),  __dbt__cte__int_atlassian_admin__billing_terms as (
+-- When each subscription bills, from the contract (the contracts table: neither the cycle nor the
+-- renewal date is in the admin API). One row per report site, and one for Atlassian Guard
+-- (product 'guard', no site): the contract row naming the site (product and site_url), else the
+-- product's row (no site_url); its billing cycle, else the billing_cycle var's (dates unknown).
+--   monthly  billed on the highest number of users in each cycle (maximum quantity billing): the
+--            cycle runs from cycle_start_day (a day a month lacks is its last) to the next one; a
+--            seat removed now saves from next_cycle_start;
+--   annual   bought in user tiers: a saving needs the tier to drop at renewal_date (the
+--            contract's date, rolled forward by whole years to the first on or after as_of).
+-- The dates are taken relative to as_of's day.
+WITH subscriptions AS (
+    SELECT workspace_id, type_key, host_url FROM __dbt__cte__int_atlassian_admin__sites
+    UNION ALL
+    SELECT CAST(NULL AS VARCHAR), 'guard', CAST(NULL AS VARCHAR)
+),
+contracts AS (
+    SELECT CAST(product_type_key AS VARCHAR) AS product_type_key,
+           LOWER(RTRIM(NULLIF(TRIM(CAST(site_url AS VARCHAR)), ''), '/')) AS site_url,
+           LOWER(TRIM(CAST(billing_cycle AS VARCHAR))) AS billing_cycle,
+           CAST(cycle_start_day AS INTEGER) AS cycle_start_day,
+           CAST(renewal_date AS DATE) AS renewal_date
+    FROM contracts
+),
+matched AS (
+    SELECT s.workspace_id, s.type_key, c.billing_cycle, c.cycle_start_day, c.renewal_date,
+           CASE WHEN c.site_url IS NOT NULL THEN 'site' WHEN c.product_type_key IS NOT NULL THEN 'product' END AS contract_match,
+           ROW_NUMBER() OVER (PARTITION BY s.workspace_id, s.type_key
+                              ORDER BY CASE WHEN c.site_url IS NOT NULL THEN 0 ELSE 1 END, c.billing_cycle, c.cycle_start_day, c.renewal_date) AS row_no
+    FROM subscriptions s
+    LEFT JOIN contracts c
+      ON c.product_type_key = s.type_key
+     AND (c.site_url IS NULL OR c.site_url = LOWER(RTRIM(s.host_url, '/')))
+),
+chosen AS (
+    SELECT m.workspace_id, m.type_key, m.contract_match,
+           COALESCE(m.billing_cycle, LOWER(p.billing_cycle)) AS billing_cycle,
+           CASE WHEN m.billing_cycle = 'monthly' AND m.cycle_start_day BETWEEN 1 AND 31 THEN m.cycle_start_day END AS cycle_start_day,
+           CASE WHEN m.billing_cycle = 'annual' THEN m.renewal_date END AS contract_renewal_date,
+           CAST(b.as_of AS DATE) AS bill_day,
+           CAST(DATE_TRUNC('month', CAST(b.as_of AS DATE)) AS DATE) AS m0
+    FROM matched m
+    CROSS JOIN __dbt__cte__int_atlassian_admin__params p
+    CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+    WHERE m.row_no = 1
+),
+months AS (
+    SELECT c.*,
+           DATEADD(month, -1, m0) AS m_prev,
+           DATEADD(month, 1, m0) AS m_next,
+           DATEADD(month, 2, m0) AS m_after,
+           CAST(EXTRACT(YEAR FROM bill_day) AS INTEGER)
+             - CAST(EXTRACT(YEAR FROM contract_renewal_date) AS INTEGER) AS years_since
+    FROM chosen c
+),
+starts AS (
+    SELECT m.*,
+           DATEADD(day, CAST(LEAST(cycle_start_day, DATEDIFF(day, m_prev, m0)) - 1 AS INTEGER), m_prev) AS start_prev,
+           DATEADD(day, CAST(LEAST(cycle_start_day, DATEDIFF(day, m0, m_next)) - 1 AS INTEGER), m0) AS start_this,
+           DATEADD(day, CAST(LEAST(cycle_start_day, DATEDIFF(day, m_next, m_after)) - 1 AS INTEGER), m_next) AS start_next,
+           DATEADD(month, 12 * years_since, contract_renewal_date) AS renewal_this_year,
+           DATEADD(month, 12 * (years_since + 1), contract_renewal_date) AS renewal_next_year
+    FROM months m
+),
+dated AS (
+    SELECT workspace_id, type_key, contract_match, billing_cycle, cycle_start_day,
+           CASE WHEN cycle_start_day IS NULL THEN NULL WHEN start_this <= bill_day THEN start_this ELSE start_prev END AS cycle_start,
+           CASE WHEN cycle_start_day IS NULL THEN NULL WHEN start_this <= bill_day THEN start_next ELSE start_this END AS next_cycle_start,
+           CASE WHEN contract_renewal_date IS NULL THEN NULL
+                WHEN contract_renewal_date >= bill_day THEN contract_renewal_date
+                WHEN renewal_this_year >= bill_day THEN renewal_this_year
+                ELSE renewal_next_year END AS renewal_date
+    FROM starts
+)
+SELECT workspace_id, type_key, contract_match, billing_cycle, cycle_start_day, cycle_start, next_cycle_start, renewal_date,
+       CASE WHEN billing_cycle = 'monthly' THEN next_cycle_start
+            WHEN billing_cycle = 'annual' THEN renewal_date END AS saves_from
+FROM dated
 ),  __dbt__cte__int_atlassian_admin__site_prices as (
--- The price of a seat on each paid site: the seat_prices row of its product, plan and the
--- billing_cycle var (matched case-insensitively; the highest if several match).
+-- The price of a seat on each paid site: the seat_prices row of its product, plan and billing
+-- cycle — the contract's (int_atlassian_admin__billing_terms), else the billing_cycle var's —
+-- matched case-insensitively; the highest if several match.
 SELECT s.workspace_id,
        MAX(CAST(pr.price_per_seat_month AS DECIMAL(12, 4))) AS price_per_seat_month,
        MAX(pr.currency) AS currency
 FROM __dbt__cte__int_atlassian_admin__sites s
-CROSS JOIN __dbt__cte__int_atlassian_admin__params p
+JOIN __dbt__cte__int_atlassian_admin__billing_terms bt ON bt.workspace_id = s.workspace_id
 JOIN seat_prices pr
-  ON pr.product_type_key = s.type_key AND LOWER(pr.plan) = LOWER(s.plan) AND LOWER(pr.billing_cycle) = LOWER(p.billing_cycle)
+  ON pr.product_type_key = s.type_key AND LOWER(pr.plan) = LOWER(s.plan) AND LOWER(pr.billing_cycle) = bt.billing_cycle
 WHERE s.paid_site AND pr.price_per_seat_month IS NOT NULL
 GROUP BY s.workspace_id
-) SELECT h.product, h.site_url, h.account_id, h.name, h.email, h.user_status, h.roles, h.remove_from,
+) SELECT h.product, h.site_url, h.account_id, h.name, h.email, h.user_status, h.roles, h.category, h.remove_from,
        h.last_active_on_site,
        DATEDIFF(day, CAST(h.last_active_on_site AS DATE), CAST(b.as_of AS DATE)) AS days_since_active,
-       h.seat_since, h.paid_site, pr.price_per_seat_month AS cost_month, pr.currency, h.workspace_id
+       h.seat_since, h.external, h.paid_site, pr.price_per_seat_month AS cost_month, pr.currency,
+       CASE WHEN h.paid_site THEN bt.saves_from END AS saves_from, h.workspace_id
 FROM __dbt__cte__int_atlassian_admin__seat_holder_rows h
 CROSS JOIN __dbt__cte__int_atlassian_admin__bounds b
+CROSS JOIN __dbt__cte__int_atlassian_admin__params p
 LEFT JOIN __dbt__cte__int_atlassian_admin__site_prices pr ON pr.workspace_id = h.workspace_id
-WHERE h.reclaimable
+LEFT JOIN __dbt__cte__int_atlassian_admin__billing_terms bt ON bt.workspace_id = h.workspace_id
+WHERE h.category = 'reclaimable' OR (h.category = 'unseen' AND p.unseen_in_savings)
 ORDER BY h.product, h.site_url, h.last_active_on_site NULLS FIRST, h.account_id;

@@ -47,6 +47,9 @@ pub struct Org {
     pub api_keys: Vec<ApiKey>,
     /// The organization's policies.
     pub policies: Vec<Policy>,
+    /// Account ids of the Bitbucket developers who work through git only (no route serves it:
+    /// `resources/git_activity.rs`).
+    pub git_only: Vec<String>,
     /// The test-only resource's data.
     #[cfg(test)]
     pub badges: Vec<crate::resources::badges::Badge>,

@@ -27,6 +27,9 @@
 //! | `GET /admin/api-access/v1/orgs/{orgId}/api-keys` | `api_keys` | `read:keys:admin` (and `read:tokens:admin`: either refused is a 403) | `pageSize` and `cursor` only, as `api_tokens`; five keys |
 //! | `GET /admin/v1/orgs/{orgId}/policies` | `policies` | `read:policies:admin` | `?cursor`, `?type`; 10 a page, `meta.next`; six policies of five types, the paid Service Management and Bitbucket sites under none |
 //!
+//! `git_activity` serves no route: its generator flags the Bitbucket developers who work through
+//! git only, and the truth lists them (`git_only`), for the licence report's tests.
+//!
 //! In the crate's own tests a test-only resource follows them: `badges` and `api_badges`
 //! (`resources/badges.rs`, the recipe's worked example).
 
@@ -37,6 +40,7 @@ pub(crate) mod badges;
 pub(crate) mod directory;
 pub(crate) mod domains;
 pub(crate) mod events;
+pub(crate) mod git_activity;
 mod filter;
 pub(crate) mod groups;
 pub(crate) mod last_active;
@@ -67,6 +71,7 @@ pub(crate) const REGISTRY: &[Resource] = &[
     service_accounts::RESOURCE,
     api_keys::RESOURCE,
     policies::RESOURCE,
+    git_activity::RESOURCE,
     #[cfg(test)]
     badges::RESOURCE,
 ];
