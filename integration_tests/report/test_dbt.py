@@ -18,6 +18,7 @@ GET /__sandbox/truth alone (test_report.expected, test_trend.expected_trend):
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -51,10 +52,9 @@ USERS = 600
 INCREMENTAL = ("users", "user_activity", "license_assignments", "groups", "domains", "api_tokens", "service_accounts", "seat_counts")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup():
-    yield
-    shutil.rmtree(WORK, ignore_errors=True)
+# Removed when the process ends, not with this module: other modules (test_loading_paths) import
+# PyAirbyte through it, and PyAirbyte keeps these directories for the whole process.
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 
 
 def need_dbt() -> None:
