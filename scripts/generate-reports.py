@@ -39,6 +39,9 @@ MARTS = {"license_utilization": "atlassian_admin__license_utilization",
          "license_trend": "atlassian_admin__license_trend",
          "seat_holders": "atlassian_admin__seat_holders"}
 DIALECTS = {None: REPORTS, "snowflake": REPORTS / "snowflake", "bigquery": REPORTS / "bigquery"}
+# The credential report's marts (docs/credential-report.md).
+MARTS.update({"credentials": "atlassian_admin__credentials", "credential_counts": "atlassian_admin__credential_counts",
+              "site_policies": "atlassian_admin__site_policies"})
 PROFILE = """atlassian_admin:
   target: compile
   outputs:
@@ -102,6 +105,8 @@ def compile_all(dbt: str) -> dict[Path, str]:
 
 STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events")
 LOAD_SCRIPT = REPORTS / "load" / "postgres.psql"
+# The credential report's streams, loaded too (docs/credential-report.md).
+STREAMS += tuple(s for s in ("domains", "api_tokens", "api_keys", "policies") if s not in STREAMS)
 
 
 def pg_column(name: str, prop: dict) -> str:
