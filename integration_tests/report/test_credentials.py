@@ -7,9 +7,11 @@ while their tokens still work (the org already has token owners suspended, deact
 deletion), a token for an external user, never-used tokens and keys, a key made to expire in 7
 days beside the one that expires in 12, a token revoked, a policy of a type the connector does
 not know applied to the Service Management site, a disabled policy applied to Bitbucket — then
-read once by the connector (full refresh). Every row and flag of the three reports is compared
-with what GET /__sandbox/truth says, computed here in Python, not from the SQL: on DuckDB and
-PostgreSQL; with the streams the report can do without left empty (unknown, never a guess); and
+read by the connector (full refresh; and incrementally before and after the changes, appended).
+Every row and flag of the three reports is compared with what GET /__sandbox/truth says,
+computed here in Python, not from the SQL: on DuckDB and PostgreSQL, over the full refresh and
+the appended tables; with the streams the report can do without left empty (unknown, never a
+guess); and
 through `dbt build` over a DuckDB file where those streams' tables are missing. The page's
 section and the summary's lines are checked too.
 """
@@ -76,18 +78,26 @@ def change(sandbox: dict) -> dict:
     return {"outsider": outsider["accountId"], "new_policy": new_policy}
 
 
+# Incremental (change detection, deletion records), appended: every stream but workspaces (full refresh).
+MODES = {s: "full_refresh" if s == "workspaces" else "incremental" for s in STREAMS}
+
+
 @pytest.fixture(scope="session")
 def cred_sync(tmp_path_factory):
-    """(schemas, records, truth, ids) of one full-refresh read of the changed org."""
+    """(schemas, records, truth, ids, appended): one full-refresh read of the changed org, and
+    the tables two incremental reads leave appended, one before the changes and one after."""
     d = tmp_path_factory.mktemp("credentials")
     with sandbox_org(USERS) as sandbox:
-        ids = change(sandbox)
-        truth = truth_of(sandbox["base_url"])
         config = write_config(d, sandbox)
         schemas = discover_schemas(config)
+        before, state = read(d, config, MODES)
+        ids = change(sandbox)
+        truth = truth_of(sandbox["base_url"])
+        after, _ = read(d, config, MODES, state)
         records, _ = read(d, config, {s: "full_refresh" for s in STREAMS})
     assert all(records[s] for s in STREAMS), {s: len(r) for s, r in records.items()}
-    return schemas, records, truth, ids
+    appended = {s: after[s] if s == "workspaces" else before[s] + after[s] for s in STREAMS}
+    return schemas, records, truth, ids, appended
 
 
 def load(db: Db, schemas: dict, records: dict, absent: tuple = ()) -> None:
@@ -217,7 +227,7 @@ def reports(db, **params) -> dict:
 
 def test_the_org_has_every_case(cred_sync):
     """The changes made every flag occur (else the comparisons below would prove little)."""
-    _, _, truth, ids = cred_sync
+    _, _, truth, ids, _ = cred_sync
     want = expected(truth)
     rows = want["credentials"]
     for flag in FLAGS:
@@ -235,17 +245,27 @@ def test_the_org_has_every_case(cred_sync):
 
 @pytest.mark.parametrize("inactive_days", [90, 30])
 def test_every_row_and_flag_equals_the_truth(cred_sync, db, inactive_days):
-    schemas, records, truth, _ = cred_sync
+    schemas, records, truth, _, _ = cred_sync
     load(db, schemas, records)
     got = reports(db, inactive_days=inactive_days)
     check(got, expected(truth, inactive_days=inactive_days), f"{db.kind}, inactive_days {inactive_days}")
+
+
+def test_appended_incremental_syncs_give_the_same_report(cred_sync, db):
+    """Two incremental reads appended (the second after the changes: tokens and keys added and
+    revoked, users removed, policies applied) give the report of the truth, as a full refresh."""
+    schemas, _, truth, _, appended = cred_sync
+    deleted = {s for s in STREAMS if any(r.get("_ab_cdc_deleted_at") for r in appended[s])}
+    assert {"users", "api_tokens"} <= deleted, deleted
+    load(db, schemas, appended)
+    check(reports(db), expected(truth), f"{db.kind}, appended")
 
 
 def test_streams_not_synced_say_unknown(cred_sync):
     """users, domains, api_keys and policies empty (not synced): the owner's status, owner_gone,
     external_owner, the keys' counts and the policies are null — not 'removed', not zero."""
     duckdb = pytest.importorskip("duckdb")
-    schemas, records, truth, _ = cred_sync
+    schemas, records, truth, _, _ = cred_sync
     for absent in (("users", "domains", "api_keys", "policies"), ("api_tokens",)):
         db = Db("duckdb", duckdb.connect())
         load(db, schemas, records, absent=absent)
@@ -272,7 +292,7 @@ def test_dbt_build_with_streams_missing_equals_the_truth(cred_sync, tmp_path):
     from test_dbt import DBT, dbt, duckdb_marts, profile
     if not DBT.exists():
         pytest.fail(f"{DBT} is missing: bash .ci/run creates .venv-dbt")
-    schemas, records, truth, _ = cred_sync
+    schemas, records, truth, _, _ = cred_sync
     absent = ("domains", "api_keys", "policies")
     where = tmp_path / "org.duckdb"
     con = duckdb.connect(str(where))
@@ -294,7 +314,7 @@ def test_dbt_build_with_streams_missing_equals_the_truth(cred_sync, tmp_path):
 
 def test_the_page_lists_expiring_keys_first_and_every_credential(cred_sync, tmp_path):
     pytest.importorskip("duckdb")
-    _, records, truth, _ = cred_sync
+    _, records, truth, _, _ = cred_sync
     rec = tmp_path / "records"
     rec.mkdir()
     for stream, rows in records.items():
