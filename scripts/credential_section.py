@@ -28,6 +28,11 @@ FLAGS = (("owner_gone", "owner gone (suspended, deactivated, for deletion or rem
          ("unused_for_inactive_days", "unused for {inactive} days"),
          ("no_expiry_within_a_year", "no expiry within a year"),
          ("expires_within_30_days", "expires within 30 days"))
+# What the report cannot tell without a stream's records (an empty table: the stream not read).
+UNKNOWN = {"api_tokens": "no token is listed.", "api_keys": "no key is listed.",
+           "users": "the owners' statuses, and so owner_gone, are unknown.",
+           "domains": "whether an owner is external is unknown.",
+           "policies": "which policies cover the paid sites is unknown."}
 # The flags' short names, for the list's cells.
 SHORT = {"owner_gone": "owner gone", "external_owner": "external owner", "never_used": "never used",
          "unused_for_inactive_days": "unused {inactive} d", "no_expiry_within_a_year": "no expiry within a year",
@@ -143,13 +148,9 @@ def section_html(rep: dict, inactive_days: int = 90) -> str:
            f"token's account, a key's creator), as of {_esc(as_of)}. Only a credential that still works (not revoked or "
            f"expired) is flagged; keys expiring within 30 days first, then credentials of gone owners, then by expiry. "
            f"See docs/credential-report.md.</p>"]
-    unknown = {"api_tokens": "api_tokens is not synced (or the org has no token): no token is listed.",
-               "api_keys": "api_keys is not synced (or lists no key): no key is listed.",
-               "users": "users is not synced: owners' statuses, and so owner_gone, are unknown.",
-               "domains": "domains is not synced: whether an owner is external is unknown.",
-               "policies": "policies is not synced: which policies cover the paid sites is unknown."}
     for s in rep["not_synced"]:
-        out.append(f"<div class='note cred-not-synced' data-stream='{_esc(s)}'>Not synced: {_esc(unknown[s])}</div>")
+        out.append(f"<div class='note cred-not-synced' data-stream='{_esc(s)}'>No {_esc(s)} record (the stream is not read, "
+                   f"or holds none): {_esc(UNKNOWN[s])}</div>")
     out.append("<div class='cards' id='credential-counts'>")
     for c in counts:
         if c["flag"] == "credentials":
@@ -183,7 +184,7 @@ def section_html(rep: dict, inactive_days: int = 90) -> str:
     out.append("</tbody></table>")
     uncovered = [s for s in sites if s["uncovered"]]
     if any(s["uncovered"] is None for s in sites):
-        out.append("<h2>Policies per paid site: unknown (policies not synced)</h2>")
+        out.append("<h2>Policies per paid site: unknown (no policies record)</h2>")
     else:
         out.append(f"<h2>Policies per paid site: <span id='uncovered-count'>{len(uncovered)}</span> covered by none</h2>")
     if uncovered:
@@ -242,14 +243,14 @@ def summary_lines(rep: dict, inactive_days: int = 90) -> list[str]:
                      + (f"; … {len(gone) - 5:,} more" if len(gone) > 5 else ""))
     sites = rep["site_policies"]
     if sites and sites[0]["uncovered"] is None:
-        lines.append("    policies per paid site: unknown (policies not synced)")
+        lines.append("    policies per paid site: unknown (no policies record)")
     elif sites:
         uncovered = [s for s in sites if s["uncovered"]]
         lines.append(f"    paid sites no enabled policy covers: {len(uncovered)} of {len(sites)}"
                      + (": " + ", ".join(f"{s['site_name']} ({s['product']})" for s in uncovered) if uncovered else ""))
     for s in rep["not_synced"]:
         if s != "policies":
-            lines.append(f"    not synced (or empty): {s}")
+            lines.append(f"    no {s} record (the stream is not read, or holds none): {UNKNOWN[s]}")
     return lines
 
 
