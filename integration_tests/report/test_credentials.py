@@ -11,9 +11,8 @@ read by the connector (full refresh; and incrementally before and after the chan
 Every row and flag of the three reports is compared with what GET /__sandbox/truth says,
 computed here in Python, not from the SQL: on DuckDB and PostgreSQL, over the full refresh and
 the appended tables; with the streams the report can do without left empty (unknown, never a
-guess); and
-through `dbt build` over a DuckDB file where those streams' tables are missing. The page's
-section and the summary's lines are checked too.
+guess); and through `dbt build` over a DuckDB file where those streams' tables are missing. The
+page's section and the summary's lines are checked too. Outcomes only, never wall time.
 """
 
 from __future__ import annotations
