@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # Image of the source-atlassian-admin connector, for any platform that speaks the Airbyte protocol.
-#   docker build -t airbyte/source-atlassian-admin:0.1.0 .
-#   docker run --rm airbyte/source-atlassian-admin:0.1.0 spec
-#   docker run --rm -v "$PWD/secrets:/secrets" airbyte/source-atlassian-admin:0.1.0 check --config /secrets/config.json
+#   docker build -t airbyte/source-atlassian-admin:0.4.0 .
+#   docker run --rm airbyte/source-atlassian-admin:0.4.0 spec
+#   docker run --rm -v "$PWD/secrets:/secrets" airbyte/source-atlassian-admin:0.4.0 check --config /secrets/config.json
 #
 # The conventions this file must keep (ENTRYPOINT == AIRBYTE_ENTRYPOINT, labels == metadata.yaml,
 # non-root `airbyte` user, writable /airbyte, --locked release build) are checked by
@@ -43,7 +43,7 @@ ENV AIRBYTE_ENTRYPOINT="/airbyte/bin/source-atlassian-admin"
 ENTRYPOINT ["/airbyte/bin/source-atlassian-admin"]
 
 LABEL io.airbyte.name="airbyte/source-atlassian-admin" \
-      io.airbyte.version="0.1.0" \
+      io.airbyte.version="0.4.0" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.description="Airbyte source for the Atlassian Cloud Organizations (Admin) REST API"
 

@@ -38,7 +38,10 @@ MARTS = {"license_utilization": "atlassian_admin__license_utilization",
          "reclaimable_seats": "atlassian_admin__reclaimable_seats",
          "license_trend": "atlassian_admin__license_trend",
          "seat_holders": "atlassian_admin__seat_holders",
-         "bill": "atlassian_admin__bill"}
+         "bill": "atlassian_admin__bill",
+         # the credential report's (docs/credential-report.md)
+         "credentials": "atlassian_admin__credentials", "credential_counts": "atlassian_admin__credential_counts",
+         "site_policies": "atlassian_admin__site_policies"}
 DIALECTS = {None: REPORTS, "snowflake": REPORTS / "snowflake", "bigquery": REPORTS / "bigquery"}
 PROFILE = """atlassian_admin:
   target: compile
@@ -104,7 +107,7 @@ def compile_all(dbt: str) -> dict[Path, str]:
 
 
 STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events", "domains",
-           "api_tokens", "service_accounts", "seat_counts")
+           "api_tokens", "service_accounts", "seat_counts", "api_keys", "policies")
 LOAD_SCRIPT = REPORTS / "load" / "postgres.psql"
 
 

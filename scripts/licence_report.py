@@ -35,6 +35,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import credential_section  # the credential report's part of the page (docs/credential-report.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 SCHEMAS = ROOT / "schemas"
@@ -75,6 +77,8 @@ def report_sql(name: str, **params) -> str:
     sql = (REPORTS / name).read_text(encoding="utf-8")
     match = PARAMS_LINE.search(sql)
     if not match:
+        if all(v is None for v in params.values()):
+            return sql  # a report without parameters (site_policies.sql)
         raise ValueError(f"{name}: no `__dbt__cte__int_atlassian_admin__params as (` CTE")
     found = dict((k, v) for v, k in PARAM.findall(match.group(2)))
     if tuple(found) != PARAMS:
@@ -144,6 +148,7 @@ def connect_records(records_dir: Path):
             spec = "{" + ", ".join(f"{quote(c)}: {quote(t)}" for c, t in columns.items()) + "}"
             con.execute(f'INSERT INTO "{stream}" SELECT * FROM read_json({quote(str(path))}, '
                         f"format = 'newline_delimited', columns = {spec})")
+    credential_section.load_records(con, records_dir)
     return con
 
 
@@ -167,6 +172,7 @@ def connect_duckdb(path: Path, schema: str = "main"):
         elif name in OPTIONAL_STREAMS:
             cols = ", ".join(f'"{c}" {t}' for c, t in stream_columns(name).items())
             con.execute(f'CREATE TABLE "{name}" ({cols})')
+    credential_section.attach_duckdb(con, have, schema)
     return con
 
 
@@ -630,6 +636,7 @@ def main() -> int:
     contracts = None if args.contracts.lower() == "none" else Path(args.contracts)
     page, sites = build(con, source=source, prices=prices, tiers=Path(args.tiers), params=params, contracts=contracts)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    page = credential_section.add_to_page(page, con, params)
     args.output.write_text(page, encoding="utf-8")
     total = next(r for r in sites if r["row_type"] == "total")
     print(f"{args.output}: {sum(1 for r in sites if r['row_type'] == 'site' and r['paid_site'])} paid sites, "

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import licence_report
+import credential_section  # the credential report's lines (scripts/credential_section.py)
 
 STREAMS = licence_report.STREAMS
 
@@ -194,6 +195,8 @@ def main() -> int:
 
     print()
     seat_summary(records, args.records_dir, args.prices)
+    print()
+    credential_section.print_summary(records, args.records_dir)
 
     tail = []
     if args.read_seconds is not None:

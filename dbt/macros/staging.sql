@@ -144,15 +144,15 @@
   'api_tokens': [
     {'name': 'org_id', 'kind': 'text'},
     {'name': 'id', 'kind': 'text', 'alias': 'token_id', 'used': true},
-    {'name': 'label', 'kind': 'text'},
-    {'name': 'status', 'kind': 'text'},
-    {'name': 'created_at', 'kind': 'timestamp'},
-    {'name': 'expires_at', 'kind': 'timestamp'},
+    {'name': 'label', 'kind': 'text', 'used': true},
+    {'name': 'status', 'kind': 'text', 'used': true},
+    {'name': 'created_at', 'kind': 'timestamp', 'used': true},
+    {'name': 'expires_at', 'kind': 'timestamp', 'used': true},
     {'name': 'last_active_at', 'kind': 'timestamp', 'used': true},
     {'name': 'account_id', 'kind': 'text', 'used': true},
-    {'name': 'owner_name', 'kind': 'text'},
-    {'name': 'owner_email', 'kind': 'text'},
-    {'name': 'scopes', 'kind': 'json'},
+    {'name': 'owner_name', 'kind': 'text', 'used': true},
+    {'name': 'owner_email', 'kind': 'text', 'used': true},
+    {'name': 'scopes', 'kind': 'json', 'used': true},
     {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
     {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
     {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
@@ -176,6 +176,37 @@
     {'name': 'workspace_id', 'kind': 'text', 'used': true},
     {'name': 'role', 'kind': 'text', 'used': true},
     {'name': 'count', 'kind': 'integer', 'alias': 'seat_count', 'used': true},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'api_keys': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'id', 'kind': 'text', 'alias': 'key_id', 'used': true},
+    {'name': 'label', 'kind': 'text', 'used': true},
+    {'name': 'created_at', 'kind': 'timestamp', 'used': true},
+    {'name': 'expires_at', 'kind': 'timestamp', 'used': true},
+    {'name': 'last_active_at', 'kind': 'timestamp', 'used': true},
+    {'name': 'created_by_id', 'kind': 'text', 'used': true},
+    {'name': 'created_by_name', 'kind': 'text', 'used': true},
+    {'name': 'created_by_email', 'kind': 'text', 'used': true},
+    {'name': 'scopes', 'kind': 'json', 'used': true},
+    {'name': 'target_resources', 'kind': 'json'},
+    {'name': 'system_account_id', 'kind': 'text'},
+    {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
+    {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
+  ],
+  'policies': [
+    {'name': 'org_id', 'kind': 'text'},
+    {'name': 'id', 'kind': 'text', 'alias': 'policy_id', 'used': true},
+    {'name': 'type', 'kind': 'text', 'alias': 'policy_type', 'used': true},
+    {'name': 'name', 'kind': 'text', 'used': true},
+    {'name': 'status', 'kind': 'text', 'used': true},
+    {'name': 'created_at', 'kind': 'timestamp'},
+    {'name': 'updated_at', 'kind': 'timestamp'},
+    {'name': 'resources', 'kind': 'json', 'used': true},
+    {'name': 'rule', 'kind': 'json'},
     {'name': 'observed_at', 'kind': 'timestamp', 'used': true},
     {'name': '_ab_cdc_deleted_at', 'kind': 'timestamp', 'used': true},
     {'name': '_airbyte_extracted_at', 'kind': 'timestamp'},
@@ -237,7 +268,7 @@ FROM {{ atlassian_admin.stream(stream) }} s
     table (or the var atlassian_admin_using_<stream> false) is a stream not synced, staged as no
     row; in reports/*.sql an empty table says so (docs/license-report.md, "Tables it expects"). -#}
 {% macro optional_streams() -%}
-  {{ return(['domains', 'api_tokens', 'service_accounts', 'seat_counts']) }}
+  {{ return(['domains', 'api_tokens', 'service_accounts', 'seat_counts', 'api_keys', 'policies']) }}
 {%- endmacro %}
 
 {#- `expr` as the type of its kind. -#}

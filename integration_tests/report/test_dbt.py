@@ -148,6 +148,11 @@ class Marts:
         return self.db.query(f"SELECT * FROM {SCHEMA}.atlassian_admin__{mart} ORDER BY {self.ORDER[mart]}")
 
 
+# The credential report's marts (test_credentials.py, test_loading_paths.py).
+Marts.ORDER.update({"credentials": "priority, expires_at NULLS LAST, credential_type, credential_id",
+                    "credential_counts": "flag_order", "site_policies": "product, site_url, workspace_id"})
+
+
 def duckdb_marts(path: Path) -> Marts:
     import duckdb
     con = duckdb.connect(str(path), read_only=True)

@@ -19,6 +19,8 @@ sqlglot = pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip i
 
 NAMES = ["bill.sql", "license_trend.sql", "license_utilization.sql", "reclaimable_seats.sql", "seat_holders.sql"]
 MARTS = sorted(p.name.removeprefix("atlassian_admin__") for p in (ROOT / "dbt" / "models" / "marts").glob("*.sql"))
+# The credential report's files (docs/credential-report.md).
+NAMES = sorted(NAMES + ["credential_counts.sql", "credentials.sql", "site_policies.sql"])
 
 
 def test_every_mart_has_its_plain_file_in_every_dialect():

@@ -89,6 +89,11 @@ def run_sh(script: str, cwd: Path, env: dict) -> str:
     return done.stdout
 
 
+# The credential report's files (docs/credential-report.md): every path gives the same rows of
+# them too, equal to the truth (test_credentials.expected).
+CREDENTIAL_REPORTS = ("credentials.sql", "credential_counts.sql", "site_policies.sql")
+
+
 def rows_of(report) -> dict[str, list]:
     """{report: its rows (normalised: UTC times, numbers as float), in its order} from
     report(name) -> list of dicts."""
@@ -96,7 +101,7 @@ def rows_of(report) -> dict[str, list]:
         v = norm(v)
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v  # PostgreSQL's SUM is numeric
 
-    return {name: [{k: value(v) for k, v in r.items()} for r in report(name)] for name in REPORT_NAMES}
+    return {name: [{k: value(v) for k, v in r.items()} for r in report(name)] for name in REPORT_NAMES + CREDENTIAL_REPORTS}
 
 
 def same_rows(rows: list[dict]) -> list:
@@ -208,7 +213,7 @@ def test_every_loading_path_gives_the_same_rows_of_every_report(paths):
     base = got["duckdb"]
     assert all(base[name] for name in REPORT_NAMES)
     for path, rows in got.items():
-        for name in REPORT_NAMES:
+        for name in REPORT_NAMES + CREDENTIAL_REPORTS:
             if name == "license_trend.sql" and path.endswith("pyairbyte") and \
                     {r["day"] for r in rows[name]} != {r["day"] for r in base[name]}:
                 continue  # PyAirbyte's own read fell on another UTC day than the recipe's: its trend has other days
@@ -232,3 +237,13 @@ def test_each_path_equals_the_truth_and_lists_no_new_hire(paths, path):
     assert any(h["granted_at"] is not None for h in holders), "the audit log's grants date seats"
     via = {r["remove_from"] for r in got[path]["reclaimable_seats.sql"]}
     assert "direct" in via and any(v != "direct" for v in via), f"seats held directly and through groups: {via}"
+
+
+@pytest.mark.parametrize("path", ["duckdb", "page loader", "pyairbyte", "postgres",
+                                  "dbt over duckdb", "dbt over pyairbyte", "dbt over postgres"])
+def test_each_path_gives_the_credential_report_of_the_truth(paths, path):
+    from test_credentials import check, expected
+    got, truth = paths
+    rows = got[path]
+    check({"credentials": rows["credentials.sql"], "counts": rows["credential_counts.sql"],
+           "site_policies": rows["site_policies.sql"]}, expected(truth), path)

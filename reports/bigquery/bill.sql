@@ -231,8 +231,15 @@ LEFT JOIN __dbt__cte__int_atlassian_admin__access_grants g ON g.workspace_id = f
 -- a secret): every row, every column typed; id as token_id. No row when not synced.
 SELECT
     CAST(s.id AS STRING) AS token_id,
+    CAST(s.label AS STRING) AS label,
+    CAST(s.status AS STRING) AS status,
+    CAST(s.created_at AS TIMESTAMP) AS created_at,
+    CAST(s.expires_at AS TIMESTAMP) AS expires_at,
     CAST(s.last_active_at AS TIMESTAMP) AS last_active_at,
     CAST(s.account_id AS STRING) AS account_id,
+    CAST(s.owner_name AS STRING) AS owner_name,
+    CAST(s.owner_email AS STRING) AS owner_email,
+    s.scopes AS scopes,
     CAST(s.observed_at AS TIMESTAMP) AS observed_at,
     CAST(s._ab_cdc_deleted_at AS TIMESTAMP) AS _ab_cdc_deleted_at
 FROM api_tokens s
