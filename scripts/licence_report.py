@@ -379,7 +379,7 @@ def bill_figures(b: dict | None) -> list[tuple[str, str, str]]:
         figs += [("renewal_date", "renewal (a saving needs the tier to drop then)", b["renewal_date"] or "unknown"),
                  ("tier_at_renewal", "the right tier at renewal", fmt_int(b["tier_at_renewal"]) if b["tier_at_renewal"] is not None
                   else "no tier in user_tiers"),
-                 ("seats_to_free_for_lower_tier", f"billed users to go for the tier below ({fmt_int(b['lower_tier'])})",
+                 ("seats_to_free_for_lower_tier", f"billed users to go for the tier below the one paid for ({fmt_int(b['lower_tier'])})",
                   fmt_int(b["seats_to_free_for_lower_tier"]))]
         if b["price_per_seat_month"] is not None:
             figs.append(("saving_month", "saved a month from the renewal", money(b["saving_month"])))

@@ -117,7 +117,7 @@ def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
                   f"what its renewal saves is unknown ({fmt(b['seats_to_reclaim'])} seats reclaimable)")
         else:
             print(f"      {name}: {b['billing_cycle']}; renews {b['renewal_date'] or 'unknown'}: the right tier then "
-                  f"{fmt(b['tier_at_renewal'])}, {fmt(b['seats_to_free_for_lower_tier'])} billed users to go for the tier below "
+                  f"{fmt(b['tier_at_renewal'])}, {fmt(b['seats_to_free_for_lower_tier'])} billed users to go for the tier below the one paid for "
                   f"({fmt(b['lower_tier'])}); {cur} {money(b['saving_month']) or 'n/a'} a month less from the renewal")
         if b["could_be_free"]:
             print(f"      {name}: could be free: {fmt(b['seats_needed'])} seats needed fit the Free plan's {fmt(b['free_plan_users'])}")
