@@ -4,11 +4,10 @@ every user API token and org API key with its owner and flags, the counts per fl
 policies of each paid site. See docs/credential-report.md.
 
 Runs reports/credentials.sql, credential_counts.sql and site_policies.sql (compiled from the dbt
-package's marts) unchanged in DuckDB, over the tables licence_report.py opens, to which this
-module adds the streams it reads (api_tokens, api_keys, policies, domains): from the records
-directory, or from the DuckDB file; a stream not synced is an empty table (the report then says
-unknown, not zero). Kept apart from licence_report.py, which calls it in three places
-(load_records, attach_duckdb, add_to_page); summary.py calls print_summary.
+package's marts) unchanged in DuckDB, over the tables licence_report.py opens (api_tokens,
+api_keys, policies and domains among them; a stream not synced is an empty table, and the
+report then says unknown, not zero). licence_report.py calls add_to_page; summary.py calls
+print_summary.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
-# The streams the credential report reads beyond the licence report's.
-STREAMS = ("api_tokens", "api_keys", "policies", "domains")
 FLAGS = (("owner_gone", "owner gone (suspended, deactivated, for deletion or removed)"),
          ("external_owner", "external owner (email domain not verified by the org)"),
          ("never_used", "never used"),
@@ -47,49 +44,6 @@ tr.cred-gone td,tr.cred-expiring td{background:#fff3f0}tr.cred-dead td{color:#8a
 
 def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
-
-
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                            "AND table_name = ?", [name]).fetchone()[0])
-
-
-def _empty_table(con, stream: str) -> None:
-    from licence_report import stream_columns
-    cols = ", ".join(f'"{c}" {t}' for c, t in stream_columns(stream).items())
-    con.execute(f'CREATE TABLE "{stream}" ({cols})')
-
-
-# ---------------------------------------------------------------------------------------------
-# loading: the hooks of licence_report.connect_records and connect_duckdb
-
-def load_records(con, records_dir: Path) -> None:
-    """The streams of STREAMS the connection lacks, from RECORDS_DIR/<stream>.jsonl as
-    licence_report.connect_records loads its own (columns = the schema's top-level fields; a
-    missing or empty file gives an empty table)."""
-    from licence_report import quote, stream_columns
-    for stream in STREAMS:
-        if _table_exists(con, stream):
-            continue
-        _empty_table(con, stream)
-        path = Path(records_dir) / f"{stream}.jsonl"
-        if path.exists() and path.stat().st_size:
-            columns = stream_columns(stream)
-            spec = "{" + ", ".join(f"{quote(c)}: {quote(t)}" for c, t in columns.items()) + "}"
-            con.execute(f'INSERT INTO "{stream}" SELECT * FROM read_json({quote(str(path))}, '
-                        f"format = 'newline_delimited', columns = {spec})")
-
-
-def attach_duckdb(con, have: set, schema: str) -> None:
-    """The streams of STREAMS the connection lacks, as views over the attached file's tables
-    (licence_report.connect_duckdb: catalog src), or empty when the file has none."""
-    for stream in STREAMS:
-        if _table_exists(con, stream):
-            continue
-        if stream in have:
-            con.execute(f'CREATE VIEW "{stream}" AS SELECT * FROM src."{schema}"."{stream}"')
-        else:
-            _empty_table(con, stream)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +219,7 @@ def print_summary(records: dict, records_dir: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if records_dir is None:
             records_dir = Path(tmp)
-            for stream in set(licence_report.STREAMS) | set(STREAMS):
+            for stream in licence_report.STREAMS:
                 with open(records_dir / f"{stream}.jsonl", "w", encoding="utf-8") as f:
                     f.writelines(json.dumps(d) + "\n" for d in records.get(stream, []))
         con = licence_report.connect_records(records_dir)

@@ -41,11 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 SCHEMAS = ROOT / "schemas"
 STREAMS = ("users", "user_activity", "workspaces", "license_assignments", "groups", "audit_events", "domains",
-           "api_tokens", "service_accounts", "seat_counts")
+           "api_tokens", "service_accounts", "seat_counts", "api_keys", "policies")
 # Streams a report can do without: an empty table stands in (the key may not read groups, or
-# the org has no Guard for the audit log; docs/license-report.md says what each stream not
-# synced leaves unknown).
-OPTIONAL_STREAMS = ("groups", "audit_events", "domains", "api_tokens", "service_accounts", "seat_counts")
+# the org has no Guard for the audit log; docs/license-report.md and docs/credential-report.md
+# say what each stream not synced leaves unknown).
+OPTIONAL_STREAMS = ("groups", "audit_events", "domains", "api_tokens", "service_accounts", "seat_counts", "api_keys",
+                    "policies")
 SEEDS = ROOT / "dbt" / "seeds"
 DEFAULT_PRICES = SEEDS / "atlassian_admin__seat_prices.csv"
 DEFAULT_TIERS = SEEDS / "atlassian_admin__user_tiers.csv"
@@ -148,7 +149,6 @@ def connect_records(records_dir: Path):
             spec = "{" + ", ".join(f"{quote(c)}: {quote(t)}" for c, t in columns.items()) + "}"
             con.execute(f'INSERT INTO "{stream}" SELECT * FROM read_json({quote(str(path))}, '
                         f"format = 'newline_delimited', columns = {spec})")
-    credential_section.load_records(con, records_dir)
     return con
 
 
@@ -172,7 +172,6 @@ def connect_duckdb(path: Path, schema: str = "main"):
         elif name in OPTIONAL_STREAMS:
             cols = ", ".join(f'"{c}" {t}' for c, t in stream_columns(name).items())
             con.execute(f'CREATE TABLE "{name}" ({cols})')
-    credential_section.attach_duckdb(con, have, schema)
     return con
 
 
