@@ -138,15 +138,18 @@ fn a_key_that_may_not_search_the_directory_reads_the_managed_accounts_and_their_
     let sb = start(300, SandboxOptions { directory_forbidden: true, ..Default::default() });
     let truth = sb.truth();
     let managed: BTreeMap<&str, &atlassian_sandbox::User> = truth.users.iter().filter(|u| u.is_managed()).map(|u| (u.account_id.as_str(), u)).collect();
-    let run = read_with(&sb, "auto", &["users", "user_activity", "workspaces", "license_assignments"]);
-    // license_assignments needs the search: a config error naming the scope, after the rest.
+    let run = read_with(&sb, "auto", &["users", "user_activity", "workspaces", "license_assignments", "domains"]);
+    // license_assignments needs the search: a config error naming the scope; it fails alone,
+    // and the stream after it is read.
     assert_eq!(run.code, 1);
     let err = run.single_error();
     assert_eq!((err.failure_type.as_str(), err.stream_descriptor.as_ref().map(|d| d.name.as_str())), ("config_error", Some("license_assignments")));
     assert!(err.message.contains("license_assignments cannot be read") && err.message.contains("'read:directories:admin'"), "{}", err.message);
-    for s in ["users", "user_activity", "workspaces"] {
+    assert!(err.message.starts_with("license_assignments cannot be read: it needs the users search"), "{}", err.message);
+    for s in ["users", "user_activity", "workspaces", "domains"] {
         assert_eq!(run.statuses(s).last(), Some(&"COMPLETE"), "{s}");
     }
+    assert!(!run.records("domains").is_empty(), "domains read after license_assignments failed");
     assert_eq!(run.statuses("license_assignments").last(), Some(&"INCOMPLETE"));
     assert_records_match_schemas(&run);
     // The WARN says what is missing and which scope gives the rest.

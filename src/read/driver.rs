@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::cadence::Cadence;
-use super::error::ReadError;
+use super::error::{ReadError, Unreadable};
 use super::plan::Mode;
 use super::sites::Sites;
 use super::writer::Covered;
@@ -197,7 +197,11 @@ impl Reader<'_, '_> {
         match result {
             Err(e) if e.failure_type == FailureType::ConfigError && e.stream.is_some() => {
                 let name = e.stream.map_or("", StreamId::name);
-                let e = ReadError { source: e.source.context(format!("{name} cannot be read (the other streams are read)")), ..e };
+                let e = if e.source.is::<Unreadable>() {
+                    e
+                } else {
+                    ReadError { source: e.source.context(format!("{name} cannot be read (the other streams are read)")), ..e }
+                };
                 self.writer.fail_stream(&e)?;
                 self.failed_alone = true;
                 Ok(())

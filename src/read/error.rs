@@ -13,7 +13,21 @@ pub struct ReadError {
     pub source: anyhow::Error,
 }
 
+/// A stream that cannot be read at all, in a message of its own that says so whole: failed
+/// alone, it is not worded again by the driver (and keeps 0.1.0's message).
+#[derive(Debug, thiserror::Error)]
+#[error("{stream} cannot be read: {why}")]
+pub struct Unreadable {
+    stream: &'static str,
+    why: &'static str,
+}
+
 impl ReadError {
+    /// `stream` cannot be read, for the reason `why` (a configuration the user must change).
+    pub fn unreadable(stream: StreamId, why: &'static str) -> Self {
+        ReadError { stream: Some(stream), failure_type: FailureType::ConfigError, source: Unreadable { stream: stream.name(), why }.into() }
+    }
+
     /// A failed API call, reported against the stream whose request it was.
     pub fn api(stream: StreamId, e: ApiError) -> Self {
         ReadError { stream: Some(stream), failure_type: e.failure_type(), source: e.into() }

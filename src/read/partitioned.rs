@@ -18,7 +18,7 @@ use crate::client::pagination::PageResult;
 use crate::client::AtlassianClient;
 use crate::incremental::account_key::AccountKey;
 use crate::incremental::PartitionTracker;
-use crate::protocol::{now_ms, FailureType};
+use crate::protocol::now_ms;
 use crate::streams::Stream;
 
 /// A partition: its two keys as the state keeps them (a site's workspace id, a role).
@@ -59,7 +59,7 @@ impl Reader<'_, '_> {
         let stream = S::ID;
         let Some(mut run) = self.open(stream, mode, 1)? else { return Ok(()) };
         if self.only_managed {
-            return Err(ReadError { stream: Some(stream), failure_type: FailureType::ConfigError, source: anyhow::anyhow!(S::WITHOUT_USERS_SEARCH) });
+            return Err(ReadError::unreadable(stream, S::WITHOUT_USERS_SEARCH));
         }
         let (mut searches, mut found_total) = (0u64, 0u64);
         let mut out = Vec::new();
