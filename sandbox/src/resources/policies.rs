@@ -60,12 +60,15 @@ pub struct Policy {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A policy as generated: type, name, status, the sites it applies to with their status, its rule.
+type Shape = (&'static str, &'static str, &'static str, Vec<(String, String)>, Value);
+
 fn generate(org: &mut Org, seed: u64) {
     let mut rng = Rng::stream(seed ^ 0x9011c, 0);
     let now = org.now;
     let site = |k: usize| org.workspaces.get(k).map(|w| w.id.clone());
     let on = |sites: &[usize], status: &str| -> Vec<(String, String)> { sites.iter().filter_map(|&k| site(k)).map(|id| (id, status.to_string())).collect() };
-    let shapes: Vec<(&str, &str, &'static str, Vec<(String, String)>, Value)> = vec![
+    let shapes: Vec<Shape> = vec![
         ("data-security", "Block data export", "enabled", on(&[WS_JIRA, WS_CONFLUENCE], "applied"), json!({"appAccess": "block", "publicLinks": "block"})),
         ("ip-allowlist", "Office networks", "enabled", on(&[WS_JIRA], "applied"), json!({"ipRanges": ["203.0.113.0/24", "198.51.100.0/24"]})),
         ("authentication", "Enforced SSO", "enabled", vec![], json!({"sso": true, "twoStepVerification": "enforced", "sessionDurationMinutes": 720})),
