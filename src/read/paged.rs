@@ -58,18 +58,13 @@ pub trait PlainStream: Stream + KeyedById {
 impl Entry {
     /// A plain stream, `S`.
     pub const fn paged<S: PlainStream>() -> Entry {
-        Entry { id: S::ID, plan: plan::<S>, probe: if S::INFO.optional.is_some() { Some(probe::<S>) } else { None } }
+        Entry { id: S::ID, plan: plan::<S>, probe: if S::INFO.optional.is_some() { Some(S::probe) } else { None } }
     }
 }
 
 fn plan<S: PlainStream>(input: &mut PlanInput) -> Result<Option<Planned>, ReadError> {
     let read: ReadFn<ByIdTracker<S>> = |reader, mode, ctx| Box::pin(reader.read_paged::<S>(mode, ctx));
     Ok(Mode::decide(S::ID, input)?.map(|mode| Planned::Alone(Box::new(Alone { stream: S::ID, mode, read }))))
-}
-
-/// What `check` asks of the stream ([`PlainStream::probe`]).
-fn probe<S: PlainStream>(client: &AtlassianClient) -> LocalBoxFuture<'_, Result<Option<String>, ApiError>> {
-    S::probe(client)
 }
 
 impl Reader<'_, '_> {
