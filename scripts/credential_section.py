@@ -13,8 +13,6 @@ print_summary.
 from __future__ import annotations
 
 import html
-import json
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,20 +206,7 @@ def summary_lines(rep: dict, inactive_days: int = 90) -> list[str]:
     return lines
 
 
-def print_summary(records: dict, records_dir: Path | None) -> None:
-    """The credential report's lines of scripts/summary.py, over the records of a read."""
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        print("Credentials: needs the duckdb Python package")
-        return
-    import licence_report
-    with tempfile.TemporaryDirectory() as tmp:
-        if records_dir is None:
-            records_dir = Path(tmp)
-            for stream in licence_report.STREAMS:
-                with open(records_dir / f"{stream}.jsonl", "w", encoding="utf-8") as f:
-                    f.writelines(json.dumps(d) + "\n" for d in records.get(stream, []))
-        con = licence_report.connect_records(records_dir)
-        rep = report(con)
-    print("\n".join(summary_lines(rep)))
+def print_summary(con) -> None:
+    """The credential report's lines of scripts/summary.py, over the connection its seat summary
+    used (summary.records_connection)."""
+    print("\n".join(summary_lines(report(con))))

@@ -50,29 +50,35 @@ def load(messages_path: Path):
     return records, errors
 
 
-def seat_summary(records: dict, records_dir: Path | None, prices: str) -> None:
-    """Per site and in total, the rows of reports/license_utilization.sql over these records."""
+def records_connection(records: dict, records_dir: Path | None):
+    """One in-memory DuckDB of the read's records for the reports below (licence and credential):
+    from RECORDS_DIR, else from the records written to a temporary one. None without the duckdb
+    Python package."""
     try:
         import duckdb  # noqa: F401
     except ImportError:
-        print("Seats per site: needs the duckdb Python package (pip install duckdb; bash scripts/demo.sh installs it)")
-        return
+        return None
+    if records_dir is not None:
+        return licence_report.connect_records(records_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        if records_dir is None:
-            records_dir = Path(tmp)
-            for stream in STREAMS:
-                with open(records_dir / f"{stream}.jsonl", "w", encoding="utf-8") as f:
-                    f.writelines(json.dumps(d) + "\n" for d in records.get(stream, []))
-        con = licence_report.connect_records(records_dir)
-        n_prices = licence_report.load_reference(con, "seat_prices", None if prices.lower() == "none" else Path(prices))
-        licence_report.load_reference(con, "user_tiers", licence_report.DEFAULT_TIERS)
-        licence_report.load_reference(con, "contracts", licence_report.DEFAULT_CONTRACTS)
-        licence_report.load_reference(con, "unseen_products", licence_report.DEFAULT_UNSEEN)
-        licence_report.load_reference(con, "free_plans", licence_report.DEFAULT_FREE_PLANS)
-        example = n_prices and con.execute("SELECT COUNT(*) FROM seat_prices WHERE UPPER(note) LIKE '%EXAMPLE%'").fetchone()[0]
-        not_synced = [s for s in licence_report.NOT_SYNCED if not con.execute(f'SELECT COUNT(*) FROM "{s}"').fetchone()[0]]
-        rows = licence_report.report_rows(con, "license_utilization.sql")
-        bill = licence_report.report_rows(con, "bill.sql")
+        for stream in STREAMS:
+            with open(Path(tmp) / f"{stream}.jsonl", "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(d) + "\n" for d in records.get(stream, []))
+        return licence_report.connect_records(Path(tmp))  # loaded: the files may go
+
+
+def seat_summary(con, records: dict, prices: str) -> None:
+    """Per site and in total, the rows of reports/license_utilization.sql over the read's records
+    (RECORDS by stream; CON, their tables)."""
+    n_prices = licence_report.load_reference(con, "seat_prices", None if prices.lower() == "none" else Path(prices))
+    licence_report.load_reference(con, "user_tiers", licence_report.DEFAULT_TIERS)
+    licence_report.load_reference(con, "contracts", licence_report.DEFAULT_CONTRACTS)
+    licence_report.load_reference(con, "unseen_products", licence_report.DEFAULT_UNSEEN)
+    licence_report.load_reference(con, "free_plans", licence_report.DEFAULT_FREE_PLANS)
+    example = n_prices and con.execute("SELECT COUNT(*) FROM seat_prices WHERE UPPER(note) LIKE '%EXAMPLE%'").fetchone()[0]
+    not_synced = [s for s in licence_report.NOT_SYNCED if not con.execute(f'SELECT COUNT(*) FROM "{s}"').fetchone()[0]]
+    rows = licence_report.report_rows(con, "license_utilization.sql")
+    bill = licence_report.report_rows(con, "bill.sql")
     sites = [r for r in rows if r["row_type"] == "site"]
     total = next(r for r in rows if r["row_type"] == "total")
     as_of = f" (as of {total['as_of'][:10]}, the newest activity)" if total["as_of"] else ""
@@ -194,9 +200,15 @@ def main() -> int:
         print("    users by status: " + ", ".join(f"{k} {v:,}" for k, v in statuses.most_common()))
 
     print()
-    seat_summary(records, args.records_dir, args.prices)
-    print()
-    credential_section.print_summary(records, args.records_dir)
+    con = records_connection(records, args.records_dir)
+    if con is None:
+        print("Seats per site: needs the duckdb Python package (pip install duckdb; bash scripts/demo.sh installs it)")
+        print()
+        print("Credentials: needs the duckdb Python package")
+    else:
+        seat_summary(con, records, args.prices)
+        print()
+        credential_section.print_summary(con)
 
     tail = []
     if args.read_seconds is not None:
