@@ -35,16 +35,8 @@
 
 {#- DuckDB and PostgreSQL: the items by position, as default__json_list_items takes them. -#}
 {% macro default__json_list_fields(relation, keys, column, fields) -%}
-{%- set length = 'json_array_length(CASE WHEN ({0} -> 0) IS NOT NULL THEN {0} END)' -%}
 SELECT {% for k in keys %}l.{{ k }}, {% endfor %}{% for f in fields %}CAST((l.{{ column }} -> i.n) ->> '{{ f }}' AS {{ atlassian_admin.type_text() }}) AS {{ f }}{{ ', ' if not loop.last }}{% endfor %}
-FROM {{ relation }} l
-JOIN (
-    SELECT h.n * 100 + t.n * 10 + u.n AS n
-    FROM {{ atlassian_admin.digits() }} h
-    CROSS JOIN {{ atlassian_admin.digits() }} t
-    CROSS JOIN {{ atlassian_admin.digits() }} u
-    WHERE h.n * 100 + t.n * 10 + u.n < (SELECT MAX({{ length.format(column) }}) FROM {{ relation }})
-) i ON i.n < {{ length.format('l.' ~ column) }}
+{{ atlassian_admin.json_list_positions(relation, column) }}
 {%- endmacro %}
 
 {% macro snowflake__json_list_fields(relation, keys, column, fields) -%}

@@ -159,8 +159,15 @@
     list: PostgreSQL's json_array_length would fail on it. -#}
 {% macro default__json_list_items(relation, keys, column, item_key) -%}
 {%- set item = ('(l.' ~ column ~ ' -> i.n) ->> ' ~ "'" ~ item_key ~ "'") if item_key else ('l.' ~ column ~ ' ->> i.n') -%}
-{%- set length = 'json_array_length(CASE WHEN ({0} -> 0) IS NOT NULL THEN {0} END)' -%}
 SELECT {% for k in keys %}l.{{ k }}, {% endfor %}CAST({{ item }} AS {{ atlassian_admin.type_text() }}) AS item
+{{ atlassian_admin.json_list_positions(relation, column) }}
+{%- endmacro %}
+
+{#- The rows of RELATION (as l) joined to the positions of the list in COLUMN (as i.n, 0 to its
+    length - 1; at most 1,000), for DuckDB's and PostgreSQL's lists taken item by item
+    (default__json_list_items, default__json_list_fields). -#}
+{% macro json_list_positions(relation, column) -%}
+{%- set length = 'json_array_length(CASE WHEN ({0} -> 0) IS NOT NULL THEN {0} END)' -%}
 FROM {{ relation }} l
 JOIN (
     SELECT h.n * 100 + t.n * 10 + u.n AS n
